@@ -1,0 +1,94 @@
+import Foundation
+public import FleetData
+import FleetHTTP
+public import FleetObservability
+public import Hummingbird
+public import Logging
+public import Prometheus
+
+/// Builds the Conduit application from settings: storage, services and the router.
+/// The executable runs what this returns; tests build the same thing in-process.
+public enum ConduitApplication {
+    /// Opens the embedded database, creating the data folder, and applies migrations.
+    public static func openDatabase(_ settings: FleetSettings, logger: Logger) async throws -> InstrumentedDatabase<SQLiteDatabase> {
+        try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
+        let parent = (settings.databasePath as NSString).deletingLastPathComponent
+        if !parent.isEmpty { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
+        let sqlite = try await SQLiteDatabase.open(
+            .init(
+                path: settings.databasePath, readers: settings.databaseReaders,
+                acquireTimeout: settings.databaseAcquireTimeout, synchronous: settings.databaseSynchronous
+            ),
+            logger: logger
+        )
+        let database = InstrumentedDatabase(sqlite, system: "sqlite")
+        try await Schema.migrator.migrate(database, logger: logger)
+        return database
+    }
+
+    /// The services over a database, with the token secret resolved.
+    public static func services(
+        _ settings: FleetSettings, database: any Database, passwords: (any PasswordHasher)? = nil, logger: Logger
+    ) async throws -> ConduitServices {
+        let secret = try settings.jwtSecret ?? loadOrCreateSecret(in: settings.dataDirectory, logger: logger)
+        return ConduitServices(
+            database: database,
+            ids: FleetIDGenerator(),
+            passwords: passwords ?? BcryptPasswordHasher(cost: settings.bcryptCost),
+            tokens: await TokenService(secret: secret, lifetime: settings.jwtTTL),
+            logger: logger
+        )
+    }
+
+    /// The full router: operational routes, then the API behind its middleware.
+    public static func router(
+        services: ConduitServices,
+        settings: FleetSettings,
+        health: HealthChecks,
+        metrics: PrometheusCollectorRegistry
+    ) -> Router<ConduitContext> {
+        let router = Router(context: ConduitContext.self)
+        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: MetricsMiddleware())
+        if settings.accessLog { router.add(middleware: LogRequestsMiddleware(.info)) }
+        router.add(middleware: ErrorMiddleware())
+        router.add(
+            middleware: CORSMiddleware(
+                allowOrigin: .all,
+                allowHeaders: [.contentType, .authorization, .init("X-Request-ID")!],
+                allowMethods: [.get, .post, .put, .delete, .options],
+                maxAge: .seconds(3600)
+            )
+        )
+        router.add(middleware: BodyLimitMiddleware(maxBytes: settings.bodyLimitBytes))
+        OperationalRoutes.add(to: router, health: health, metrics: metrics)
+        let api = router.group("api").add(middleware: AuthenticationMiddleware(tokens: services.tokens))
+        ConduitRoutes(services: services).add(to: api)
+        return router
+    }
+
+    /// Readiness checks for the database: reachable, schema current.
+    public static func registerHealthChecks(_ health: HealthChecks, database: any Database) {
+        health.register("database") { await database.ping() }
+        health.register("schema") { await Schema.migrator.isCurrent(database) }
+    }
+
+    /// The embedded default's token secret: generated once, kept in the data folder
+    /// (mode 0600) so tokens survive restarts. Never logged.
+    static func loadOrCreateSecret(in directory: String, logger: Logger) throws -> String {
+        let path = directory + "/jwt-secret"
+        if let existing = try? String(contentsOfFile: path, encoding: .utf8).trimmingWhitespace(), existing.utf8.count >= 32 {
+            logger.info("using the JWT secret stored in the data folder", metadata: ["path": "\(path)"])
+            return existing
+        }
+        let secret = TokenService.generateSecret()
+        guard FileManager.default.createFile(atPath: path, contents: Data(secret.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw SettingsError("cannot write \(path)")
+        }
+        logger.notice(
+            "no auth.jwt.secret configured: generated a random one and stored it in the data folder; set FLEET_AUTH_JWT_SECRET to share one across instances",
+            metadata: ["path": "\(path)"]
+        )
+        return secret
+    }
+}

@@ -1,0 +1,46 @@
+public import FleetData
+public import Logging
+
+/// Everything the Conduit domain needs from the outside world, passed in once.
+public struct ConduitServices: Sendable {
+    public let database: any Database
+    public let ids: FleetIDGenerator
+    public let passwords: any PasswordHasher
+    public let tokens: TokenService
+    public let logger: Logger
+
+    public init(database: any Database, ids: FleetIDGenerator, passwords: any PasswordHasher, tokens: TokenService, logger: Logger) {
+        self.database = database
+        self.ids = ids
+        self.passwords = passwords
+        self.tokens = tokens
+        self.logger = logger
+    }
+
+    public var users: UserService { UserService(services: self) }
+    public var profiles: ProfileService { ProfileService(services: self) }
+    public var articles: ArticleService { ArticleService(services: self) }
+    public var comments: CommentService { CommentService(services: self) }
+
+    func now() -> Int64 { FleetIDGenerator.wallClockMilliseconds() }
+}
+
+/// Loads the per-viewer bits (following, favorited) for a whole page at once: a fixed
+/// number of queries whatever the page size.
+enum ViewerRelations {
+    static func followed(by viewer: FleetID?, among users: some Collection<FleetID>, in db: any SQLExecutor) async throws -> Set<FleetID> {
+        guard let viewer, !users.isEmpty else { return [] }
+        let rows = try await db.query(
+            "SELECT followee_id FROM follows WHERE follower_id = \(bind: viewer) AND followee_id IN (\(binds: Set(users)))"
+        )
+        return Set(try rows.map { try $0.decode(at: 0, as: FleetID.self) })
+    }
+
+    static func favorited(by viewer: FleetID?, among articles: some Collection<FleetID>, in db: any SQLExecutor) async throws -> Set<FleetID> {
+        guard let viewer, !articles.isEmpty else { return [] }
+        let rows = try await db.query(
+            "SELECT article_id FROM favorites WHERE user_id = \(bind: viewer) AND article_id IN (\(binds: Set(articles)))"
+        )
+        return Set(try rows.map { try $0.decode(at: 0, as: FleetID.self) })
+    }
+}

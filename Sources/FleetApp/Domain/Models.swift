@@ -1,0 +1,116 @@
+public import FleetData
+
+/// A registered account, as stored.
+public struct UserRecord: Sendable {
+    public var id: FleetID
+    public var username: String
+    public var email: String
+    public var passwordHash: String
+    public var bio: String?
+    public var image: String?
+}
+
+/// The public face of a user, as a given viewer sees it.
+public struct Profile: Sendable, Encodable {
+    public var username: String
+    public var bio: String?
+    public var image: String?
+    public var following: Bool
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(username, forKey: .username)
+        try container.encode(bio, forKey: .bio)  // null, not absent: Conduit clients expect the key
+        try container.encode(image, forKey: .image)
+        try container.encode(following, forKey: .following)
+    }
+
+    enum CodingKeys: String, CodingKey { case username, bio, image, following }
+}
+
+/// The authenticated user, with a token.
+public struct AuthenticatedUser: Sendable, Encodable {
+    public var email: String
+    public var token: String
+    public var username: String
+    public var bio: String?
+    public var image: String?
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(email, forKey: .email)
+        try container.encode(token, forKey: .token)
+        try container.encode(username, forKey: .username)
+        try container.encode(bio, forKey: .bio)
+        try container.encode(image, forKey: .image)
+    }
+
+    enum CodingKeys: String, CodingKey { case email, token, username, bio, image }
+}
+
+/// An article as a viewer sees it. `body` is nil in lists, where Conduit omits it.
+public struct Article: Sendable, Encodable {
+    public var id: FleetID
+    public var slug: String
+    public var title: String
+    public var description: String
+    public var body: String?
+    public var tagList: [String]
+    public var createdAt: Timestamp
+    public var updatedAt: Timestamp
+    public var favorited: Bool
+    public var favoritesCount: Int
+    public var author: Profile
+    var authorID: FleetID
+
+    enum CodingKeys: String, CodingKey {
+        case slug, title, description, body, tagList, createdAt, updatedAt, favorited, favoritesCount, author
+    }
+}
+
+/// A comment as a viewer sees it.
+public struct Comment: Sendable, Encodable {
+    public var id: FleetID
+    public var createdAt: Timestamp
+    public var updatedAt: Timestamp
+    public var body: String
+    public var author: Profile
+    var authorID: FleetID
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id.rawValue, forKey: .id)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(updatedAt, forKey: .updatedAt)
+        try container.encode(body, forKey: .body)
+        try container.encode(author, forKey: .author)
+    }
+
+    enum CodingKeys: String, CodingKey { case id, createdAt, updatedAt, body, author }
+}
+
+/// A page of articles and the total number that match.
+public struct ArticlePage: Sendable, Encodable {
+    public var articles: [Article]
+    public var articlesCount: Int
+}
+
+/// What selects articles for a list; all filters combine with AND.
+public struct ArticleFilter: Sendable, Equatable {
+    public var tag: String?
+    public var author: String?
+    public var favoritedBy: String?
+    /// Articles by the users this user follows (the feed).
+    public var followedBy: FleetID?
+    public var limit: Int = 20
+    public var offset: Int = 0
+
+    public init(tag: String? = nil, author: String? = nil, favoritedBy: String? = nil, followedBy: FleetID? = nil, limit: Int = 20, offset: Int = 0) {
+        self.tag = tag
+        self.author = author
+        self.favoritedBy = favoritedBy
+        self.followedBy = followedBy
+        self.limit = limit
+        self.offset = offset
+    }
+}

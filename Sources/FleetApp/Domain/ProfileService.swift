@@ -1,0 +1,42 @@
+public import FleetData
+import FleetHTTP
+
+/// Profiles and the follow graph.
+public struct ProfileService: Sendable {
+    let services: ConduitServices
+
+    public func profile(_ username: String, viewer: FleetID?) async throws -> Profile {
+        try await services.database.read { db in
+            let user = try await Self.target(username, in: db)
+            let following = try await ViewerRelations.followed(by: viewer, among: [user.id], in: db)
+            return Profile(username: user.username, bio: user.bio, image: user.image, following: following.contains(user.id))
+        }
+    }
+
+    public func follow(_ username: String, by follower: FleetID) async throws -> Profile {
+        let now = services.now()
+        return try await services.database.transaction { db in
+            let user = try await Self.target(username, in: db)
+            guard user.id != follower else { throw APIError(.unprocessableContent, field: "profile", "cannot follow yourself") }
+            try await db.execute(
+                "INSERT INTO follows (follower_id, followee_id, created_at) VALUES (\(bind: follower), \(bind: user.id), \(bind: now)) ON CONFLICT DO NOTHING"
+            )
+            return Profile(username: user.username, bio: user.bio, image: user.image, following: true)
+        }
+    }
+
+    public func unfollow(_ username: String, by follower: FleetID) async throws -> Profile {
+        try await services.database.transaction { db in
+            let user = try await Self.target(username, in: db)
+            try await db.execute("DELETE FROM follows WHERE follower_id = \(bind: follower) AND followee_id = \(bind: user.id)")
+            return Profile(username: user.username, bio: user.bio, image: user.image, following: false)
+        }
+    }
+
+    static func target(_ username: String, in db: any SQLExecutor) async throws -> UserRecord {
+        guard username.count <= Rules.usernameMaxLength,
+            let user = try await UserService.user(where: "username_key = \(bind: username.lowercased())", in: db)
+        else { throw APIError.notFound("profile") }
+        return user
+    }
+}

@@ -1,0 +1,44 @@
+/// Milliseconds since the Unix epoch, rendered as ISO 8601 with milliseconds in UTC
+/// (`2026-01-01T00:00:00.000Z`), the form Conduit clients parse.
+///
+/// Formatting is done by hand: it runs for every timestamp of every response, and the
+/// arithmetic below is many times cheaper than a general date formatter.
+public struct Timestamp: Sendable, Hashable, Comparable, Encodable, CustomStringConvertible {
+    public let milliseconds: Int64
+
+    public init(milliseconds: Int64) { self.milliseconds = milliseconds }
+
+    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.milliseconds < rhs.milliseconds }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+
+    public var description: String {
+        let (days, msOfDay) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)
+        let (d, ms) = msOfDay < 0 ? (days - 1, msOfDay + 86_400_000) : (days, msOfDay)
+        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+        let z = d + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        let seconds = ms / 1000
+        var out = ""
+        out.reserveCapacity(24)
+        func pad(_ value: Int64, _ width: Int) {
+            let digits = String(value)
+            if digits.count < width { out += String(repeating: "0", count: width - digits.count) }
+            out += digits
+        }
+        pad(year, 4); out += "-"; pad(month, 2); out += "-"; pad(day, 2); out += "T"
+        pad(seconds / 3600, 2); out += ":"; pad(seconds / 60 % 60, 2); out += ":"; pad(seconds % 60, 2)
+        out += "."; pad(ms % 1000, 3); out += "Z"
+        return out
+    }
+}

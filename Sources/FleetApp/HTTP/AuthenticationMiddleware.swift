@@ -1,0 +1,31 @@
+public import Hummingbird
+import FleetHTTP
+
+/// Reads `Authorization: Token <jwt>` (or `Bearer <jwt>`) and sets the viewer.
+///
+/// No header means an anonymous request, which endpoints that need a user refuse with
+/// 401. A header that is present but malformed, forged or expired is refused here with
+/// 401 whatever the endpoint, so a client never mistakes a broken session for anonymity.
+public struct AuthenticationMiddleware: RouterMiddleware {
+    public typealias Context = ConduitContext
+    let tokens: TokenService
+
+    public init(tokens: TokenService) {
+        self.tokens = tokens
+    }
+
+    public func handle(_ request: Request, context: ConduitContext, next: (Request, ConduitContext) async throws -> Response) async throws -> Response {
+        guard let header = request.headers[.authorization] else {
+            return try await next(request, context)
+        }
+        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, ["token", "bearer"].contains(parts[0].lowercased()) else { throw APIError.invalidToken }
+        let token = String(parts[1]).trimmingWhitespace()
+        guard let viewer = await tokens.verify(token) else { throw APIError.invalidToken }
+        var context = context
+        context.viewer = viewer
+        context.token = token
+        context.logger[metadataKey: "user_id"] = "\(viewer.rawValue)"
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,25 @@
+public import Hummingbird
+public import FleetData
+import FleetHTTP
+
+/// The per-request state of a Conduit request: who is asking, if anyone.
+public struct ConduitContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The authenticated user, set by `AuthenticationMiddleware` from a valid token.
+    public var viewer: FleetID?
+    /// The token as presented, echoed back by `GET /api/user`.
+    public var token: String?
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+    }
+
+    /// `BodyLimitMiddleware` enforces the configured limit; this is only a backstop.
+    public var maxUploadSize: Int { 64 * 1024 * 1024 }
+
+    /// The authenticated user, or 401 for endpoints that need one.
+    public func requireViewer() throws -> FleetID {
+        guard let viewer else { throw APIError.missingToken }
+        return viewer
+    }
+}

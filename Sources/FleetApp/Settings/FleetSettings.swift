@@ -1,0 +1,97 @@
+public import Configuration
+import Foundation
+public import Logging
+
+/// Every setting Fleet reads, with its default. The README's configuration table is
+/// generated from `FleetSettings.documentation`, so the two cannot drift apart.
+///
+/// Keys are dotted (`http.port`); they are read from CLI flags (`--http-port`), from
+/// environment variables (`FLEET_HTTP_PORT`) and from an optional JSON file, in that order.
+public struct FleetSettings: Sendable {
+    public var httpHost: String
+    public var httpPort: Int
+    public var dataDirectory: String
+    public var databasePath: String
+    public var databaseReaders: Int
+    public var databaseSynchronous: String
+    public var databaseAcquireTimeout: Duration
+    public var bodyLimitBytes: Int
+    public var bcryptCost: Int
+    public var jwtSecret: String?
+    public var jwtTTL: Duration
+    public var logLevel: Logger.Level
+    public var accessLog: Bool
+
+    /// One documented setting.
+    public struct Entry: Sendable {
+        public let key: String
+        public let defaultValue: String
+        public let help: String
+    }
+
+    public static let documentation: [Entry] = [
+        Entry(key: "http.host", defaultValue: "127.0.0.1", help: "Address to listen on (0.0.0.0 for all interfaces)."),
+        Entry(key: "http.port", defaultValue: "8080", help: "TCP port to listen on."),
+        Entry(key: "data.dir", defaultValue: "./data", help: "Folder for the embedded database and the generated JWT secret."),
+        Entry(key: "database.sqlite.path", defaultValue: "<data.dir>/fleet.sqlite", help: "SQLite database file (WAL mode)."),
+        Entry(key: "database.sqlite.readers", defaultValue: "4", help: "Read-only SQLite connections (reads run in parallel; writes are queued on one writer)."),
+        Entry(key: "database.sqlite.synchronous", defaultValue: "normal", help: "SQLite `synchronous` pragma: `normal` survives a killed process, `full` also a power cut."),
+        Entry(key: "database.acquire.timeout.ms", defaultValue: "10000", help: "How long a request waits for a free database connection before failing with 503."),
+        Entry(key: "http.body.limit.bytes", defaultValue: "1048576", help: "Largest accepted request body; larger ones get 413."),
+        Entry(key: "auth.bcrypt.cost", defaultValue: "12", help: "bcrypt cost for new password hashes (4-31; each step doubles the time)."),
+        Entry(key: "auth.jwt.secret", defaultValue: "generated", help: "HMAC-SHA256 secret for tokens, at least 32 bytes. Unset: a random one is created in `data.dir` and reused."),
+        Entry(key: "auth.jwt.ttl.seconds", defaultValue: "2592000", help: "Token lifetime (30 days)."),
+        Entry(key: "log.level", defaultValue: "info", help: "trace, debug, info, notice, warning, error or critical."),
+        Entry(key: "log.access", defaultValue: "false", help: "Log one line per request (at info)."),
+    ]
+
+    public init(config: ConfigReader) throws {
+        httpHost = config.string(forKey: "http.host", default: "127.0.0.1")
+        httpPort = config.int(forKey: "http.port", default: 8080)
+        dataDirectory = config.string(forKey: "data.dir", default: "./data")
+        databasePath = config.string(forKey: "database.sqlite.path", default: dataDirectory + "/fleet.sqlite")
+        databaseReaders = config.int(forKey: "database.sqlite.readers", default: 4)
+        databaseSynchronous = config.string(forKey: "database.sqlite.synchronous", default: "normal")
+        databaseAcquireTimeout = .milliseconds(config.int(forKey: "database.acquire.timeout.ms", default: 10_000))
+        bodyLimitBytes = config.int(forKey: "http.body.limit.bytes", default: 1_048_576)
+        bcryptCost = config.int(forKey: "auth.bcrypt.cost", default: 12)
+        jwtSecret = config.string(forKey: "auth.jwt.secret", isSecret: true)
+        jwtTTL = .seconds(config.int(forKey: "auth.jwt.ttl.seconds", default: 2_592_000))
+        let level = config.string(forKey: "log.level", default: "info")
+        guard let parsedLevel = Logger.Level(rawValue: level.lowercased()) else {
+            throw SettingsError("log.level: unknown level \(level)")
+        }
+        logLevel = parsedLevel
+        accessLog = config.bool(forKey: "log.access", default: false)
+        try validate()
+    }
+
+    private func validate() throws {
+        guard (1...65535).contains(httpPort) || httpPort == 0 else { throw SettingsError("http.port must be 0-65535") }
+        guard (4...31).contains(bcryptCost) else { throw SettingsError("auth.bcrypt.cost must be 4-31") }
+        guard (1...256).contains(databaseReaders) else { throw SettingsError("database.sqlite.readers must be 1-256") }
+        guard bodyLimitBytes >= 1024 else { throw SettingsError("http.body.limit.bytes must be at least 1024") }
+        if let jwtSecret, jwtSecret.utf8.count < 32 { throw SettingsError("auth.jwt.secret must be at least 32 bytes") }
+        guard jwtTTL >= .seconds(60) else { throw SettingsError("auth.jwt.ttl.seconds must be at least 60") }
+    }
+
+    /// Builds the reader Fleet uses: CLI flags, then `FLEET_*` environment variables,
+    /// then the JSON file named by `--config` / `FLEET_CONFIG` if any.
+    public static func reader(arguments: [String], configFile: String?) async throws -> ConfigReader {
+        var providers: [any ConfigProvider] = [
+            CommandLineArgumentsProvider(arguments: ["fleet"] + arguments),
+            KeyMappingProvider(upstream: EnvironmentVariablesProvider()) { key in key.prepending(["fleet"]) },
+        ]
+        let file = configFile ?? ProcessInfo.processInfo.environment["FLEET_CONFIG"]
+        if let file {
+            providers.append(try await FileProvider<JSONSnapshot>(filePath: .init(file)))
+        }
+        return ConfigReader(providers: providers)
+    }
+}
+
+/// A setting with a value Fleet cannot use; the message names the key.
+public struct SettingsError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,115 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// A 63-bit identifier that carries the logical shard of what it names.
+///
+/// Layout, high to low: 41 bits of milliseconds since 2024-01-01 (good until 2093),
+/// 10 bits of logical shard (1024 shards), 12 bits of sequence. IDs sort by creation
+/// time, and the shard is read straight from the ID, so a row (or a slug that embeds an
+/// ID) can be routed to its database without a lookup.
+public struct FleetID: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {
+    public static let epochMilliseconds: Int64 = 1_704_067_200_000
+    public static let shardBits = 10
+    public static let sequenceBits = 12
+    public static let logicalShardCount = 1 << shardBits
+
+    public let rawValue: Int64
+
+    public init(rawValue: Int64) { self.rawValue = rawValue }
+
+    public init(milliseconds: Int64, shard: LogicalShard, sequence: Int) {
+        let time = max(0, milliseconds - Self.epochMilliseconds)
+        self.rawValue = (time << Int64(Self.shardBits + Self.sequenceBits))
+            | (Int64(shard.rawValue) << Int64(Self.sequenceBits))
+            | Int64(sequence & ((1 << Self.sequenceBits) - 1))
+    }
+
+    /// The logical shard this ID was minted on.
+    public var shard: LogicalShard {
+        LogicalShard(rawValue: Int((rawValue >> Int64(Self.sequenceBits)) & Int64(Self.logicalShardCount - 1)))
+    }
+
+    /// Milliseconds since the Unix epoch when this ID was minted.
+    public var milliseconds: Int64 { (rawValue >> Int64(Self.shardBits + Self.sequenceBits)) + Self.epochMilliseconds }
+
+    public static func < (lhs: FleetID, rhs: FleetID) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    public var description: String { String(rawValue) }
+
+    /// A compact, URL-safe spelling (base 36), used inside slugs.
+    public var base36: String { String(rawValue, radix: 36) }
+
+    public init?(base36: some StringProtocol) {
+        guard !base36.isEmpty, base36.count <= 13, let value = Int64(base36, radix: 36), value > 0 else { return nil }
+        self.rawValue = value
+    }
+}
+
+extension FleetID: SQLBindable, SQLDecodable {
+    public var sqlValue: SQLValue { .integer(rawValue) }
+    public init(sqlValue: SQLValue) throws(SQLDecodingError) { self.rawValue = try Int64(sqlValue: sqlValue) }
+}
+
+/// One of the 1024 logical shards. Logical shards map onto physical databases by
+/// configuration, so moving data is a change of map plus a copy, never a rehash.
+public struct LogicalShard: RawRepresentable, Hashable, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue & (FleetID.logicalShardCount - 1) }
+
+    /// A stable shard for a key (FNV-1a), used to place a new user.
+    public init(hashing key: String) {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01b3
+        }
+        self.init(rawValue: Int(hash % UInt64(FleetID.logicalShardCount)))
+    }
+}
+
+/// Mints `FleetID`s: monotonic within one process, unique across processes with
+/// overwhelming probability (the sequence starts at a random point each millisecond).
+public final class FleetIDGenerator: Sendable {
+    private struct State {
+        var lastMilliseconds: Int64 = 0
+        var sequence: Int = 0
+        var start: Int = 0
+    }
+    private let state = Mutex(State())
+    private let clock: @Sendable () -> Int64
+
+    public init(clock: @escaping @Sendable () -> Int64 = FleetIDGenerator.wallClockMilliseconds) {
+        self.clock = clock
+    }
+
+    public static func wallClockMilliseconds() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
+
+    public func next(on shard: LogicalShard) -> FleetID {
+        state.withLock { state in
+            var now = clock()
+            if now < state.lastMilliseconds { now = state.lastMilliseconds }  // clock stepped back
+            if now == state.lastMilliseconds {
+                state.sequence = (state.sequence + 1) & ((1 << FleetID.sequenceBits) - 1)
+                if state.sequence == state.start {
+                    // This millisecond is used up: borrow the next one.
+                    now += 1
+                    state.start = Int.random(in: 0..<(1 << FleetID.sequenceBits))
+                    state.sequence = state.start
+                }
+            } else {
+                state.start = Int.random(in: 0..<(1 << FleetID.sequenceBits))
+                state.sequence = state.start
+            }
+            state.lastMilliseconds = now
+            return FleetID(milliseconds: now, shard: shard, sequence: state.sequence)
+        }
+    }
+}

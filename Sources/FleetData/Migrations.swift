@@ -1,0 +1,83 @@
+public import Logging
+
+/// One versioned step of a schema. Its statements are written once per dialect through
+/// `SQLDialect`'s helpers, so a migration reads the same on SQLite and PostgreSQL.
+public struct Migration: Sendable {
+    public let version: Int
+    public let name: String
+    public let statements: @Sendable (SQLDialect) -> [SQLQuery]
+
+    public init(version: Int, name: String, statements: @escaping @Sendable (SQLDialect) -> [SQLQuery]) {
+        self.version = version
+        self.name = name
+        self.statements = statements
+    }
+}
+
+/// Applies migrations in order, each in its own transaction, recording what ran in
+/// `schema_migrations`. Running it again is a no-op: every instance may run it at start.
+public struct Migrator: Sendable {
+    public let migrations: [Migration]
+
+    public init(_ migrations: [Migration]) {
+        precondition(Set(migrations.map(\.version)).count == migrations.count, "duplicate migration versions")
+        self.migrations = migrations.sorted { $0.version < $1.version }
+    }
+
+    /// The newest version this build knows.
+    public var latestVersion: Int { migrations.last?.version ?? 0 }
+
+    /// Applies what is missing; returns the versions applied.
+    @discardableResult
+    public func migrate(_ database: some Database, logger: Logger) async throws -> [Int] {
+        try await database.transaction { db in
+            try await db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+        }
+        var applied: [Int] = []
+        for migration in migrations where try await !isApplied(migration.version, in: database) {
+            try await database.transaction { db in
+                // Checked again inside the transaction: another instance may have won the race.
+                guard try await db.first("SELECT version FROM schema_migrations WHERE version = \(bind: migration.version)") == nil else {
+                    return
+                }
+                for statement in migration.statements(db.dialect) {
+                    try await db.execute(statement)
+                }
+                try await db.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (\(bind: migration.version), \(bind: migration.name), CURRENT_TIMESTAMP)"
+                )
+            }
+            logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
+            applied.append(migration.version)
+        }
+        return applied
+    }
+
+    /// The highest applied version, 0 for an empty database.
+    public func currentVersion(_ database: some Database) async throws -> Int {
+        try await database.read { db in
+            guard try await db.first(Self.tableExists(db.dialect)) != nil else { return 0 }
+            return try await db.first("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")?.decode("v") ?? 0
+        }
+    }
+
+    /// Whether the schema is at least what this build expects.
+    public func isCurrent(_ database: some Database) async -> Bool {
+        (try? await currentVersion(database)) ?? 0 >= latestVersion
+    }
+
+    private func isApplied(_ version: Int, in database: some Database) async throws -> Bool {
+        try await database.read { db in
+            try await db.first("SELECT version FROM schema_migrations WHERE version = \(bind: version)") != nil
+        }
+    }
+
+    private static func tableExists(_ dialect: SQLDialect) -> SQLQuery {
+        switch dialect {
+        case .sqlite: "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+        case .postgres: "SELECT tablename FROM pg_tables WHERE tablename = 'schema_migrations'"
+        }
+    }
+}

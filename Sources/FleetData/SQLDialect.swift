@@ -1,0 +1,27 @@
+/// The SQL dialects Fleet speaks. Every difference between them that query code would
+/// otherwise have to know lives here, so that one query text serves both databases.
+public enum SQLDialect: String, Sendable, CaseIterable {
+    case sqlite
+    case postgres
+
+    /// The placeholder for the bind at `position` (1-based).
+    @inlinable
+    public func placeholder(_ position: Int) -> String {
+        switch self {
+        case .sqlite: "?\(position)"
+        case .postgres: "$\(position)"
+        }
+    }
+
+    /// `INSERT ... ON CONFLICT DO NOTHING` is spelled the same in both; an upsert that
+    /// must not fail on a duplicate key uses this suffix.
+    public var ignoreConflictSuffix: String { "ON CONFLICT DO NOTHING" }
+
+    /// The column type for 64-bit integers (IDs, millisecond timestamps).
+    public var bigint: String {
+        switch self {
+        case .sqlite: "INTEGER"
+        case .postgres: "BIGINT"
+        }
+    }
+}

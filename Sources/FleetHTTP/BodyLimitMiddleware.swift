@@ -1,0 +1,32 @@
+public import Hummingbird
+
+/// Refuses request bodies over a size limit with 413, before any handler reads them.
+///
+/// A declared `Content-Length` over the limit is refused without reading a byte; a
+/// chunked body is read up to the limit and refused as soon as it passes it.
+public struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
+    public let maxBytes: Int
+
+    public init(maxBytes: Int) {
+        self.maxBytes = maxBytes
+    }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBytes {
+            throw Self.tooLarge(maxBytes)
+        }
+        var request = request
+        if request.method == .post || request.method == .put || request.method == .patch {
+            do {
+                _ = try await request.collectBody(upTo: maxBytes)
+            } catch let error as HTTPError where error.status == .contentTooLarge {
+                throw Self.tooLarge(maxBytes)
+            }
+        }
+        return try await next(request, context)
+    }
+
+    static func tooLarge(_ maxBytes: Int) -> APIError {
+        APIError(.contentTooLarge, field: "body", "is too large (maximum is \(maxBytes) bytes)")
+    }
+}

@@ -1,0 +1,44 @@
+public import Hummingbird
+public import FleetObservability
+public import Prometheus
+
+/// The routes an operator and an orchestrator need: liveness, readiness and metrics.
+///
+/// They bypass authentication and rate limiting by being added to the router ahead of
+/// the API group.
+public enum OperationalRoutes {
+    public static func add<Context: RequestContext>(
+        to router: Router<Context>,
+        health: HealthChecks,
+        metrics: PrometheusCollectorRegistry
+    ) {
+        router.get("/health/live") { _, _ -> Response in
+            jsonResponse(.ok, #"{"status":"ok"}"#)
+        }
+        router.get("/health/ready") { _, _ -> Response in
+            let (ready, results) = await health.readiness()
+            let checks = results.sorted { $0.key < $1.key }
+                .map { "\"\($0.key)\":\($0.value ? "true" : "false")" }
+                .joined(separator: ",")
+            return jsonResponse(ready ? .ok : .serviceUnavailable, #"{"status":"\#(ready ? "ready" : "not ready")","checks":{\#(checks)}}"#)
+        }
+        router.get("/metrics") { _, _ -> Response in
+            var buffer: [UInt8] = []
+            buffer.reserveCapacity(16 * 1024)
+            metrics.emit(into: &buffer)
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: buffer))
+            )
+        }
+    }
+
+    static func jsonResponse(_ status: HTTPResponse.Status, _ body: String) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: body))
+        )
+    }
+}

@@ -1,0 +1,50 @@
+public import Logging
+import Metrics
+public import Prometheus
+
+/// Process-wide logging and metrics, set up once by the executable.
+public enum Observability {
+    /// Bootstraps swift-log (to standard error, at `level`) and swift-metrics (into a
+    /// Prometheus registry, with OpenTelemetry names turned into Prometheus ones).
+    /// Returns the registry that `/metrics` renders.
+    public static func bootstrap(logLevel: Logger.Level) -> PrometheusCollectorRegistry {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = logLevel
+            return handler
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(makeMetricsFactory(registry: registry))
+        return registry
+    }
+
+    /// A Prometheus factory with Fleet's naming rules and latency buckets (0.5 ms .. 10 s),
+    /// usable on its own in tests without touching the global bootstrap.
+    public static func makeMetricsFactory(registry: PrometheusCollectorRegistry) -> PrometheusMetricsFactory {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+            .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+            .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
+        ]
+        factory.nameAndLabelSanitizer = { name, labels in
+            (PrometheusNaming.metricName(name), labels.map { (PrometheusNaming.labelName($0.0), $0.1) })
+        }
+        return factory
+    }
+}
+
+/// Turns OpenTelemetry-style names (`http.server.request.duration`) into Prometheus
+/// ones (`http_server_request_duration_seconds`): dots become underscores and durations
+/// carry their unit, as the OpenTelemetry-to-Prometheus mapping prescribes.
+public enum PrometheusNaming {
+    public static func metricName(_ name: String) -> String {
+        var result = labelName(name)
+        if name.hasSuffix(".duration") { result += "_seconds" }
+        return result
+    }
+
+    public static func labelName(_ name: String) -> String {
+        String(name.map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "_" })
+    }
+}
