@@ -94,14 +94,20 @@ let package = Package(
         .testTarget(name: "FleetDataTests", dependencies: ["FleetData"], swiftSettings: strict),
         .testTarget(
             name: "FleetHTTPTests",
-            dependencies: ["FleetHTTP", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: [
+                "FleetHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "FleetAppTests",
             dependencies: [
-                "FleetApp", "FleetData", "FleetObservability",
+                "FleetApp", "FleetData", "FleetHTTP", "FleetObservability",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Configuration", package: "swift-configuration"),
             ],
             swiftSettings: strict

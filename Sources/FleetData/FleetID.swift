@@ -72,12 +72,12 @@ public struct LogicalShard: RawRepresentable, Hashable, Sendable {
 }
 
 /// Mints `FleetID`s: monotonic within one process, unique across processes with
-/// overwhelming probability (the sequence starts at a random point each millisecond).
+/// high probability (the sequence starts at a random point each millisecond); the
+/// primary key catches the rare collision.
 public final class FleetIDGenerator: Sendable {
     private struct State {
         var lastMilliseconds: Int64 = 0
         var sequence: Int = 0
-        var start: Int = 0
     }
     private let state = Mutex(State())
     private let clock: @Sendable () -> Int64
@@ -96,17 +96,14 @@ public final class FleetIDGenerator: Sendable {
         state.withLock { state in
             var now = clock()
             if now < state.lastMilliseconds { now = state.lastMilliseconds }  // clock stepped back
-            if now == state.lastMilliseconds {
-                state.sequence = (state.sequence + 1) & ((1 << FleetID.sequenceBits) - 1)
-                if state.sequence == state.start {
-                    // This millisecond is used up: borrow the next one.
-                    now += 1
-                    state.start = Int.random(in: 0..<(1 << FleetID.sequenceBits))
-                    state.sequence = state.start
-                }
+            if now == state.lastMilliseconds, state.sequence + 1 < 1 << FleetID.sequenceBits {
+                state.sequence += 1
             } else {
-                state.start = Int.random(in: 0..<(1 << FleetID.sequenceBits))
-                state.sequence = state.start
+                // A new millisecond (borrowing the next one if this one is used up). The
+                // sequence starts at a random point in the lower half: at least 2048 ids
+                // per millisecond, and two processes rarely start at the same point.
+                if now == state.lastMilliseconds { now += 1 }
+                state.sequence = Int.random(in: 0..<(1 << (FleetID.sequenceBits - 1)))
             }
             state.lastMilliseconds = now
             return FleetID(milliseconds: now, shard: shard, sequence: state.sequence)

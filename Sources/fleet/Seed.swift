@@ -1,7 +1,40 @@
 import ArgumentParser
+import FleetApp
+import FleetObservability
+import Logging
 
 struct Seed: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Fill the database with a realistic data set.")
+    static let configuration = CommandConfiguration(abstract: "Fill the database with a realistic, Zipf-skewed data set.")
+
     @OptionGroup var options: ConfigOptions
-    func run() async throws {}
+    @Option(help: "Users to create (user1..userN, password 'password123').") var users = 10_000
+    @Option(help: "Articles to create.") var articles = 100_000
+    @Option(help: "Follows per user, on average.") var followsPerUser = 10
+    @Option(help: "Favorites to give.") var favorites = 100_000
+    @Option(help: "Comments to write.") var comments = 30_000
+    @Option(help: "Random seed: the same seed builds the same data set.") var seed: UInt64 = 42
+
+    func run() async throws {
+        let settings = try FleetSettings(config: try await FleetSettings.reader(arguments: options.settings, configFile: options.file))
+        _ = Observability.bootstrap(logLevel: .warning)
+        let logger = Logger(label: "fleet.seed")
+        let database = try await ConduitApplication.openDatabase(settings, logger: logger)
+        let services = try await ConduitApplication.services(
+            settings, database: database, passwords: MemoizingPasswordHasher(BcryptPasswordHasher(cost: settings.bcryptCost)), logger: logger
+        )
+        var plan = Seeder.Plan()
+        plan.users = users
+        plan.articles = articles
+        plan.followsPerUser = followsPerUser
+        plan.favorites = favorites
+        plan.comments = comments
+        plan.seed = seed
+        let bar = ProgressBar()
+        let clock = ContinuousClock()
+        let elapsed = try await clock.measure {
+            try await Seeder(services: services, plan: plan).run { phase, done, total in bar.update(phase, done, total) }
+        }
+        await database.close()
+        print("seeded \(users) users, \(articles) articles in \(elapsed) (\(settings.databasePath))")
+    }
 }

@@ -82,6 +82,7 @@ public struct ArticleService: Sendable {
         let description = update.description.isAbsent
             ? nil : validator.required("description", update.description.value, maxLength: Rules.descriptionMaxLength)
         let body = update.body.isAbsent ? nil : validator.required("body", update.body.value, maxLength: Rules.articleBodyMaxLength)
+        if case .null = update.tagList { validator.add("tagList", "must be a list (use [] to remove every tag)") }
         let tags = update.tagList.isAbsent ? nil : Rules.tags(update.tagList.value, into: &validator)
         try validator.check()
         let now = services.now()

@@ -1,0 +1,61 @@
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// Many writers at once through real sockets: every acknowledged write lands, and none
+/// fails with "database is locked".
+@Suite struct ConcurrencyTests {
+    @Test func sixtyFourConcurrentWritersAllLand() async throws {
+        try await TestConduit.make().test(.live) { client in
+            let port = try #require(client.port)
+            let owner = try await client.register("host")
+            let shared = try await client.createArticle(owner, title: "Shared")
+            let writers = 64
+            let statuses = try await withThrowingTaskGroup(of: [HTTPResponse.Status].self) { group in
+                for index in 0..<writers {
+                    group.addTask {
+                        let connection = TestClient(host: "127.0.0.1", port: port)
+                        connection.connect()
+                        defer { Task { try? await connection.shutdown() } }
+                        var statuses: [HTTPResponse.Status] = []
+                        let registration = try await connection.post(
+                            "/api/users", headers: [.contentType: "application/json"],
+                            body: ByteBuffer(string: #"{"user":{"username":"w\#(index)","email":"w\#(index)@example.com","password":"password123"}}"#)
+                        )
+                        statuses.append(registration.head.status)
+                        let token = JSON(value: try? JSONDecoding.object(registration.body ?? ByteBuffer()))["user"]["token"].string ?? ""
+                        let auth: HTTPFields = [.authorization: "Token \(token)", .contentType: "application/json"]
+                        for round in 0..<3 {
+                            let article = try await connection.post(
+                                "/api/articles", headers: auth,
+                                body: ByteBuffer(string: #"{"article":{"title":"W\#(index) R\#(round)","description":"d","body":"b","tagList":["load"]}}"#)
+                            )
+                            statuses.append(article.head.status)
+                        }
+                        let favorite = try await connection.post("/api/articles/\(shared)/favorite", headers: auth, body: ByteBuffer())
+                        statuses.append(favorite.head.status)
+                        return statuses
+                    }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+            #expect(statuses.count == writers * 5)
+            #expect(statuses.allSatisfy { $0 == .created || $0 == .ok }, "\(Set(statuses.map(\.code)))")
+
+            let list = JSON(try await client.send(.get, "/api/articles?tag=load&limit=1"))
+            #expect(list["articlesCount"].int == writers * 3)
+            let all = JSON(try await client.send(.get, "/api/articles?limit=1"))
+            #expect(all["articlesCount"].int == writers * 3 + 1)
+            let article = JSON(try await client.send(.get, "/api/articles/\(shared)"))
+            #expect(article["article"]["favoritesCount"].int == writers)
+        }
+    }
+}
+
+import Foundation
+
+enum JSONDecoding {
+    static func object(_ buffer: ByteBuffer) throws -> Any {
+        try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView))
+    }
+}

@@ -1,0 +1,55 @@
+@testable import FleetApp
+import FleetData
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// No N+1: the number of SQL round trips behind a list does not grow with the page.
+@Suite struct QueryCountTests {
+    @Test func listAndFeedCostTheSameAtEveryPageSize() async throws {
+        let conduit = try await TestConduit.make()
+        let database = conduit.database
+        let services = conduit.services
+        try await conduit.test { client in
+            let reader = try await client.register("reader")
+            // 120 articles from 12 authors the reader follows, with favorites and tags.
+            var slugs: [String] = []
+            for author in 0..<12 {
+                let token = try await client.register("author\(author)")
+                _ = try await client.send(.post, "/api/profiles/author\(author)/follow", token: reader)
+                for index in 0..<10 {
+                    slugs.append(try await client.createArticle(token, title: "Post \(index)", tags: ["t\(index % 3)", "all"]))
+                }
+            }
+            let readerID = try #require(await services.tokens.verify(reader))
+            for slug in slugs.prefix(40) { _ = try await services.articles.favorite(slug, by: readerID) }
+
+            func roundTrips(_ path: String, token: String?) async throws -> Int {
+                let before = database.queryCount
+                let response = try await client.send(.get, path, token: token)
+                #expect(response.status == .ok)
+                return database.queryCount - before
+            }
+            for (path, token) in [
+                ("/api/articles", nil), ("/api/articles", reader), ("/api/articles/feed", reader),
+                ("/api/articles?tag=all", reader), ("/api/articles?author=author3", reader), ("/api/articles?favorited=reader", reader),
+            ] as [(String, String?)] {
+                let separator = path.contains("?") ? "&" : "?"
+                let counts = try await [1, 20, 100].asyncMap { try await roundTrips("\(path)\(separator)limit=\($0)", token: token) }
+                #expect(counts[0] == counts[1] && counts[1] == counts[2], "\(path) with token \(token != nil): \(counts)")
+                #expect(counts[0] <= 4, "\(path): \(counts[0]) round trips")
+            }
+            let page = JSON(try await client.send(.get, "/api/articles/feed?limit=100", token: reader))
+            #expect(page["articles"].array.count == 100)
+            #expect(page["articlesCount"].int == 120)
+        }
+    }
+}
+
+extension Array {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real binary, run as an operator would: SIGTERM lets in-flight requests finish,
+/// and what was acknowledged is there after a restart.
+@Suite(.serialized) struct ShutdownTests {
+    static var binary: URL {
+        if let path = ProcessInfo.processInfo.environment["FLEET_BIN"] { return URL(fileURLWithPath: path) }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug/fleet")
+    }
+
+    struct Server {
+        let process: Process
+        let port: Int
+
+        static func start(dataDirectory: URL, bcryptCost: Int) async throws -> Server {
+            for _ in 0..<5 {
+                let port = Int.random(in: 20_000..<45_000)
+                let process = Process()
+                process.executableURL = ShutdownTests.binary
+                process.arguments = [
+                    "serve", "--data-dir", dataDirectory.path, "--http-port", "\(port)",
+                    "--auth-bcrypt-cost", "\(bcryptCost)", "--log-level", "warning",
+                ]
+                process.standardOutput = FileHandle.nullDevice
+                try process.run()
+                for _ in 0..<100 {
+                    try await Task.sleep(for: .milliseconds(50))
+                    guard process.isRunning else { break }
+                    if (try? await get(port: port, "/health/ready")) == .ok { return Server(process: process, port: port) }
+                }
+                if process.isRunning { process.terminate() }
+            }
+            throw CancellationError()
+        }
+
+        func waitForExit(timeout: Duration) async throws -> Int32? {
+            let deadline = ContinuousClock.now + timeout
+            while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            return process.isRunning ? nil : process.terminationStatus
+        }
+    }
+
+    static func get(port: Int, _ path: String) async throws -> HTTPResponse.Status {
+        let client = TestClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(2)))
+        client.connect()
+        defer { Task { try? await client.shutdown() } }
+        return try await client.get(path).head.status
+    }
+
+    @Test func sigtermFinishesInFlightRequestsAndLosesNothing() async throws {
+        #expect(FileManager.default.isExecutableFile(atPath: Self.binary.path), "build the fleet binary first: \(Self.binary.path)")
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-shutdown-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        // Cost 13 makes a sign-up take a noticeable fraction of a second: long enough to be in flight.
+        let server = try await Server.start(dataDirectory: data, bcryptCost: 13)
+        let client = TestClient(host: "127.0.0.1", port: server.port, configuration: .init(timeout: .seconds(30)))
+        client.connect()
+        let signup = Task {
+            try await client.post(
+                "/api/users", headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: #"{"user":{"username":"last","email":"last@example.com","password":"password123"}}"#)
+            )
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        kill(server.process.processIdentifier, SIGTERM)
+        let response = try await signup.value
+        try? await client.shutdown()
+        #expect(response.head.status == .created)
+        #expect(try await server.waitForExit(timeout: .seconds(15)) == 0)
+
+        // Acknowledged means stored: the account works after a restart.
+        let restarted = try await Server.start(dataDirectory: data, bcryptCost: 4)
+        defer { restarted.process.terminate() }
+        let login = TestClient(host: "127.0.0.1", port: restarted.port)
+        login.connect()
+        let loginResponse = try await login.post(
+            "/api/users/login", headers: [.contentType: "application/json"],
+            body: ByteBuffer(string: #"{"user":{"email":"last@example.com","password":"password123"}}"#)
+        )
+        try? await login.shutdown()
+        #expect(loginResponse.head.status == .ok)
+    }
+}

@@ -1,0 +1,144 @@
+import FleetData
+import Foundation
+import Logging
+import Testing
+
+/// A fresh database file in a temporary folder, removed afterwards.
+func withTemporaryDatabase<T>(readers: Int = 4, _ body: (SQLiteDatabase) async throws -> T) async throws -> T {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-test-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let database = try await SQLiteDatabase.open(
+        .init(path: directory.appendingPathComponent("test.sqlite").path, readers: readers), logger: Logger(label: "test")
+    )
+    do {
+        let result = try await body(database)
+        await database.close()
+        return result
+    } catch {
+        await database.close()
+        throw error
+    }
+}
+
+@Suite struct SQLiteDatabaseTests {
+    @Test func concurrentTransactionsAllLandWithoutLocking() async throws {
+        try await withTemporaryDatabase { (db: SQLiteDatabase) async throws in
+            try await db.transaction { try await $0.execute("CREATE TABLE c (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)") }
+            try await db.transaction { try await $0.execute("INSERT INTO c (id, n) VALUES (1, 0)") }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<200 {
+                    group.addTask {
+                        if i % 2 == 0 {
+                            try await db.transaction { tx in
+                                let n: Int = try await tx.first("SELECT n FROM c WHERE id = 1")?.decode("n") ?? -1
+                                try await tx.execute("UPDATE c SET n = \(bind: n + 1) WHERE id = 1")
+                            }
+                        } else {
+                            _ = try await db.read { try await $0.first("SELECT n FROM c") }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let total: Int = try await db.read { try await $0.first("SELECT n FROM c WHERE id = 1")?.decode("n") ?? 0 }
+            #expect(total == 100)
+        }
+    }
+
+    @Test func failedTransactionRollsBack() async throws {
+        struct Boom: Error {}
+        try await withTemporaryDatabase { (db: SQLiteDatabase) async throws in
+            try await db.transaction { try await $0.execute("CREATE TABLE t (v TEXT)") }
+            await #expect(throws: Boom.self) {
+                try await db.transaction { tx in
+                    try await tx.execute("INSERT INTO t (v) VALUES (\(bind: "lost"))")
+                    throw Boom()
+                }
+            }
+            let rows = try await db.read { try await $0.query("SELECT v FROM t") }
+            #expect(rows.isEmpty)
+        }
+    }
+
+    @Test func uniqueViolationIsReportedAsSuch() async throws {
+        try await withTemporaryDatabase { (db: SQLiteDatabase) async throws in
+            try await db.transaction { try await $0.execute("CREATE TABLE u (name TEXT PRIMARY KEY)") }
+            try await db.transaction { try await $0.execute("INSERT INTO u (name) VALUES ('a')") }
+            do {
+                try await db.transaction { try await $0.execute("INSERT INTO u (name) VALUES ('a')") }
+                Issue.record("duplicate accepted")
+            } catch DatabaseError.uniqueViolation {
+            }
+        }
+    }
+
+    @Test func readersCannotWrite() async throws {
+        try await withTemporaryDatabase { (db: SQLiteDatabase) async throws in
+            try await db.transaction { try await $0.execute("CREATE TABLE t (v INTEGER)") }
+            await #expect(throws: DatabaseError.self) {
+                try await db.read { try await $0.execute("INSERT INTO t (v) VALUES (1)") }
+            }
+        }
+    }
+
+    @Test func valuesRoundTrip() async throws {
+        try await withTemporaryDatabase { (db: SQLiteDatabase) async throws in
+            let row = try await db.read { db in
+                try await db.first("SELECT \(bind: Int64.max) AS big, \(bind: "héllo ✓") AS text, \(bind: 1.5) AS real, \(bind: Optional<Int>.none) AS absent")
+            }
+            #expect(try row?.decode("big", as: Int64.self) == .max)
+            #expect(try row?.decode("text", as: String.self) == "héllo ✓")
+            #expect(try row?.decode("real", as: Double.self) == 1.5)
+            #expect(try row?.decode("absent", as: Int?.self) == nil)
+            #expect(throws: SQLDecodingError.self) { try row?.decode("text", as: Int.self) }
+        }
+    }
+
+    @Test func migrationsApplyOnceAndReportTheirVersion() async throws {
+        try await withTemporaryDatabase { (db: SQLiteDatabase) async throws in
+            let migrator = Migrator([
+                Migration(version: 1, name: "one") { _ in ["CREATE TABLE a (id INTEGER)"] },
+                Migration(version: 2, name: "two") { dialect in ["CREATE TABLE b (id \(unsafeSQL: dialect.bigint))"] },
+            ])
+            #expect(try await migrator.currentVersion(db) == 0)
+            #expect(await !migrator.isCurrent(db))
+            #expect(try await migrator.migrate(db, logger: Logger(label: "test")) == [1, 2])
+            #expect(try await migrator.migrate(db, logger: Logger(label: "test")) == [])
+            #expect(try await migrator.currentVersion(db) == 2)
+            #expect(await migrator.isCurrent(db))
+        }
+    }
+
+    @Test func instrumentationCountsRoundTrips() async throws {
+        try await withTemporaryDatabase { (sqlite: SQLiteDatabase) async throws in
+            let db = InstrumentedDatabase(sqlite, system: "sqlite")
+            _ = try await db.read { db in
+                try await db.query("SELECT 1")
+                try await db.query("SELECT 2")
+            }
+            #expect(db.queryCount == 2)
+            try await db.transaction { try await $0.execute("SELECT 3") }
+            #expect(db.queryCount == 5)  // BEGIN + statement + COMMIT
+        }
+    }
+}
+
+@Suite struct AsyncPoolTests {
+    @Test func waitersAreServedAndTimeOut() async throws {
+        let pool = AsyncPool([1])
+        try await pool.withResource(timeout: .seconds(1)) { _ in
+            await #expect(throws: DatabaseError.acquireTimeout) {
+                try await pool.withResource(timeout: .milliseconds(50)) { _ in }
+            }
+        }
+        // Freed again: the next caller gets it at once.
+        #expect(try await pool.withResource(timeout: .milliseconds(50)) { $0 } == 1)
+    }
+
+    @Test func closedPoolFailsWaiters() async throws {
+        let pool = AsyncPool([1])
+        _ = pool.close()
+        await #expect(throws: DatabaseError.self) { try await pool.withResource(timeout: .seconds(1)) { _ in } }
+    }
+}

@@ -1,0 +1,442 @@
+#!/usr/bin/env bash
+# Fleet benchmark: builds the release binary, seeds a data set, starts `fleet serve` on it and
+# runs wrk against each endpoint in turn. Results go to bench/results/<timestamp>/: the raw wrk
+# output per endpoint, summary.json, summary.md and (with matplotlib) latency.png/throughput.png.
+#
+# Usage: bench/run.sh [options]
+#   --duration 10s          wrk run length per endpoint
+#   --connections 64        wrk connections
+#   --users 10000           users to seed (user1..userN, password "password123")
+#   --articles 100000       articles to seed
+#   --skip-build            don't build; use the existing release binary
+#   --skip-seed             reuse bench/results/data when it was seeded before
+#   --login-connections 8   connections for POST /api/users/login (capped at --connections);
+#                           each login is one bcrypt verify, so more connections only queue
+#   --threads 2             wrk threads
+#   --timeout 30s           wrk timeout; slower replies count as socket errors, not latency
+#   --warmup 2s             unmeasured wrk run before each GET endpoint (0 disables)
+#   --port 8089             first port to try for the server (the next free one is used)
+#   --bcrypt-cost 12        auth.bcrypt.cost given to `fleet seed` and `fleet serve`
+#   --keep-data             keep the run's copy of the database under the results folder
+#
+# Environment: FLEET_BIN=/path/to/fleet benchmarks that binary (no build);
+#              BENCH_RESULTS_DIR=dir puts results and the seeded data set there (default bench/results).
+# Exit status: 0 all good; 3 some endpoint answered non-2xx (a bug, unless only 429/503);
+#              4 a wrk run produced no result; 5 the server died during the run.
+set -euo pipefail
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_DIR="$(dirname "$BENCH_DIR")"
+RESULTS_DIR="${BENCH_RESULTS_DIR:-$BENCH_DIR/results}"
+SEED_DIR="$RESULTS_DIR/data"   # the pristine seeded data set; each run works on a copy
+
+DURATION=10s
+CONNECTIONS=64
+USERS=10000
+ARTICLES=100000
+SKIP_BUILD=0
+SKIP_SEED=0
+LOGIN_CONNECTIONS=8
+THREADS=2
+TIMEOUT=30s
+WARMUP=2s
+PORT=8089
+BCRYPT_COST=12
+KEEP_DATA=0
+
+# Credentials of the seeded user the benchmark acts as.
+BENCH_EMAIL="user1@seed.fleet"
+BENCH_PASSWORD="password123"
+# The HTTP fallback seeder registers users over the API (one bcrypt hash each): keep it small.
+FALLBACK_MAX_USERS=100
+FALLBACK_MAX_ARTICLES=2000
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+warn() { printf '!! %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+while (($#)); do
+  case $1 in
+    --duration) DURATION=${2:?--duration needs a value}; shift 2 ;;
+    --connections) CONNECTIONS=${2:?--connections needs a value}; shift 2 ;;
+    --users) USERS=${2:?--users needs a value}; shift 2 ;;
+    --articles) ARTICLES=${2:?--articles needs a value}; shift 2 ;;
+    --skip-build) SKIP_BUILD=1; shift ;;
+    --skip-seed) SKIP_SEED=1; shift ;;
+    --login-connections) LOGIN_CONNECTIONS=${2:?--login-connections needs a value}; shift 2 ;;
+    --threads) THREADS=${2:?--threads needs a value}; shift 2 ;;
+    --timeout) TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
+    --warmup) WARMUP=${2:?--warmup needs a value}; shift 2 ;;
+    --port) PORT=${2:?--port needs a value}; shift 2 ;;
+    --bcrypt-cost) BCRYPT_COST=${2:?--bcrypt-cost needs a value}; shift 2 ;;
+    --keep-data) KEEP_DATA=1; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) die "unknown option: $1 (see --help)" ;;
+  esac
+done
+for n in CONNECTIONS USERS ARTICLES LOGIN_CONNECTIONS THREADS PORT BCRYPT_COST; do
+  [[ ${!n} =~ ^[0-9]+$ ]] || die "--$(tr '[:upper:]_' '[:lower:]-' <<<"$n") must be a whole number, got '${!n}'"
+done
+((CONNECTIONS > 0 && USERS > 0 && ARTICLES > 0)) || die "--connections, --users and --articles must be positive"
+if ((LOGIN_CONNECTIONS > CONNECTIONS)); then LOGIN_CONNECTIONS=$CONNECTIONS; fi
+
+command -v wrk >/dev/null || die "wrk is not installed (apt-get install -y wrk)"
+for tool in curl python3 awk; do
+  command -v "$tool" >/dev/null || die "$tool is not installed"
+done
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+SERVER_PID=""
+BASE_URL=""
+WORK_DATA=""
+TMP="$(mktemp -d)"
+
+# Stops the server we started (if any): SIGTERM for a graceful drain, SIGKILL after 10 s.
+stop_server() {
+  [[ -n $SERVER_PID ]] || return 0
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  local _
+  for _ in $(seq 50); do
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  kill -KILL "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+cleanup() {
+  stop_server
+  if [[ -n $WORK_DATA && $KEEP_DATA == 0 ]]; then rm -rf "$WORK_DATA"; fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM   # run the EXIT trap on Ctrl-C too
+
+# Prints the first port >= $1 that nothing listens on.
+free_port() {
+  python3 - "$1" <<'PY'
+import socket, sys
+start = int(sys.argv[1])
+for port in range(start, start + 200):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+    print(port)
+    break
+else:
+    sys.exit(f"no free port in {start}..{start + 199}")
+PY
+}
+
+# start_server DATA_DIR LOG_FILE: starts `fleet serve` in the background, waits for /health/ready.
+start_server() {
+  local data_dir=$1 log=$2 port
+  port=$(free_port "$PORT") || die "could not find a free port"
+  "$FLEET_BIN" serve --http-host 127.0.0.1 --http-port "$port" --data-dir "$data_dir" \
+    --auth-bcrypt-cost "$BCRYPT_COST" --log-level warning >"$log" 2>&1 &
+  SERVER_PID=$!
+  BASE_URL="http://127.0.0.1:$port"
+  local deadline=$((SECONDS + 60))
+  until curl -fsS -o /dev/null --max-time 2 "$BASE_URL/health/ready" 2>/dev/null; do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      tail -n 20 "$log" >&2
+      SERVER_PID=""
+      die "the server exited during startup (log: $log)"
+    fi
+    ((SECONDS < deadline)) || { tail -n 20 "$log" >&2; die "the server was not ready after 60 s (log: $log)"; }
+    sleep 0.2
+  done
+}
+
+# api METHOD PATH [BODY] [TOKEN]: one request; the reply body lands in $TMP/body, the status is printed.
+api() {
+  local args=(-sS -o "$TMP/body" -w '%{http_code}' --max-time 60 -X "$1" -H 'Accept: application/json')
+  if [[ -n ${3:-} ]]; then args+=(-H 'Content-Type: application/json' --data-binary "$3"); fi
+  if [[ -n ${4:-} ]]; then args+=(-H "Authorization: Token $4"); fi
+  : >"$TMP/body"
+  curl "${args[@]}" "$BASE_URL$2" || true   # on a connection failure curl prints 000
+}
+
+# json_get FILE a.b.0.c: prints that value of a JSON file, or nothing when absent or not JSON.
+json_get() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+try:
+    value = json.load(open(sys.argv[1]))
+    for key in sys.argv[2].split("."):
+        value = value[int(key)] if isinstance(value, list) else value[key]
+    print(json.dumps(value) if isinstance(value, (dict, list)) else value)
+except Exception:
+    pass
+PY
+}
+
+LOGIN_BODY="{\"user\":{\"email\":\"$BENCH_EMAIL\",\"password\":\"$BENCH_PASSWORD\"}}"
+
+# Logs in as user1 and prints the token (nothing on failure).
+login_token() {
+  local status
+  status=$(api POST /api/users/login "$LOGIN_BODY")
+  if [[ $status == 200 ]]; then json_get "$TMP/body" user.token; fi
+}
+
+# Total number of articles the running server reports (0 when it cannot tell).
+article_count() {
+  local status count=""
+  status=$(api GET '/api/articles?limit=1')
+  if [[ $status == 200 ]]; then count=$(json_get "$TMP/body" articlesCount); fi
+  echo "${count:-0}"
+}
+
+# ---------------------------------------------------------------------------------------------
+# 1. Load check: another build or benchmark on this machine skews everything.
+
+CPUS=$(nproc)
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+echo "==> Load: $(uptime)"
+if awk -v l="${LOAD_BEFORE%% *}" -v c="$CPUS" 'BEGIN { exit !(l > c / 2) }'; then
+  warn "1-minute load ${LOAD_BEFORE%% *} on $CPUS CPUs: the machine is busy, results will be noisy"
+fi
+if pgrep -x swift-build >/dev/null || pgrep -x swift-frontend >/dev/null; then
+  warn "a Swift build is running right now: results will be noisy"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 2. Binary
+
+if [[ -n ${FLEET_BIN:-} ]]; then
+  echo "==> Binary: FLEET_BIN=$FLEET_BIN (not building)"
+elif ((SKIP_BUILD)); then
+  FLEET_BIN="$(cd "$REPO_DIR" && swift build -c release --show-bin-path)/fleet"
+  echo "==> Binary: $FLEET_BIN (--skip-build)"
+else
+  echo "==> Building: swift build -c release --product fleet"
+  (cd "$REPO_DIR" && swift build -c release --product fleet)
+  FLEET_BIN="$(cd "$REPO_DIR" && swift build -c release --show-bin-path)/fleet"
+fi
+[[ -x $FLEET_BIN ]] || die "no executable at $FLEET_BIN"
+case $FLEET_BIN in
+  */release/*) BUILD=release ;;
+  */debug/*) BUILD=debug; warn "benchmarking a DEBUG build: the numbers say nothing about release performance" ;;
+  *) BUILD=unknown ;;
+esac
+
+# ---------------------------------------------------------------------------------------------
+# 3. Data set: seeded once into $SEED_DIR; --skip-seed reuses it.
+
+mkdir -p "$RESULTS_DIR"
+if ((SKIP_SEED)) && [[ -f $SEED_DIR/.seeded ]]; then
+  echo "==> Data set: reusing $SEED_DIR (--skip-seed)"
+else
+  if ((SKIP_SEED)); then echo "==> Data set: nothing seeded at $SEED_DIR yet, seeding despite --skip-seed"; fi
+  rm -rf "$SEED_DIR"
+  mkdir -p "$SEED_DIR"
+  SEEDED_BY="fleet seed"
+  if "$FLEET_BIN" --help 2>&1 | grep -qE '^[[:space:]]+seed([[:space:]]|$)'; then
+    echo "==> Seeding $USERS users and $ARTICLES articles: fleet seed --data-dir $SEED_DIR"
+    started=$SECONDS
+    if ! "$FLEET_BIN" seed --data-dir "$SEED_DIR" --users "$USERS" --articles "$ARTICLES" \
+      --auth-bcrypt-cost "$BCRYPT_COST" 2>&1 | tee "$RESULTS_DIR/seed.log"; then
+      warn "fleet seed failed (log: $RESULTS_DIR/seed.log)"
+    fi
+    echo "    took $((SECONDS - started)) s"
+  else
+    warn "this fleet binary has no 'seed' subcommand"
+  fi
+
+  # Check the result through the API; fall back to seeding over HTTP when it is unusable.
+  start_server "$SEED_DIR" "$RESULTS_DIR/seed-server.log"
+  if [[ $(article_count) -eq 0 || -z $(login_token) ]]; then
+    seed_users=$((USERS < FALLBACK_MAX_USERS ? USERS : FALLBACK_MAX_USERS))
+    seed_articles=$((ARTICLES < FALLBACK_MAX_ARTICLES ? ARTICLES : FALLBACK_MAX_ARTICLES))
+    warn "the data set has no articles or user1 cannot log in: 'fleet seed' is missing or unfinished"
+    warn "FALLBACK: seeding $seed_users users and $seed_articles articles over HTTP (smaller than asked)"
+    python3 "$BENCH_DIR/lib/seed_http.py" --base-url "$BASE_URL" --users "$seed_users" --articles "$seed_articles"
+    SEEDED_BY="http-fallback"
+    USERS=$seed_users
+    [[ $(article_count) -gt 0 && -n $(login_token) ]] || die "the data set is still unusable after HTTP seeding"
+  fi
+  printf 'users\t%s\narticles\t%s\nseeded_by\t%s\n' "$USERS" "$(article_count)" "$SEEDED_BY" >"$SEED_DIR/.seeded"
+  stop_server
+fi
+DATASET_USERS=$(awk -F'\t' '$1 == "users" { print $2 }' "$SEED_DIR/.seeded")
+DATASET_ARTICLES=$(awk -F'\t' '$1 == "articles" { print $2 }' "$SEED_DIR/.seeded")
+SEEDED_BY=$(awk -F'\t' '$1 == "seeded_by" { print $2 }' "$SEED_DIR/.seeded")
+echo "    data set: $DATASET_USERS users, $DATASET_ARTICLES articles (seeded by $SEEDED_BY)"
+
+# ---------------------------------------------------------------------------------------------
+# 4. Server on a private copy of the data set (the create-article run adds rows).
+
+TIMESTAMP=$(date -u +%Y%m%dT%H%M%SZ)
+OUT="$RESULTS_DIR/$TIMESTAMP"
+mkdir -p "$OUT"
+WORK_DATA="$OUT/data"
+cp -a "$SEED_DIR" "$WORK_DATA"
+start_server "$WORK_DATA" "$OUT/server.log"
+echo "==> Server: pid $SERVER_PID at $BASE_URL (log: $OUT/server.log)"
+
+TOKEN=$(login_token)
+[[ -n $TOKEN ]] || die "cannot log in as $BENCH_EMAIL: $(head -c 300 "$TMP/body")"
+[[ $(api GET '/api/articles?limit=1') == 200 ]] || die "GET /api/articles failed: $(head -c 300 "$TMP/body")"
+SLUG=$(json_get "$TMP/body" articles.0.slug)
+USERNAME=$(json_get "$TMP/body" articles.0.author.username)
+[[ -n $SLUG && -n $USERNAME ]] || die "no article to take a slug and username from"
+echo "    token for $BENCH_EMAIL, slug '$SLUG', username '$USERNAME'"
+
+# The feed only has content when user1 follows someone; make sure it does.
+api GET '/api/articles/feed?limit=1' '' "$TOKEN" >/dev/null
+if [[ $(json_get "$TMP/body" articlesCount) == 0 && $USERNAME != user1 ]]; then
+  echo "    user1's feed is empty: following $USERNAME"
+  api POST "/api/profiles/$USERNAME/follow" '' "$TOKEN" >/dev/null
+fi
+
+COMMIT=$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [[ -n $(git -C "$REPO_DIR" status --porcelain --untracked-files=no 2>/dev/null) ]]; then COMMIT+="-dirty"; fi
+{
+  printf 'timestamp\t%s\n' "$TIMESTAMP"
+  printf 'commit\t%s\n' "$COMMIT"
+  printf 'binary\t%s\n' "$FLEET_BIN"
+  printf 'build\t%s\n' "$BUILD"
+  printf 'wrk_version\t%s\n' "$(wrk -v 2>&1 | head -n 1 || true)"
+  printf 'wrk_threads\t%s\n' "$THREADS"
+  printf 'duration\t%s\n' "$DURATION"
+  printf 'connections\t%s\n' "$CONNECTIONS"
+  printf 'login_connections\t%s\n' "$LOGIN_CONNECTIONS"
+  printf 'timeout\t%s\n' "$TIMEOUT"
+  printf 'warmup\t%s\n' "$WARMUP"
+  printf 'dataset_users\t%s\n' "$DATASET_USERS"
+  printf 'dataset_articles\t%s\n' "$DATASET_ARTICLES"
+  printf 'seeded_by\t%s\n' "$SEEDED_BY"
+  printf 'bcrypt_cost\t%s\n' "$BCRYPT_COST"
+  printf 'cpus\t%s\n' "$CPUS"
+  printf 'load_before\t%s\n' "$LOAD_BEFORE"
+  printf 'base_url\t%s\n' "$BASE_URL"
+} >"$OUT/meta.tsv"
+
+# ---------------------------------------------------------------------------------------------
+# 5. The endpoints, in order: name | method | path | route (label) | wrk script | connections | probe body
+
+CREATE_BODY='{"article":{"title":"Benchmark probe","description":"Created by the Fleet benchmark","body":"Probe.","tagList":["bench"]}}'
+ENDPOINTS=(
+  "ceiling|GET|/health/live|/health/live|get.lua|$CONNECTIONS|"
+  "list|GET|/api/articles?limit=20|/api/articles?limit=20|get.lua|$CONNECTIONS|"
+  "article|GET|/api/articles/$SLUG|/api/articles/{slug}|get.lua|$CONNECTIONS|"
+  "profile|GET|/api/profiles/$USERNAME|/api/profiles/{username}|get.lua|$CONNECTIONS|"
+  "tags|GET|/api/tags|/api/tags|get.lua|$CONNECTIONS|"
+  "feed|GET|/api/articles/feed|/api/articles/feed|get.lua|$CONNECTIONS|"
+  "create|POST|/api/articles|/api/articles|create_article.lua|$CONNECTIONS|$CREATE_BODY"
+  "login|POST|/api/users/login|/api/users/login|login.lua|$LOGIN_CONNECTIONS|$LOGIN_BODY"
+)
+# Endpoints that get the token (as Authorization: Token ...).
+AUTHENTICATED=" feed create "
+
+# Server CPU time in seconds and resident memory in KiB, from /proc.
+CLK_TCK=$(getconf CLK_TCK)
+server_cpu() { awk -v hz="$CLK_TCK" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$SERVER_PID/stat"; }
+server_rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status"; }
+
+# run_wrk CONNECTIONS DURATION SCRIPT URL TOKEN OUTPUT [extra env...]: one wrk run.
+run_wrk() {
+  local conns=$1 duration=$2 script=$3 url=$4 token=$5 output=$6
+  shift 6
+  local threads=$((THREADS < conns ? THREADS : conns))
+  env BENCH_TOKEN="$token" BENCH_EMAIL="$BENCH_EMAIL" BENCH_PASSWORD="$BENCH_PASSWORD" "$@" \
+    wrk -t"$threads" -c"$conns" -d"$duration" --timeout "$TIMEOUT" --latency \
+    -s "$BENCH_DIR/wrk/$script" "$url" >"$output" 2>&1 || warn "wrk exited with an error (see $output)"
+}
+
+# One-line digest of a wrk result file.
+digest() {
+  python3 - "$1" <<'PY'
+import json, sys
+for line in open(sys.argv[1], errors="replace"):
+    if line.startswith("BENCH_JSON "):
+        r = json.loads(line[11:])
+        l = r["latency_ms"]
+        errors = sum(r["errors"].values())
+        print(f'      {r["rps"]:>10,.1f} req/s   p50 {l["p50"]:.2f} ms   p99 {l["p99"]:.2f} ms   '
+              f'non-2xx {r["non2xx"]}   socket errors {errors}')
+        break
+else:
+    print("      (no result: wrk failed, see the raw output)")
+PY
+}
+
+TOTAL=${#ENDPOINTS[@]}
+SERVER_DIED=0
+: >"$OUT/endpoints.tsv"
+index=0
+for spec in "${ENDPOINTS[@]}"; do
+  index=$((index + 1))
+  IFS='|' read -r name method path route script conns probe_body <<<"$spec"
+  tag=$(printf '%02d-%s' "$index" "$name")
+  token=""
+  if [[ $AUTHENTICATED == *" $name "* ]]; then token=$TOKEN; fi
+  echo "[$index/$TOTAL] $method $path ($conns connections, $DURATION) ..."
+
+  # One plain request first: a broken endpoint shows its error body here, not just a count.
+  probe_status=$(api "$method" "$path" "$probe_body" "$token")
+  cp "$TMP/body" "$OUT/$tag.probe.json"
+  if [[ $probe_status != 2?? ]]; then
+    warn "single $method $path answered $probe_status: $(head -c 300 "$TMP/body")"
+  fi
+
+  # Warm caches (and SQLite's page cache) before measuring; writes and bcrypt need no warm-up.
+  if [[ $method == GET && $WARMUP != 0 && $WARMUP != 0s ]]; then
+    run_wrk "$conns" "$WARMUP" "$script" "$BASE_URL$path" "$token" "$TMP/warmup.txt"
+  fi
+
+  cpu_before=$(server_cpu)
+  run_wrk "$conns" "$DURATION" "$script" "$BASE_URL$path" "$token" "$OUT/$tag.txt"
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    warn "THE SERVER DIED during $method $path; last lines of $OUT/server.log:"
+    tail -n 30 "$OUT/server.log" >&2
+    SERVER_PID=""
+    SERVER_DIED=1
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t-\t%s\t0\t0\n' "$index" "$name" "$method" "$path" "$route" "$conns" "$tag.txt" "$probe_status" >>"$OUT/endpoints.tsv"
+    break
+  fi
+  cpu_used=$(awk -v a="$cpu_before" -v b="$(server_cpu)" 'BEGIN { printf "%.2f", b - a }')
+  digest "$OUT/$tag.txt"
+
+  # Non-2xx replies: run again counting replies per status (slower, so not done by default).
+  rerun="-"
+  non2xx=$(grep -o '"non2xx":[0-9]*' "$OUT/$tag.txt" | cut -d: -f2 || true)
+  if [[ ${non2xx:-0} -gt 0 ]]; then
+    warn "$non2xx NON-2XX replies from $method $path: re-running with per-status counting"
+    rerun="$tag.rerun.txt"
+    run_wrk "$conns" "$DURATION" "$script" "$BASE_URL$path" "$token" "$OUT/$rerun" BENCH_STATUS_CODES=1
+    warn "statuses seen: $(grep -o '"status_codes":{[^}]*}' "$OUT/$rerun" || echo unknown)"
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$index" "$name" "$method" "$path" "$route" "$conns" \
+    "$tag.txt" "$rerun" "$probe_status" "$cpu_used" "$(server_rss)" >>"$OUT/endpoints.tsv"
+done
+stop_server
+
+# ---------------------------------------------------------------------------------------------
+# 6. Summary and plots
+
+echo "==> Summary ($OUT/summary.md)"
+status=0
+python3 "$BENCH_DIR/lib/summarize.py" "$OUT" || status=$?
+if python3 -c 'import matplotlib' 2>/dev/null; then
+  python3 "$BENCH_DIR/plot.py" "$OUT/summary.json" || warn "plotting failed"
+else
+  echo "matplotlib is not installed, so no plots: pip install matplotlib && python3 bench/plot.py $OUT/summary.json"
+fi
+ln -sfn "$TIMESTAMP" "$RESULTS_DIR/latest"
+echo "==> Results: $OUT"
+
+if ((SERVER_DIED)); then
+  status=5
+  warn "the server died during the run: see $OUT/server.log"
+elif ((status == 3)); then
+  warn "some endpoints answered non-2xx: that is a bug (see Problems in $OUT/summary.md)"
+fi
+exit "$status"
