@@ -13,11 +13,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+from matplotlib.patches import Patch  # noqa: E402
 
 
 def short_label(e):
     """A compact x-axis label: method + path, with the long query string kept readable."""
-    return f'{e["method"]} {e.get("route", e["path"])}'.replace("/api/", "/").replace("?", "\n?")
+    route = e.get("route", e["path"]).replace("/api/", "/").replace("?", "\n?")
+    return f'{e["method"]}\n{route}'
 
 
 def plot_latency(summary, endpoints, out):
@@ -55,7 +57,11 @@ def plot_throughput(summary, endpoints, out):
     ceiling = summary.get("ceiling_rps")
     if ceiling:
         ax.axhline(ceiling, color="#55A868", linestyle="--", linewidth=1.2, label=f"ceiling (/health/live): {ceiling:,.0f} req/s")
-        ax.legend(loc="upper right", fontsize=8)
+    handles, _ = ax.get_legend_handles_labels()
+    if any(e.get("non2xx") for e in endpoints):
+        handles.append(Patch(color="#C44E52", label="had non-2xx replies"))
+    if handles:
+        ax.legend(handles=handles, loc="upper right", fontsize=8)
     for bar, e in zip(bars, endpoints):
         ratio = e.get("ratio_to_ceiling_pct")
         text = f'{e["rps"]:,.0f}' + (f"\n{ratio:.1f}%" if ratio is not None and e["name"] != "ceiling" else "")

@@ -269,6 +269,9 @@ DATASET_USERS=$(awk -F'\t' '$1 == "users" { print $2 }' "$SEED_DIR/.seeded")
 DATASET_ARTICLES=$(awk -F'\t' '$1 == "articles" { print $2 }' "$SEED_DIR/.seeded")
 SEEDED_BY=$(awk -F'\t' '$1 == "seeded_by" { print $2 }' "$SEED_DIR/.seeded")
 echo "    data set: $DATASET_USERS users, $DATASET_ARTICLES articles (seeded by $SEEDED_BY)"
+if [[ $DATASET_USERS != "$USERS" || $DATASET_ARTICLES -lt $ARTICLES ]]; then
+  warn "the data set is not the requested $USERS users / $ARTICLES articles (drop --skip-seed to reseed)"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # 4. Server on a private copy of the data set (the create-article run adds rows).
