@@ -48,6 +48,11 @@ public struct SQLQuery: Sendable, Hashable, ExpressibleByStringInterpolation, Cu
             self.fragments.append(.bind(value.sqlValue))
         }
 
+        /// An optional value, bound as a parameter (`NULL` when nil).
+        public mutating func appendInterpolation<Value: SQLBindable>(bind value: Value?) {
+            self.fragments.append(.bind(value?.sqlValue ?? .null))
+        }
+
         /// A comma-separated list of bound values, for `IN (...)`. An empty list renders
         /// `NULL`, which matches nothing, so callers need no special case.
         public mutating func appendInterpolation(binds values: some Sequence<some SQLBindable>) {

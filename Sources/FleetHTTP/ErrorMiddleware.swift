@@ -24,6 +24,10 @@ public struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         switch error {
         case let error as APIError:
             return error
+        case let error as any APIErrorConvertible:
+            let apiError = error.apiError
+            if apiError.status.code >= 500 { logger.error("request failed", metadata: ["error": "\(error)"]) }
+            return apiError
         case let error as DecodingError:
             return APIError(.unprocessableContent, DecodingFailure(error).errors)
         case let error as HTTPError:
@@ -87,4 +91,10 @@ struct DecodingFailure {
         default: "an object"
         }
     }
+}
+
+/// An error from another layer that knows how it should look to a client, such as a
+/// database that is unavailable (503 with `Retry-After`).
+public protocol APIErrorConvertible: Error {
+    var apiError: APIError { get }
 }

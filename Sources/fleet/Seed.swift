@@ -10,8 +10,8 @@ struct Seed: AsyncParsableCommand {
     @Option(help: "Users to create (user1..userN, password 'password123').") var users = 10_000
     @Option(help: "Articles to create.") var articles = 100_000
     @Option(help: "Follows per user, on average.") var followsPerUser = 10
-    @Option(help: "Favorites to give.") var favorites = 100_000
-    @Option(help: "Comments to write.") var comments = 30_000
+    @Option(help: "Favorites to give (default: one per article).") var favorites: Int?
+    @Option(help: "Comments to write (default: 3 per 10 articles).") var comments: Int?
     @Option(help: "Random seed: the same seed builds the same data set.") var seed: UInt64 = 42
 
     func run() async throws {

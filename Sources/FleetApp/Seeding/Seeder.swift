@@ -1,4 +1,4 @@
-public import FleetData
+import FleetData
 
 /// Builds a realistic data set through the same services the API uses, so seeded data
 /// obeys every rule real data does: Zipf-skewed authors, tags, follows and favorites.
@@ -11,8 +11,9 @@ public struct Seeder: Sendable {
         public var users = 10_000
         public var articles = 100_000
         public var followsPerUser = 10
-        public var favorites = 100_000
-        public var comments = 30_000
+        /// Favorites given and comments written; by default in proportion to articles.
+        public var favorites: Int?
+        public var comments: Int?
         public var tags = 200
         public var exponent = 1.1
         public var seed: UInt64 = 42
@@ -64,12 +65,12 @@ public struct Seeder: Sendable {
 
         guard !articles.isEmpty else { return }
         let articleZipf = Zipf(count: articles.count, exponent: plan.exponent)
-        _ = try await phase("favorites", count: plan.favorites, progress: progress) { _, rng in
+        _ = try await phase("favorites", count: plan.favorites ?? plan.articles, progress: progress) { _, rng in
             let user = users[Int.random(in: 0..<users.count, using: &rng)]
             _ = try await services.articles.favorite(articles[articleZipf.sample(using: &rng)], by: user)
             return ()
         }
-        _ = try await phase("comments", count: plan.comments, progress: progress) { _, rng in
+        _ = try await phase("comments", count: plan.comments ?? plan.articles * 3 / 10, progress: progress) { _, rng in
             let user = users[Int.random(in: 0..<users.count, using: &rng)]
             let body = (0..<Int.random(in: 5...40, using: &rng)).map { _ in Self.words.randomElement(using: &rng)! }.joined(separator: " ")
             _ = try await services.comments.add(slug: articles[articleZipf.sample(using: &rng)], body: body, author: user)
