@@ -1,5 +1,4 @@
 public import Hummingbird
-import Foundation
 
 /// An error a client caused, rendered as `{"errors": {"<field>": ["<message>", ...]}}`.
 ///
@@ -24,19 +23,20 @@ public struct APIError: Error, HTTPResponseError, Sendable, Equatable {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = self.headers
         headers[.contentType] = "application/json; charset=utf-8"
-        let body = try JSONEncoder.sortedKeys.encode(["errors": errors])
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        var json = JSONWriter(capacity: 128)
+        json.object { json in
+            json.key("errors")
+            json.object { json in
+                for (field, messages) in errors.sorted(by: { $0.key < $1.key }) {
+                    json.key(field)
+                    json.array(messages) { json, message in json.value(message) }
+                }
+            }
+        }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: json.buffer))
     }
 
     public static func == (lhs: APIError, rhs: APIError) -> Bool {
         lhs.status == rhs.status && lhs.errors == rhs.errors
     }
-}
-
-extension JSONEncoder {
-    static let sortedKeys: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 }

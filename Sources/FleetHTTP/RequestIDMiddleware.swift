@@ -3,17 +3,23 @@ public import HTTPTypes
 import Logging
 
 /// Gives every request an id, honouring a well-formed `X-Request-ID` from the client or
-/// a proxy so that one id follows a request across the fleet. The id is attached to the
-/// request's logger as `request_id` and returned in the response header.
+/// a proxy so that one id follows a request across the fleet. The id replaces the one
+/// Hummingbird put on the request's logger (`hb.request.id`), so every log line of the
+/// request carries it, and it is returned in the response header.
 public struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
     public static var headerName: HTTPField.Name { HTTPField.Name("X-Request-ID")! }
 
     public init() {}
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let id = request.headers[Self.headerName].flatMap(Self.accept) ?? context.id
         var context = context
-        context.logger[metadataKey: "request_id"] = .string(id)
+        let id: String
+        if let supplied = request.headers[Self.headerName].flatMap(Self.accept) {
+            id = supplied
+            context.logger[metadataKey: "hb.request.id"] = .string(id)
+        } else {
+            id = context.id
+        }
         var response = try await next(request, context)
         response.headers[Self.headerName] = id
         return response

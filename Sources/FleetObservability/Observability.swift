@@ -8,11 +8,7 @@ public enum Observability {
     /// Prometheus registry, with OpenTelemetry names turned into Prometheus ones).
     /// Returns the registry that `/metrics` renders.
     public static func bootstrap(logLevel: Logger.Level) -> PrometheusCollectorRegistry {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = logLevel
-            return handler
-        }
+        LoggingSystem.bootstrap { label in FleetLogHandler(label: label, level: logLevel) }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(makeMetricsFactory(registry: registry))
         return registry

@@ -52,3 +52,17 @@ import Testing
         #expect(Set(FleetSettings.documentation.map(\.key)).count == FleetSettings.documentation.count)
     }
 }
+
+@Suite struct ReadmeTests {
+    /// The README's configuration table is what users read; every setting must be in it.
+    @Test func readmeDocumentsEverySetting() throws {
+        let readme = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("README.md")
+        let text = try String(contentsOf: readme, encoding: .utf8)
+        for entry in FleetSettings.documentation {
+            let env = "FLEET_" + entry.key.uppercased().replacingOccurrences(of: ".", with: "_")
+            #expect(text.contains("| `\(entry.key)` |"), "README lacks \(entry.key)")
+            #expect(text.contains("`\(env)`"), "README lacks \(env)")
+        }
+    }
+}

@@ -11,45 +11,28 @@ public struct UserRecord: Sendable {
 }
 
 /// The public face of a user, as a given viewer sees it.
-public struct Profile: Sendable, Encodable {
+public struct Profile: Sendable {
     public var username: String
     public var bio: String?
     public var image: String?
     public var following: Bool
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(username, forKey: .username)
-        try container.encode(bio, forKey: .bio)  // null, not absent: Conduit clients expect the key
-        try container.encode(image, forKey: .image)
-        try container.encode(following, forKey: .following)
-    }
 
-    enum CodingKeys: String, CodingKey { case username, bio, image, following }
 }
 
 /// The authenticated user, with a token.
-public struct AuthenticatedUser: Sendable, Encodable {
+public struct AuthenticatedUser: Sendable {
     public var email: String
     public var token: String
     public var username: String
     public var bio: String?
     public var image: String?
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(email, forKey: .email)
-        try container.encode(token, forKey: .token)
-        try container.encode(username, forKey: .username)
-        try container.encode(bio, forKey: .bio)
-        try container.encode(image, forKey: .image)
-    }
 
-    enum CodingKeys: String, CodingKey { case email, token, username, bio, image }
 }
 
 /// An article as a viewer sees it. `body` is nil in lists, where Conduit omits it.
-public struct Article: Sendable, Encodable {
+public struct Article: Sendable {
     public var id: FleetID
     public var slug: String
     public var title: String
@@ -63,13 +46,10 @@ public struct Article: Sendable, Encodable {
     public var author: Profile
     var authorID: FleetID
 
-    enum CodingKeys: String, CodingKey {
-        case slug, title, description, body, tagList, createdAt, updatedAt, favorited, favoritesCount, author
-    }
 }
 
 /// A comment as a viewer sees it.
-public struct Comment: Sendable, Encodable {
+public struct Comment: Sendable {
     public var id: FleetID
     public var createdAt: Timestamp
     public var updatedAt: Timestamp
@@ -77,20 +57,11 @@ public struct Comment: Sendable, Encodable {
     public var author: Profile
     var authorID: FleetID
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id.rawValue, forKey: .id)
-        try container.encode(createdAt, forKey: .createdAt)
-        try container.encode(updatedAt, forKey: .updatedAt)
-        try container.encode(body, forKey: .body)
-        try container.encode(author, forKey: .author)
-    }
 
-    enum CodingKeys: String, CodingKey { case id, createdAt, updatedAt, body, author }
 }
 
 /// A page of articles and the total number that match.
-public struct ArticlePage: Sendable, Encodable {
+public struct ArticlePage: Sendable {
     public var articles: [Article]
     public var articlesCount: Int
 }

@@ -3,17 +3,12 @@
 ///
 /// Formatting is done by hand: it runs for every timestamp of every response, and the
 /// arithmetic below is many times cheaper than a general date formatter.
-public struct Timestamp: Sendable, Hashable, Comparable, Encodable, CustomStringConvertible {
+public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
     public let milliseconds: Int64
 
     public init(milliseconds: Int64) { self.milliseconds = milliseconds }
 
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.milliseconds < rhs.milliseconds }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(description)
-    }
 
     public var description: String {
         let (days, msOfDay) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)

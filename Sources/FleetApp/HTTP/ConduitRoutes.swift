@@ -64,13 +64,13 @@ public struct ConduitRoutes: Sendable {
             filter.tag = query.get("tag")
             filter.author = query.get("author")
             filter.favoritedBy = query.get("favorited")
-            return try await articles.list(filter, viewer: context.viewer)
+            return ArticlesResponse(page: try await articles.list(filter, viewer: context.viewer))
         }
         group.get("articles/feed") { request, context in
             let viewer = try context.requireViewer()
             var filter = try PageParameters.filter(from: request)
             filter.followedBy = viewer
-            return try await articles.list(filter, viewer: viewer)
+            return ArticlesResponse(page: try await articles.list(filter, viewer: viewer))
         }
         group.get("articles/:slug") { _, context in
             ArticleResponse(article: try await articles.article(try context.parameters.require("slug"), viewer: context.viewer))

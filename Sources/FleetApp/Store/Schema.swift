@@ -19,6 +19,7 @@ public enum Schema {
                     password_hash TEXT NOT NULL,
                     bio TEXT,
                     image TEXT,
+                    articles_count \(unsafeSQL: bigint) NOT NULL DEFAULT 0,
                     created_at \(unsafeSQL: bigint) NOT NULL,
                     updated_at \(unsafeSQL: bigint) NOT NULL
                 )
