@@ -47,9 +47,6 @@ KEEP_DATA=0
 # Credentials of the seeded user the benchmark acts as.
 BENCH_EMAIL="user1@seed.fleet"
 BENCH_PASSWORD="password123"
-# The HTTP fallback seeder registers users over the API (one bcrypt hash each): keep it small.
-FALLBACK_MAX_USERS=100
-FALLBACK_MAX_ARTICLES=2000
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 warn() { printf '!! %s\n' "$*" >&2; }
@@ -238,30 +235,13 @@ else
   rm -rf "$SEED_DIR"
   mkdir -p "$SEED_DIR"
   SEEDED_BY="fleet seed"
-  if "$FLEET_BIN" --help 2>&1 | grep -qE '^[[:space:]]+seed([[:space:]]|$)'; then
-    echo "==> Seeding $USERS users and $ARTICLES articles: fleet seed --data-dir $SEED_DIR"
-    started=$SECONDS
-    if ! "$FLEET_BIN" seed --data-dir "$SEED_DIR" --users "$USERS" --articles "$ARTICLES" \
-      --auth-bcrypt-cost "$BCRYPT_COST" 2>&1 | tee "$RESULTS_DIR/seed.log"; then
-      warn "fleet seed failed (log: $RESULTS_DIR/seed.log)"
-    fi
-    echo "    took $((SECONDS - started)) s"
-  else
-    warn "this fleet binary has no 'seed' subcommand"
-  fi
-
-  # Check the result through the API; fall back to seeding over HTTP when it is unusable.
+  echo "==> Seeding $USERS users and $ARTICLES articles: fleet seed --data-dir $SEED_DIR"
+  started=$SECONDS
+  "$FLEET_BIN" seed --data-dir "$SEED_DIR" --users "$USERS" --articles "$ARTICLES" \
+    --auth-bcrypt-cost "$BCRYPT_COST" 2>&1 | tee "$RESULTS_DIR/seed.log"
+  echo "    took $((SECONDS - started)) s"
   start_server "$SEED_DIR" "$RESULTS_DIR/seed-server.log"
-  if [[ $(article_count) -eq 0 || -z $(login_token) ]]; then
-    seed_users=$((USERS < FALLBACK_MAX_USERS ? USERS : FALLBACK_MAX_USERS))
-    seed_articles=$((ARTICLES < FALLBACK_MAX_ARTICLES ? ARTICLES : FALLBACK_MAX_ARTICLES))
-    warn "the data set has no articles or user1 cannot log in: 'fleet seed' is missing or unfinished"
-    warn "FALLBACK: seeding $seed_users users and $seed_articles articles over HTTP (smaller than asked)"
-    python3 "$BENCH_DIR/lib/seed_http.py" --base-url "$BASE_URL" --users "$seed_users" --articles "$seed_articles"
-    SEEDED_BY="http-fallback"
-    USERS=$seed_users
-    [[ $(article_count) -gt 0 && -n $(login_token) ]] || die "the data set is still unusable after HTTP seeding"
-  fi
+  [[ $(article_count) -gt 0 && -n $(login_token) ]] || die "the seeded data set is unusable (no articles, or user1 cannot log in)"
   printf 'users\t%s\narticles\t%s\nseeded_by\t%s\n' "$USERS" "$(article_count)" "$SEEDED_BY" >"$SEED_DIR/.seeded"
   stop_server
 fi

@@ -1,7 +1,4 @@
 public import Logging
-import NIOCore
-import NIOPosix
-import SQLiteNIO
 
 /// The embedded database: one SQLite file in WAL mode with one writer and many readers.
 ///
@@ -46,28 +43,14 @@ public final class SQLiteDatabase: Database {
         guard ["off", "normal", "full", "extra"].contains(configuration.synchronous.lowercased()) else {
             throw DatabaseError.failed("invalid synchronous mode \(configuration.synchronous)")
         }
-        let threadPool = NIOThreadPool.singleton
-        let eventLoops = MultiThreadedEventLoopGroup.singleton
-        func connect() async throws -> SQLiteConnection {
-            do {
-                return try await SQLiteConnection.open(
-                    storage: .file(path: configuration.path), threadPool: threadPool, logger: logger, on: eventLoops.any()
-                )
-            } catch {
-                throw DatabaseError.unavailable("cannot open \(configuration.path): \(error)")
-            }
-        }
-        let writer = try await connect()
+        let writer = try SQLiteConnection(path: configuration.path)
         // WAL lets readers run beside the writer; the mode is stored in the file.
-        _ = try await writer.query("PRAGMA journal_mode = WAL")
-        _ = try await writer.query("PRAGMA synchronous = \(configuration.synchronous.uppercased())")
-        _ = try await writer.query("PRAGMA foreign_keys = ON")
-        _ = try await writer.query("PRAGMA busy_timeout = 5000")
+        _ = try writer.query("PRAGMA journal_mode = WAL", [])
+        _ = try writer.query("PRAGMA synchronous = \(configuration.synchronous.uppercased())", [])
         var readers: [SQLiteConnection] = []
         for _ in 0..<max(1, configuration.readers) {
-            let reader = try await connect()
-            _ = try await reader.query("PRAGMA query_only = ON")
-            _ = try await reader.query("PRAGMA busy_timeout = 5000")
+            let reader = try SQLiteConnection(path: configuration.path)
+            _ = try reader.query("PRAGMA query_only = ON", [])
             readers.append(reader)
         }
         return SQLiteDatabase(writer: writer, readers: readers, configuration: configuration, logger: logger)
@@ -111,13 +94,13 @@ public final class SQLiteDatabase: Database {
     }
 
     public func close() async {
-        for connection in writer.close() + readers.close() {
-            try? await connection.close()
-        }
+        // Connections close when the last reference goes: once the pools have let go.
+        _ = writer.close()
+        _ = readers.close()
     }
 }
 
-/// Runs queries on one SQLite connection, translating values and errors.
+/// Runs queries on one leased SQLite connection.
 struct SQLiteExecutor: SQLExecutor {
     let connection: SQLiteConnection
     var dialect: SQLDialect { .sqlite }
@@ -125,47 +108,6 @@ struct SQLiteExecutor: SQLExecutor {
     @discardableResult
     func query(_ query: SQLQuery) async throws -> [SQLRow] {
         let (sql, binds) = query.render(for: .sqlite)
-        let rows: [SQLiteRow]
-        do {
-            rows = try await connection.query(sql, binds.map(\.sqliteData))
-        } catch let error as SQLiteError {
-            throw Self.translate(error)
-        }
-        guard let first = rows.first else { return [] }
-        let columns = SQLColumns(first.columns.map(\.name))
-        return rows.map { row in SQLRow(columns: columns, values: row.columns.map { SQLValue($0.data) }) }
-    }
-
-    static func translate(_ error: SQLiteError) -> DatabaseError {
-        switch error.reason {
-        case .constraintUniqueFailed, .constraintPrimaryKeyFailed, .constraintUniqueRowIDFailed:
-            .uniqueViolation(error.message)
-        case .cantOpen, .cantOpenDirectory, .cantOpenInvalidPath, .misuse:
-            .unavailable(error.message)
-        default:
-            .failed(error.description)
-        }
-    }
-}
-
-extension SQLValue {
-    var sqliteData: SQLiteData {
-        switch self {
-        case .null: .null
-        case .integer(let value): .integer(SQLiteInt64(value))
-        case .real(let value): .float(value)
-        case .text(let value): .text(value)
-        case .blob(let bytes): .blob(ByteBuffer(bytes: bytes))
-        }
-    }
-
-    init(_ data: SQLiteData) {
-        switch data {
-        case .null: self = .null
-        case .integer(let value): self = .integer(Int64(value))
-        case .float(let value): self = .real(value)
-        case .text(let value): self = .text(value)
-        case .blob(var buffer): self = .blob(buffer.readBytes(length: buffer.readableBytes) ?? [])
-        }
+        return try connection.query(sql, binds)
     }
 }

@@ -92,6 +92,18 @@ func withTemporaryDatabase<T>(readers: Int = 4, _ body: (SQLiteDatabase) async t
             #expect(try row?.decode("real", as: Double.self) == 1.5)
             #expect(try row?.decode("absent", as: Int?.self) == nil)
             #expect(throws: SQLDecodingError.self) { try row?.decode("text", as: Int.self) }
+            let nul = try await db.read { try await $0.first("SELECT \(bind: "a\u{0}b") AS t, \(bind: SQLValue.blob([0, 1, 255])) AS b") }
+            #expect(try nul?.decode("t", as: String.self) == "a\u{0}b")
+            #expect(try nul?.decode("b", as: SQLValue.self) == .blob([0, 1, 255]))
+        }
+    }
+
+    @Test func manyDistinctStatementsOutgrowTheCacheSafely() async throws {
+        try await withTemporaryDatabase { (db: SQLiteDatabase) async throws in
+            for count in 1...600 {
+                let row = try await db.read { try await $0.first("SELECT \(bind: count) AS n WHERE 1 IN (\(binds: Array(1...count)))") }
+                #expect(try row?.decode("n", as: Int.self) == count)
+            }
         }
     }
 
@@ -127,7 +139,7 @@ func withTemporaryDatabase<T>(readers: Int = 4, _ body: (SQLiteDatabase) async t
 @Suite struct AsyncPoolTests {
     @Test func waitersAreServedAndTimeOut() async throws {
         let pool = AsyncPool([1])
-        try await pool.withResource(timeout: .seconds(1)) { _ in
+        _ = try await pool.withResource(timeout: .seconds(1)) { _ in
             await #expect(throws: DatabaseError.acquireTimeout) {
                 try await pool.withResource(timeout: .milliseconds(50)) { _ in }
             }

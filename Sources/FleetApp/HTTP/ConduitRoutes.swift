@@ -17,42 +17,42 @@ public struct ConduitRoutes: Sendable {
         addProfiles(to: group)
         addArticles(to: group)
         addComments(to: group)
-        group.get("tags") { _, _ in TagsResponse(tags: try await services.articles.tags()) }
+        group.get("tags") { _, _ in JSONEnvelope("tags", try await services.articles.tags()) }
     }
 
     func addUsers(to group: RouterGroup<ConduitContext>) {
         let users = services.users
         group.post("users/login") { request, context in
             let input = try await request.decodeJSON(as: UserEnvelope<LoginInput>.self, context: context).user
-            return UserResponse(user: try await users.login(email: input.email, password: input.password))
+            return JSONEnvelope("user", try await users.login(email: input.email, password: input.password))
         }
         group.post("users") { request, context in
             let input = try await request.decodeJSON(as: UserEnvelope<RegistrationInput>.self, context: context).user
             let user = try await users.register(username: input.username, email: input.email, password: input.password)
-            return EditedResponse(status: .created, response: UserResponse(user: user))
+            return EditedResponse(status: .created, response: JSONEnvelope("user", user))
         }
         group.get("user") { _, context in
-            UserResponse(user: try await users.current(try context.requireViewer(), token: context.token ?? ""))
+            JSONEnvelope("user", try await users.current(try context.requireViewer(), token: context.token ?? ""))
         }
         group.put("user") { request, context in
             let viewer = try context.requireViewer()
             let input = try await request.decodeJSON(as: UserEnvelope<UserUpdateInput>.self, context: context).user
-            return UserResponse(user: try await users.update(viewer, token: context.token ?? "", with: input.update))
+            return JSONEnvelope("user", try await users.update(viewer, token: context.token ?? "", with: input.update))
         }
     }
 
     func addProfiles(to group: RouterGroup<ConduitContext>) {
         let profiles = services.profiles
         group.get("profiles/:username") { _, context in
-            ProfileResponse(profile: try await profiles.profile(try context.parameters.require("username"), viewer: context.viewer))
+            JSONEnvelope("profile", try await profiles.profile(try context.parameters.require("username"), viewer: context.viewer))
         }
         group.post("profiles/:username/follow") { _, context in
             let viewer = try context.requireViewer()
-            return ProfileResponse(profile: try await profiles.follow(try context.parameters.require("username"), by: viewer))
+            return JSONEnvelope("profile", try await profiles.follow(try context.parameters.require("username"), by: viewer))
         }
         group.delete("profiles/:username/follow") { _, context in
             let viewer = try context.requireViewer()
-            return ProfileResponse(profile: try await profiles.unfollow(try context.parameters.require("username"), by: viewer))
+            return JSONEnvelope("profile", try await profiles.unfollow(try context.parameters.require("username"), by: viewer))
         }
     }
 
@@ -73,7 +73,7 @@ public struct ConduitRoutes: Sendable {
             return ArticlesResponse(page: try await articles.list(filter, viewer: viewer))
         }
         group.get("articles/:slug") { _, context in
-            ArticleResponse(article: try await articles.article(try context.parameters.require("slug"), viewer: context.viewer))
+            JSONEnvelope("article", try await articles.article(try context.parameters.require("slug"), viewer: context.viewer))
         }
         group.post("articles") { request, context in
             let viewer = try context.requireViewer()
@@ -81,13 +81,13 @@ public struct ConduitRoutes: Sendable {
             let article = try await articles.create(
                 title: input.title, description: input.description, body: input.body, tagList: input.tagList, author: viewer
             )
-            return EditedResponse(status: .created, response: ArticleResponse(article: article))
+            return EditedResponse(status: .created, response: JSONEnvelope("article", article))
         }
         group.put("articles/:slug") { request, context in
             let viewer = try context.requireViewer()
             let slug = try context.parameters.require("slug")
             let input = try await request.decodeJSON(as: ArticleEnvelope<ArticleUpdateInput>.self, context: context).article
-            return ArticleResponse(article: try await articles.update(slug, with: input.update, by: viewer))
+            return JSONEnvelope("article", try await articles.update(slug, with: input.update, by: viewer))
         }
         group.delete("articles/:slug") { _, context in
             let viewer = try context.requireViewer()
@@ -96,25 +96,25 @@ public struct ConduitRoutes: Sendable {
         }
         group.post("articles/:slug/favorite") { _, context in
             let viewer = try context.requireViewer()
-            return ArticleResponse(article: try await articles.favorite(try context.parameters.require("slug"), by: viewer))
+            return JSONEnvelope("article", try await articles.favorite(try context.parameters.require("slug"), by: viewer))
         }
         group.delete("articles/:slug/favorite") { _, context in
             let viewer = try context.requireViewer()
-            return ArticleResponse(article: try await articles.unfavorite(try context.parameters.require("slug"), by: viewer))
+            return JSONEnvelope("article", try await articles.unfavorite(try context.parameters.require("slug"), by: viewer))
         }
     }
 
     func addComments(to group: RouterGroup<ConduitContext>) {
         let comments = services.comments
         group.get("articles/:slug/comments") { _, context in
-            CommentsResponse(comments: try await comments.list(slug: try context.parameters.require("slug"), viewer: context.viewer))
+            JSONEnvelope("comments", try await comments.list(slug: try context.parameters.require("slug"), viewer: context.viewer))
         }
         group.post("articles/:slug/comments") { request, context in
             let viewer = try context.requireViewer()
             let slug = try context.parameters.require("slug")
             let input = try await request.decodeJSON(as: CommentEnvelope<NewCommentInput>.self, context: context).comment
             let comment = try await comments.add(slug: slug, body: input.body, author: viewer)
-            return EditedResponse(status: .created, response: CommentResponse(comment: comment))
+            return EditedResponse(status: .created, response: JSONEnvelope("comment", comment))
         }
         group.delete("articles/:slug/comments/:id") { _, context in
             let viewer = try context.requireViewer()

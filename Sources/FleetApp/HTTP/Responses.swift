@@ -1,81 +1,28 @@
-/// Response bodies, each wrapped the way Conduit clients expect, written with
-/// `JSONWriter`. Optional fields are written as `null`, never left out: Conduit clients
-/// read `bio` and `image` unconditionally.
+/// How domain values are written as JSON. Optional fields are written as `null`, never
+/// left out: Conduit clients read `bio` and `image` unconditionally. Responses wrap these
+/// in `JSONEnvelope` (`{"article": ...}`).
 public import FleetHTTP
 
-struct UserResponse: JSONResponse {
-    let user: AuthenticatedUser
-    func write(to json: inout JSONWriter) {
-        json.object { json in
-            json.key("user")
-            json.object { json in
-                json.field("email", user.email)
-                json.field("token", user.token)
-                json.field("username", user.username)
-                json.field("bio", user.bio)
-                json.field("image", user.image)
-            }
-        }
-    }
-}
-
-struct ProfileResponse: JSONResponse {
-    let profile: Profile
-    func write(to json: inout JSONWriter) {
-        json.object { json in
-            json.key("profile")
-            profile.write(to: &json)
-        }
-    }
-}
-
-struct ArticleResponse: JSONResponse {
-    let article: Article
-    func write(to json: inout JSONWriter) {
-        json.object { json in
-            json.key("article")
-            article.write(to: &json)
-        }
-    }
-}
-
+/// `{"articles": [...], "articlesCount": n}`, the one response that is not an envelope.
 struct ArticlesResponse: JSONResponse {
     let page: ArticlePage
     func write(to json: inout JSONWriter) {
         json.object { json in
             json.key("articles")
-            json.array(page.articles) { json, article in article.write(to: &json) }
+            page.articles.write(to: &json)
             json.field("articlesCount", page.articlesCount)
         }
     }
 }
 
-struct CommentResponse: JSONResponse {
-    let comment: Comment
-    func write(to json: inout JSONWriter) {
+extension AuthenticatedUser: JSONWritable {
+    public func write(to json: inout JSONWriter) {
         json.object { json in
-            json.key("comment")
-            comment.write(to: &json)
-        }
-    }
-}
-
-struct CommentsResponse: JSONResponse {
-    let comments: [Comment]
-    func write(to json: inout JSONWriter) {
-        json.object { json in
-            json.key("comments")
-            json.array(comments) { json, comment in comment.write(to: &json) }
-        }
-    }
-}
-
-struct TagsResponse: JSONResponse {
-    let tags: [String]
-    func write(to json: inout JSONWriter) {
-        json.object { json in
-            json.key("tags")
-            json.array(tags) { json, tag in json.value(tag) }
+            json.field("email", email)
+            json.field("token", token)
+            json.field("username", username)
+            json.field("bio", bio)
+            json.field("image", image)
         }
     }
 }
@@ -100,7 +47,7 @@ extension Article: JSONWritable {
             json.field("description", description)
             if let body { json.field("body", body) }
             json.key("tagList")
-            json.array(tagList) { json, tag in json.value(tag) }
+            tagList.write(to: &json)
             json.field("createdAt", createdAt.description)
             json.field("updatedAt", updatedAt.description)
             json.field("favorited", favorited)
