@@ -14,44 +14,50 @@ public import Hummingbird
 /// }
 /// ```
 public struct JSONWriter: Sendable {
-    public private(set) var buffer: ByteBuffer
+    /// The JSON written so far.
+    public private(set) var bytes: [UInt8]
     private var needsComma = false
 
     public init(capacity: Int = 512) {
-        self.buffer = ByteBufferAllocator().buffer(capacity: capacity)
+        self.bytes = []
+        self.bytes.reserveCapacity(capacity)
     }
+
+    /// The JSON written so far, as a buffer to send.
+    public var buffer: ByteBuffer { ByteBuffer(bytes: bytes) }
 
     public mutating func object(_ body: (inout JSONWriter) -> Void) {
         separate()
-        buffer.writeInteger(UInt8(ascii: "{"))
+        bytes.append(UInt8(ascii: "{"))
         needsComma = false
         body(&self)
-        buffer.writeInteger(UInt8(ascii: "}"))
+        bytes.append(UInt8(ascii: "}"))
         needsComma = true
     }
 
     public mutating func array<Elements: Sequence>(_ elements: Elements, _ body: (inout JSONWriter, Elements.Element) -> Void) {
         separate()
-        buffer.writeInteger(UInt8(ascii: "["))
+        bytes.append(UInt8(ascii: "["))
         needsComma = false
         for element in elements { body(&self, element) }
-        buffer.writeInteger(UInt8(ascii: "]"))
+        bytes.append(UInt8(ascii: "]"))
         needsComma = true
     }
 
-    /// An object key; the next call writes its value.
+    /// An object key; the next call writes its value. Literal keys need no escaping.
     public mutating func key(_ key: StaticString) {
         separate()
-        buffer.writeInteger(UInt8(ascii: "\""))
-        key.withUTF8Buffer { _ = buffer.writeBytes($0) }
-        buffer.writeStaticString("\":")
+        bytes.append(UInt8(ascii: "\""))
+        key.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
         needsComma = false
     }
 
     /// A key that is not a literal, escaped like any string.
     public mutating func key(_ key: String) {
         value(key)
-        buffer.writeInteger(UInt8(ascii: ":"))
+        bytes.append(UInt8(ascii: ":"))
         needsComma = false
     }
 
@@ -68,7 +74,7 @@ public struct JSONWriter: Sendable {
 
     public mutating func value(_ number: Int) {
         separate()
-        buffer.writeString(String(number))
+        bytes.append(contentsOf: String(number).utf8)
         needsComma = true
     }
 
@@ -78,20 +84,21 @@ public struct JSONWriter: Sendable {
 
     public mutating func value(_ flag: Bool) {
         separate()
-        buffer.writeStaticString(flag ? "true" : "false")
+        flag ? append("true") : append("false")
         needsComma = true
     }
 
     public mutating func null() {
         separate()
-        buffer.writeStaticString("null")
+        append("null")
         needsComma = true
     }
 
-    /// A pre-rendered JSON fragment, trusted to be valid.
-    public mutating func raw(_ json: String) {
+    /// A value whose bytes the caller writes itself, for types that can render faster
+    /// than through a `String` (a timestamp's digits). The caller must write valid JSON.
+    public mutating func rawValue(_ body: (inout [UInt8]) -> Void) {
         separate()
-        buffer.writeString(json)
+        body(&bytes)
         needsComma = true
     }
 
@@ -102,33 +109,38 @@ public struct JSONWriter: Sendable {
     public mutating func field(_ key: StaticString, _ value: Bool) { self.key(key); self.value(value) }
 
     private mutating func separate() {
-        if needsComma { buffer.writeInteger(UInt8(ascii: ",")) }
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
     }
 
-    private mutating func writeEscaped(_ bytes: UnsafeBufferPointer<UInt8>) {
-        buffer.reserveCapacity(minimumWritableBytes: bytes.count + 2)
-        buffer.writeInteger(UInt8(ascii: "\""))
+    private mutating func append(_ literal: StaticString) {
+        literal.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    private mutating func writeEscaped(_ input: UnsafeBufferPointer<UInt8>) {
+        bytes.reserveCapacity(bytes.count + input.count + 2)
+        bytes.append(UInt8(ascii: "\""))
         var start = 0
-        for index in 0..<bytes.count {
-            let byte = bytes[index]
+        for index in 0..<input.count {
+            let byte = input[index]
             guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-            if start < index { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[start..<index])) }
+            if start < index { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: input[start..<index])) }
             switch byte {
-            case UInt8(ascii: "\""): buffer.writeStaticString("\\\"")
-            case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
-            case 0x0A: buffer.writeStaticString("\\n")
-            case 0x0D: buffer.writeStaticString("\\r")
-            case 0x09: buffer.writeStaticString("\\t")
+            case UInt8(ascii: "\""): append("\\\"")
+            case UInt8(ascii: "\\"): append("\\\\")
+            case 0x0A: append("\\n")
+            case 0x0D: append("\\r")
+            case 0x09: append("\\t")
             default:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                buffer.writeStaticString("\\u00")
-                buffer.writeInteger(hex[Int(byte >> 4)])
-                buffer.writeInteger(hex[Int(byte & 0x0F)])
+                append("\\u00")
+                bytes.append(Self.hexDigits[Int(byte >> 4)])
+                bytes.append(Self.hexDigits[Int(byte & 0x0F)])
             }
             start = index + 1
         }
-        if start < bytes.count { buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[start...])) }
-        buffer.writeInteger(UInt8(ascii: "\""))
+        if start < input.count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: input[start...])) }
+        bytes.append(UInt8(ascii: "\""))
     }
 }
 

@@ -6,7 +6,7 @@ public struct ArticleService: Sendable {
     let services: ConduitServices
 
     /// Tags are stored joined by the ASCII unit separator, which `Rules` keeps out of tags.
-    static let tagSeparator: Character = "\u{1F}"
+    static let tagSeparator: UInt8 = 0x1F
 
     // MARK: - Reads
 
@@ -287,9 +287,9 @@ public struct ArticleService: Sendable {
         try await db.execute("DELETE FROM tags WHERE articles_count <= 0 AND name IN (\(binds: tags))")
     }
 
-    static func joinTags(_ tags: [String]) -> String { tags.joined(separator: String(tagSeparator)) }
+    static func joinTags(_ tags: [String]) -> String { tags.joined(separator: String(UnicodeScalar(tagSeparator))) }
 
     static func splitTags(_ stored: String) -> [String] {
-        stored.isEmpty ? [] : stored.split(separator: tagSeparator).map(String.init)
+        stored.isEmpty ? [] : stored.utf8.split(separator: tagSeparator).map { String(decoding: $0, as: UTF8.self) }
     }
 }

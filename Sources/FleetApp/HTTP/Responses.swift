@@ -48,8 +48,8 @@ extension Article: JSONWritable {
             if let body { json.field("body", body) }
             json.key("tagList")
             tagList.write(to: &json)
-            json.field("createdAt", createdAt.description)
-            json.field("updatedAt", updatedAt.description)
+            json.field("createdAt", createdAt)
+            json.field("updatedAt", updatedAt)
             json.field("favorited", favorited)
             json.field("favoritesCount", favoritesCount)
             json.key("author")
@@ -63,11 +63,23 @@ extension Comment: JSONWritable {
         json.object { json in
             json.key("id")
             json.value(id.rawValue)
-            json.field("createdAt", createdAt.description)
-            json.field("updatedAt", updatedAt.description)
+            json.field("createdAt", createdAt)
+            json.field("updatedAt", updatedAt)
             json.field("body", body)
             json.key("author")
             author.write(to: &json)
+        }
+    }
+}
+
+extension JSONWriter {
+    /// A timestamp as an ISO 8601 string, written without an intermediate `String`.
+    mutating func field(_ key: StaticString, _ timestamp: Timestamp) {
+        self.key(key)
+        rawValue { bytes in
+            bytes.append(UInt8(ascii: "\""))
+            timestamp.appendISO8601(to: &bytes)
+            bytes.append(UInt8(ascii: "\""))
         }
     }
 }
