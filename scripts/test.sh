@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test Fleet has, on a clean machine:
-#   1. installs what the tests need (python3 for the live checks),
+#   1. installs what the build and tests need (Debian packages),
 #   2. builds, then runs the Swift Testing suites (unit, in-process route tests, and the
 #      tests that start the real binary),
 #   3. starts `fleet serve` on the embedded default and runs the live checks against it:
@@ -12,14 +12,17 @@ root=$(pwd)
 
 step() { printf '\n==> %s\n' "$*"; }
 
-need() {  # need COMMAND DEBIAN-PACKAGE
-    command -v "$1" >/dev/null 2>&1 && return 0
-    step "installing $2 (for $1)"
-    if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq "$2" >/dev/null
-    else sudo apt-get update -qq && sudo apt-get install -y -qq "$2" >/dev/null; fi
+# Installs Debian packages that are missing (as root, or through sudo).
+need() {
+    local missing=()
+    for package in "$@"; do dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package"); done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    step "installing ${missing[*]}"
+    local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
-need python3 python3
-need curl curl
+# libsqlite3-dev: the embedded database; python3 and curl: the live checks.
+need libsqlite3-dev pkg-config python3 curl
 
 step "building (debug, with tests)"
 swift build --build-tests
