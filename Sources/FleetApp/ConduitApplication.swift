@@ -9,21 +9,50 @@ public import Prometheus
 /// Builds the Conduit application from settings: storage, services and the router.
 /// The executable runs what this returns; tests build the same thing in-process.
 public enum ConduitApplication {
-    /// Opens the embedded database, creating the data folder, and applies migrations.
-    public static func openDatabase(_ settings: FleetSettings, logger: Logger) async throws -> InstrumentedDatabase<SQLiteDatabase> {
+    /// Opens the database the settings select (PostgreSQL when `database.url` is set, else
+    /// the embedded SQLite file), runs what it needs beside it (PostgreSQL's pool), applies
+    /// migrations, and hands it to `body`. Everything stops when `body` returns.
+    public static func withDatabase<Result: Sendable>(
+        _ settings: FleetSettings, logger: Logger,
+        _ body: (InstrumentedDatabase) async throws -> Result
+    ) async throws -> Result {
+        // The data folder holds the generated token secret on every topology.
         try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
-        let parent = (settings.databasePath as NSString).deletingLastPathComponent
-        if !parent.isEmpty { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
-        let sqlite = try await SQLiteDatabase.open(
-            .init(
-                path: settings.databasePath, readers: settings.databaseReaders,
-                acquireTimeout: settings.databaseAcquireTimeout, synchronous: settings.databaseSynchronous
-            ),
-            logger: logger
-        )
-        let database = InstrumentedDatabase(sqlite, system: "sqlite")
-        try await Schema.migrator.migrate(database, logger: logger)
-        return database
+        let database: InstrumentedDatabase
+        let service: PostgresDatabase?
+        if let url = settings.databaseURL {
+            var configuration = try PostgresDatabase.Configuration(url: url)
+            configuration.minimumConnections = settings.databasePoolMin
+            configuration.maximumConnections = settings.databasePoolMax
+            let postgres = PostgresDatabase(configuration, logger: logger)
+            database = InstrumentedDatabase(postgres, system: "postgresql")
+            service = postgres
+        } else {
+            let parent = (settings.databasePath as NSString).deletingLastPathComponent
+            if !parent.isEmpty { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
+            let sqlite = try await SQLiteDatabase.open(
+                .init(
+                    path: settings.databasePath, readers: settings.databaseReaders,
+                    acquireTimeout: settings.databaseAcquireTimeout, synchronous: settings.databaseSynchronous
+                ),
+                logger: logger
+            )
+            database = InstrumentedDatabase(sqlite, system: "sqlite")
+            service = nil
+        }
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            if let service { group.addTask { try await service.run() } }
+            defer { group.cancelAll() }
+            do {
+                try await Schema.migrator.migrate(database, logger: logger)
+                let result = try await body(database)
+                await database.close()
+                return result
+            } catch {
+                await database.close()
+                throw error
+            }
+        }
     }
 
     /// The services over a database, with the token secret resolved.

@@ -6,13 +6,13 @@ import Synchronization
 /// The count is what the N+1 tests read: an endpoint whose query count grows with the
 /// page size shows up as a different number at `limit=1` and `limit=100`. The timings go
 /// to swift-metrics as `db.client.operation.duration` (OpenTelemetry's name).
-public final class InstrumentedDatabase<Base: Database>: Database {
-    public let base: Base
+public final class InstrumentedDatabase: Database {
+    public let base: any Database
     private let counter = QueryCounter()
     private let readTimer: Timer
     private let writeTimer: Timer
 
-    public init(_ base: Base, system: String) {
+    public init(_ base: any Database, system: String) {
         self.base = base
         self.readTimer = Timer(
             label: "db.client.operation.duration", dimensions: [("db.system", system), ("db.operation", "read")],

@@ -13,10 +13,10 @@ struct Migrate: AsyncParsableCommand {
         _ = Observability.bootstrap(logLevel: settings.logLevel)
         let logger = Logger(label: "fleet.migrate")
         // Opening the database applies what is pending.
-        let database = try await ConduitApplication.openDatabase(settings, logger: logger)
-        let version = try await Schema.migrator.currentVersion(database)
-        await database.close()
-        print("schema at version \(version) (\(settings.databasePath))")
+        let version = try await ConduitApplication.withDatabase(settings, logger: logger) { database in
+            try await Schema.migrator.currentVersion(database)
+        }
+        print("schema at version \(version) (\(settings.databaseURL == nil ? settings.databasePath : "postgresql"))")
     }
 }
 

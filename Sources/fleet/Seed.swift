@@ -18,10 +18,6 @@ struct Seed: AsyncParsableCommand {
         let settings = try FleetSettings(config: try await FleetSettings.reader(arguments: options.settings, configFile: options.file))
         _ = Observability.bootstrap(logLevel: .warning)
         let logger = Logger(label: "fleet.seed")
-        let database = try await ConduitApplication.openDatabase(settings, logger: logger)
-        let services = try await ConduitApplication.services(
-            settings, database: database, passwords: MemoizingPasswordHasher(BcryptPasswordHasher(cost: settings.bcryptCost)), logger: logger
-        )
         var plan = Seeder.Plan()
         plan.users = users
         plan.articles = articles
@@ -30,11 +26,14 @@ struct Seed: AsyncParsableCommand {
         plan.comments = comments
         plan.seed = seed
         let bar = ProgressBar()
-        let clock = ContinuousClock()
-        let elapsed = try await clock.measure {
-            try await Seeder(services: services, plan: plan).run { phase, done, total in bar.update(phase, done, total) }
+        let elapsed = try await ConduitApplication.withDatabase(settings, logger: logger) { database in
+            let services = try await ConduitApplication.services(
+                settings, database: database, passwords: MemoizingPasswordHasher(BcryptPasswordHasher(cost: settings.bcryptCost)), logger: logger
+            )
+            return try await ContinuousClock().measure {
+                try await Seeder(services: services, plan: plan).run { phase, done, total in bar.update(phase, done, total) }
+            }
         }
-        await database.close()
-        print("seeded \(users) users, \(articles) articles in \(elapsed) (\(settings.databasePath))")
+        print("seeded \(users) users, \(articles) articles in \(elapsed)")
     }
 }

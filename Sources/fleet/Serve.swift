@@ -13,24 +13,27 @@ struct Serve: AsyncParsableCommand {
         let settings = try FleetSettings(config: try await FleetSettings.reader(arguments: options.settings, configFile: options.file))
         let metrics = Observability.bootstrap(logLevel: settings.logLevel)
         let logger = Logger(label: "fleet")
-        let database = try await ConduitApplication.openDatabase(settings, logger: logger)
-        let services = try await ConduitApplication.services(settings, database: database, logger: logger)
-        let health = HealthChecks()
-        ConduitApplication.registerHealthChecks(health, database: database)
-        let router = ConduitApplication.router(services: services, settings: settings, health: health, metrics: metrics)
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "fleet"),
-            services: [DrainOnShutdown(health: health)],
-            onServerRunning: { channel in
-                logger.notice("fleet is serving", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")", "database": "\(settings.databasePath)"])
-            },
-            logger: logger
-        )
-        // SIGTERM and SIGINT start a graceful shutdown: readiness fails, the listener
-        // closes, in-flight requests finish, then the database closes.
-        try await app.runService()
-        await database.close()
+        try await ConduitApplication.withDatabase(settings, logger: logger) { database in
+            let services = try await ConduitApplication.services(settings, database: database, logger: logger)
+            let health = HealthChecks()
+            ConduitApplication.registerHealthChecks(health, database: database)
+            let router = ConduitApplication.router(services: services, settings: settings, health: health, metrics: metrics)
+            let app = Application(
+                router: router,
+                configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "fleet"),
+                services: [DrainOnShutdown(health: health)],
+                onServerRunning: { channel in
+                    logger.notice(
+                        "fleet is serving",
+                        metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")", "database": "\(database.dialect)"]
+                    )
+                },
+                logger: logger
+            )
+            // SIGTERM and SIGINT start a graceful shutdown: readiness fails, the listener
+            // closes, in-flight requests finish, then the database closes.
+            try await app.runService()
+        }
         logger.notice("fleet stopped")
     }
 }

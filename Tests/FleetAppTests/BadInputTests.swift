@@ -108,9 +108,8 @@ import Testing
     }
 
     @Test func forgedExpiredAndGarbageTokens() async throws {
-        let conduit = try await TestConduit.make()
-        let tokens = conduit.services.tokens
-        try await conduit.test { client in
+        try await TestConduit.make().test { client, harness in
+            let tokens = harness.services.tokens
             let good = try await client.register("holder")
             let forger = await TokenService(secret: String(repeating: "k", count: 40), lifetime: .seconds(3600))
             let forged = try await forger.issue(for: FleetID(rawValue: 1))

@@ -7,10 +7,9 @@ import Testing
 /// No N+1: the number of SQL round trips behind a list does not grow with the page.
 @Suite struct QueryCountTests {
     @Test func listAndFeedCostTheSameAtEveryPageSize() async throws {
-        let conduit = try await TestConduit.make()
-        let database = conduit.database
-        let services = conduit.services
-        try await conduit.test { client in
+        try await TestConduit.make().test { client, harness in
+            let database = harness.database
+            let services = harness.services
             let reader = try await client.register("reader")
             // 120 articles from 12 authors the reader follows, with favorites and tags.
             var slugs: [String] = []

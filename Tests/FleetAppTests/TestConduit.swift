@@ -9,15 +9,18 @@ import Logging
 import Prometheus
 import Testing
 
-/// A complete Conduit app over a fresh SQLite file, as `fleet serve` builds it, with a
-/// low bcrypt cost so tests stay fast.
+/// A complete Conduit app, as `fleet serve` builds it, over a fresh database: a new
+/// SQLite file, or, when `FLEET_TEST_POSTGRES_URL` names a PostgreSQL server, a new
+/// database on it. The bcrypt cost is low so tests stay fast.
 struct TestConduit {
     let directory: URL
     let settings: FleetSettings
-    let database: InstrumentedDatabase<SQLiteDatabase>
-    let services: ConduitServices
-    let metrics: PrometheusCollectorRegistry
-    let app: Application<RouterResponder<ConduitContext>>
+
+    /// What a test may reach behind the HTTP API.
+    struct Harness: Sendable {
+        let database: InstrumentedDatabase
+        let services: ConduitServices
+    }
 
     static func make(_ overrides: [AbsoluteConfigKey: ConfigValue] = [:]) async throws -> TestConduit {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-app-\(UUID().uuidString)")
@@ -26,31 +29,48 @@ struct TestConduit {
             "auth.bcrypt.cost": .init(.int(4), isSecret: false),
             "log.level": .init(.string("error"), isSecret: false),
         ]
+        if let admin = ProcessInfo.processInfo.environment["FLEET_TEST_POSTGRES_URL"] {
+            values["database.url"] = .init(.string(try await TestPostgres.createDatabase(admin: admin)), isSecret: true)
+        }
         values.merge(overrides) { $1 }
         let settings = try FleetSettings(config: ConfigReader(provider: InMemoryProvider(values: values)))
-        var logger = Logger(label: "test")
-        logger.logLevel = .error
-        let database = try await ConduitApplication.openDatabase(settings, logger: logger)
-        let services = try await ConduitApplication.services(settings, database: database, logger: logger)
-        let metrics = PrometheusCollectorRegistry()
-        let health = HealthChecks()
-        ConduitApplication.registerHealthChecks(health, database: database)
-        let router = ConduitApplication.router(services: services, settings: settings, health: health, metrics: metrics)
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
-        return TestConduit(directory: directory, settings: settings, database: database, services: services, metrics: metrics, app: app)
+        return TestConduit(directory: directory, settings: settings)
     }
 
     /// Runs `body` against the app in-process (or over a socket with `.live`), then cleans up.
-    func test<T>(_ setup: TestingSetup = .router, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
+    func test<T: Sendable>(_ setup: TestingSetup = .router, _ body: @escaping @Sendable (any TestClientProtocol, Harness) async throws -> T) async throws -> T {
         defer { try? FileManager.default.removeItem(at: directory) }
-        do {
-            let result = try await app.test(setup) { client in try await body(client) }
-            await database.close()
-            return result
-        } catch {
-            await database.close()
-            throw error
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        let settings = self.settings
+        return try await ConduitApplication.withDatabase(settings, logger: logger) { database in
+            let services = try await ConduitApplication.services(settings, database: database, logger: logger)
+            let health = HealthChecks()
+            ConduitApplication.registerHealthChecks(health, database: database)
+            let router = ConduitApplication.router(services: services, settings: settings, health: health, metrics: PrometheusCollectorRegistry())
+            let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
+            let harness = Harness(database: database, services: services)
+            return try await app.test(setup) { client in try await body(client, harness) }
         }
+    }
+
+    func test<T: Sendable>(_ setup: TestingSetup = .router, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
+        try await test(setup) { client, _ in try await body(client) }
+    }
+}
+
+/// Creates a database per test on a shared PostgreSQL server.
+enum TestPostgres {
+    static func createDatabase(admin url: String) async throws -> String {
+        let name = "fleet_test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16))"
+        let admin = PostgresDatabase(try PostgresDatabase.Configuration(url: url), logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await admin.run() }
+            defer { group.cancelAll() }
+            try await admin.read { try await $0.execute(SQLQuery(unsafeSQL: "CREATE DATABASE \(name)")) }
+        }
+        guard let slash = url.lastIndex(of: "/") else { throw DatabaseError.failed("bad admin url") }
+        return url[..<slash] + "/" + name
     }
 }
 

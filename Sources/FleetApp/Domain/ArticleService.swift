@@ -253,7 +253,7 @@ public struct ArticleService: Sendable {
             "SELECT COALESCE(MAX(articles_count), 0) FROM users WHERE username_key = \(bind: author.lowercased())"
         case (nil, nil, nil, let follower?):
             """
-            SELECT COALESCE(SUM(articles_count), 0) FROM users
+            SELECT CAST(COALESCE(SUM(articles_count), 0) AS BIGINT) FROM users
             WHERE id IN (SELECT followee_id FROM follows WHERE follower_id = \(bind: follower))
             """
         default:

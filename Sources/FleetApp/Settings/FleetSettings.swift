@@ -2,8 +2,8 @@ public import Configuration
 import Foundation
 public import Logging
 
-/// Every setting Fleet reads, with its default. The README's configuration table is
-/// generated from `FleetSettings.documentation`, so the two cannot drift apart.
+/// Every setting Fleet reads, with its default. `FleetSettings.documentation` lists them
+/// for `fleet settings` and the README, and a test checks the README against it.
 ///
 /// Keys are dotted (`http.port`); they are read from CLI flags (`--http-port`), from
 /// environment variables (`FLEET_HTTP_PORT`) and from an optional JSON file, in that order.
@@ -12,6 +12,9 @@ public struct FleetSettings: Sendable {
     public var httpPort: Int
     public var dataDirectory: String
     public var databasePath: String
+    public var databaseURL: String?
+    public var databasePoolMin: Int
+    public var databasePoolMax: Int
     public var databaseReaders: Int
     public var databaseSynchronous: String
     public var databaseAcquireTimeout: Duration
@@ -33,6 +36,9 @@ public struct FleetSettings: Sendable {
         Entry(key: "http.host", defaultValue: "127.0.0.1", help: "Address to listen on (0.0.0.0 for all interfaces)."),
         Entry(key: "http.port", defaultValue: "8080", help: "TCP port to listen on."),
         Entry(key: "data.dir", defaultValue: "./data", help: "Folder for the embedded database and the generated JWT secret."),
+        Entry(key: "database.url", defaultValue: "unset (SQLite)", help: "PostgreSQL to use instead of the embedded SQLite: `postgres://user:password@host:5432/database` (topology T1)."),
+        Entry(key: "database.pool.min", defaultValue: "0", help: "PostgreSQL connections kept open when idle."),
+        Entry(key: "database.pool.max", defaultValue: "20", help: "Most PostgreSQL connections per instance; requests beyond wait up to `database.acquire.timeout.ms`."),
         Entry(key: "database.sqlite.path", defaultValue: "<data.dir>/fleet.sqlite", help: "SQLite database file (WAL mode)."),
         Entry(key: "database.sqlite.readers", defaultValue: "4", help: "Read-only SQLite connections (reads run in parallel; writes are queued on one writer)."),
         Entry(key: "database.sqlite.synchronous", defaultValue: "normal", help: "SQLite `synchronous` pragma: `normal` survives a killed process, `full` also a power cut."),
@@ -50,6 +56,9 @@ public struct FleetSettings: Sendable {
         httpPort = config.int(forKey: "http.port", default: 8080)
         dataDirectory = config.string(forKey: "data.dir", default: "./data")
         databasePath = config.string(forKey: "database.sqlite.path", default: dataDirectory + "/fleet.sqlite")
+        databaseURL = config.string(forKey: "database.url", isSecret: true)
+        databasePoolMin = config.int(forKey: "database.pool.min", default: 0)
+        databasePoolMax = config.int(forKey: "database.pool.max", default: 20)
         databaseReaders = config.int(forKey: "database.sqlite.readers", default: 4)
         databaseSynchronous = config.string(forKey: "database.sqlite.synchronous", default: "normal")
         databaseAcquireTimeout = .milliseconds(config.int(forKey: "database.acquire.timeout.ms", default: 10_000))
@@ -70,6 +79,9 @@ public struct FleetSettings: Sendable {
         guard (1...65535).contains(httpPort) || httpPort == 0 else { throw SettingsError("http.port must be 0-65535") }
         guard (4...31).contains(bcryptCost) else { throw SettingsError("auth.bcrypt.cost must be 4-31") }
         guard (1...256).contains(databaseReaders) else { throw SettingsError("database.sqlite.readers must be 1-256") }
+        guard databasePoolMin >= 0, (1...1000).contains(databasePoolMax), databasePoolMin <= databasePoolMax else {
+            throw SettingsError("database.pool.min/max must satisfy 0 <= min <= max <= 1000")
+        }
         guard bodyLimitBytes >= 1024 else { throw SettingsError("http.body.limit.bytes must be at least 1024") }
         if let jwtSecret, jwtSecret.utf8.count < 32 { throw SettingsError("auth.jwt.secret must be at least 32 bytes") }
         guard jwtTTL >= .seconds(60) else { throw SettingsError("auth.jwt.ttl.seconds must be at least 60") }

@@ -1,0 +1,213 @@
+public import Logging
+import NIOCore
+import PostgresNIO
+public import ServiceLifecycle
+
+/// A PostgreSQL database through postgres-nio's `PostgresClient`, which pools connections.
+///
+/// It is a `Service`: its pool runs while `run()` does, so the owner runs it in its
+/// service group (or a task) before the first query.
+public final class PostgresDatabase: Database, Service {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        public var username: String
+        public var password: String?
+        public var database: String
+        public var minimumConnections: Int = 0
+        public var maximumConnections: Int = 20
+        public var connectTimeout: Duration = .seconds(10)
+        public var idleTimeout: Duration = .seconds(60)
+
+        public init(host: String, port: Int = 5432, username: String, password: String? = nil, database: String) {
+            self.host = host
+            self.port = port
+            self.username = username
+            self.password = password
+            self.database = database
+        }
+
+        /// Reads `postgres://user:password@host:port/database`.
+        public init(url: String) throws {
+            guard let components = URLParts(url), ["postgres", "postgresql"].contains(components.scheme), !components.host.isEmpty,
+                !components.path.isEmpty, let user = components.user
+            else { throw DatabaseError.failed("database.url must look like postgres://user:password@host:5432/database") }
+            self.init(host: components.host, port: components.port ?? 5432, username: user, password: components.password, database: components.path)
+        }
+    }
+
+    public var dialect: SQLDialect { .postgres }
+    private let client: PostgresClient
+    private let logger: Logger
+
+    public init(_ configuration: Configuration, logger: Logger) {
+        var client = PostgresClient.Configuration(
+            host: configuration.host, port: configuration.port, username: configuration.username,
+            password: configuration.password, database: configuration.database, tls: .disable
+        )
+        client.options.minimumConnections = configuration.minimumConnections
+        client.options.maximumConnections = configuration.maximumConnections
+        client.options.connectTimeout = configuration.connectTimeout
+        client.options.connectionIdleTimeout = configuration.idleTimeout
+        self.client = PostgresClient(configuration: client, backgroundLogger: logger)
+        self.logger = logger
+    }
+
+    /// Runs the connection pool until cancelled.
+    public func run() async throws {
+        await client.run()
+    }
+
+    public func read<Result: Sendable>(
+        _ body: @Sendable (any SQLExecutor) async throws -> Result
+    ) async throws -> Result {
+        do {
+            return try await client.withConnection { connection in
+                try await body(PostgresExecutor(connection: connection, logger: logger))
+            }
+        } catch let error as PSQLError {
+            throw PostgresExecutor.translate(error)
+        }
+    }
+
+    public func transaction<Result: Sendable>(
+        _ body: @Sendable (any SQLExecutor) async throws -> Result
+    ) async throws -> Result {
+        do {
+            return try await client.withConnection { connection in
+                let executor = PostgresExecutor(connection: connection, logger: logger)
+                try await executor.execute("BEGIN")
+                do {
+                    let result = try await body(executor)
+                    try await executor.execute("COMMIT")
+                    return result
+                } catch {
+                    try? await executor.execute("ROLLBACK")
+                    throw error
+                }
+            }
+        } catch let error as PSQLError {
+            throw PostgresExecutor.translate(error)
+        }
+    }
+
+    public func ping() async -> Bool {
+        (try? await read { try await $0.first("SELECT 1 AS ok") != nil }) ?? false
+    }
+
+    public func close() async {}
+}
+
+/// Runs queries on one leased PostgreSQL connection, translating values and errors.
+struct PostgresExecutor: SQLExecutor {
+    let connection: PostgresConnection
+    let logger: Logger
+    var dialect: SQLDialect { .postgres }
+
+    @discardableResult
+    func query(_ query: SQLQuery) async throws -> [SQLRow] {
+        let (sql, binds) = query.render(for: .postgres)
+        var bindings = PostgresBindings(capacity: binds.count)
+        for value in binds {
+            switch value {
+            case .null: bindings.appendNull()
+            case .integer(let integer): bindings.append(integer)
+            case .real(let real): bindings.append(real)
+            case .text(let text): bindings.append(text)
+            case .blob(let bytes): bindings.append(ByteBuffer(bytes: bytes))
+            }
+        }
+        do {
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+            var result: [SQLRow] = []
+            var columns: SQLColumns?
+            for try await row in rows {
+                let cells = Array(row)
+                let names = columns ?? SQLColumns(cells.map(\.columnName))
+                columns = names
+                result.append(SQLRow(columns: names, values: try cells.map(Self.value(of:))))
+            }
+            return result
+        } catch let error as PSQLError {
+            throw Self.translate(error)
+        }
+    }
+
+    static func value(of cell: PostgresCell) throws -> SQLValue {
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .int2, .int4, .int8: return .integer(try cell.decode(Int64.self))
+        case .float4, .float8: return .real(try cell.decode(Double.self))
+        case .bool: return .integer(try cell.decode(Bool.self) ? 1 : 0)
+        case .bytea: return .blob(Array(buffer: try cell.decode(ByteBuffer.self)))
+        default: return .text(try cell.decode(String.self))
+        }
+    }
+
+    static func translate(_ error: PSQLError) -> DatabaseError {
+        if let state = error.serverInfo?[.sqlState] {
+            let message = error.serverInfo?[.message] ?? state
+            if state == "23505" { return .uniqueViolation(message) }
+            if state.hasPrefix("08") || state == "57P01" || state == "57P03" { return .unavailable(message) }
+            return .failed("postgres \(state): \(message)")
+        }
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed:
+            return .unavailable("\(error.code)")
+        default:
+            return .failed("postgres: \(error.code)")
+        }
+    }
+}
+
+/// The parts of a URL Fleet needs, without Foundation's URL (and its percent rules).
+struct URLParts {
+    var scheme: String
+    var user: String?
+    var password: String?
+    var host: String
+    var port: Int?
+    var path: String
+
+    init?(_ text: String) {
+        guard let schemeEnd = text.range(of: "://") else { return nil }
+        scheme = String(text[..<schemeEnd.lowerBound]).lowercased()
+        var rest = Substring(text[schemeEnd.upperBound...])
+        if let at = rest.lastIndex(of: "@") {
+            let credentials = rest[..<at]
+            rest = rest[rest.index(after: at)...]
+            let pieces = credentials.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            user = pieces.first.map { String($0).removingPercentEncoding ?? String($0) }
+            password = pieces.count > 1 ? String(pieces[1]).removingPercentEncoding ?? String(pieces[1]) : nil
+        }
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        let hostPort = rest[..<slash]
+        path = slash < rest.endIndex ? String(rest[rest.index(after: slash)...].prefix { $0 != "?" }) : ""
+        if let colon = hostPort.lastIndex(of: ":") {
+            host = String(hostPort[..<colon])
+            guard let number = Int(hostPort[hostPort.index(after: colon)...]), (1...65535).contains(number) else { return nil }
+            port = number
+        } else {
+            host = String(hostPort)
+        }
+    }
+}
+
+extension String {
+    /// Decodes `%XX` escapes; nil when an escape is malformed.
+    var removingPercentEncoding: String? {
+        var bytes: [UInt8] = []
+        var iterator = utf8.makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "%") {
+                guard let high = iterator.next(), let low = iterator.next(),
+                    let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
+                else { return nil }
+                bytes.append(value)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+}

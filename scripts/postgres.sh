@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# A throwaway PostgreSQL cluster on loopback, for tests and for running topology T1 locally.
+#
+#   scripts/postgres.sh start DIR PORT    # prints the URL of its `postgres` database
+#   scripts/postgres.sh stop DIR
+#
+# The cluster lives in DIR (trust authentication, user `fleet`, loopback only). PostgreSQL
+# refuses to run as root, so as root the server runs as the `postgres` system user.
+set -euo pipefail
+
+bin=$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -1)
+[ -x "$bin/initdb" ] || { echo "PostgreSQL server binaries not found (apt-get install postgresql)" >&2; exit 1; }
+
+as_owner() {
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+case ${1:-} in
+start)
+    dir=${2:?directory}
+    port=${3:?port}
+    mkdir -p "$dir"
+    if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; fi
+    as_owner "$bin/initdb" -D "$dir/data" -U fleet --auth=trust -E UTF8 --no-sync >/dev/null
+    # Durability settings are relaxed: this cluster holds test data only.
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200" \
+        start >/dev/null
+    echo "postgres://fleet@127.0.0.1:$port/postgres"
+    ;;
+stop)
+    dir=${2:?directory}
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+    ;;
+*)
+    echo "usage: $0 start DIR PORT | stop DIR" >&2
+    exit 2
+    ;;
+esac
