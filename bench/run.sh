@@ -20,6 +20,8 @@
 #   --keep-data             keep the run's copy of the database under the results folder
 #
 # Environment: FLEET_BIN=/path/to/fleet benchmarks that binary (no build);
+#              FLEET_BENCH_SETTINGS="--database-url postgres://..." passes settings to seed and serve
+#              (topology T1; use a separate BENCH_RESULTS_DIR per topology);
 #              BENCH_RESULTS_DIR=dir puts results and the seeded data set there (default bench/results).
 # Exit status: 0 all good; 3 some endpoint answered non-2xx (a bug, unless only 429/503);
 #              4 a wrk run produced no result; 5 the server died during the run.
@@ -135,7 +137,8 @@ PY
 start_server() {
   local data_dir=$1 log=$2 port
   port=$(free_port "$PORT") || die "could not find a free port"
-  "$FLEET_BIN" serve --http-host 127.0.0.1 --http-port "$port" --data-dir "$data_dir" \
+  # shellcheck disable=SC2086 # FLEET_BENCH_SETTINGS is a list of flags
+  "$FLEET_BIN" serve --http-host 127.0.0.1 --http-port "$port" --data-dir "$data_dir" ${FLEET_BENCH_SETTINGS:-} \
     --auth-bcrypt-cost "$BCRYPT_COST" --log-level warning >"$log" 2>&1 &
   SERVER_PID=$!
   BASE_URL="http://127.0.0.1:$port"
@@ -237,7 +240,8 @@ else
   SEEDED_BY="fleet seed"
   echo "==> Seeding $USERS users and $ARTICLES articles: fleet seed --data-dir $SEED_DIR"
   started=$SECONDS
-  "$FLEET_BIN" seed --data-dir "$SEED_DIR" --users "$USERS" --articles "$ARTICLES" \
+  # shellcheck disable=SC2086
+  "$FLEET_BIN" seed --data-dir "$SEED_DIR" --users "$USERS" --articles "$ARTICLES" ${FLEET_BENCH_SETTINGS:-} \
     --auth-bcrypt-cost "$BCRYPT_COST" 2>&1 | tee "$RESULTS_DIR/seed.log"
   echo "    took $((SECONDS - started)) s"
   start_server "$SEED_DIR" "$RESULTS_DIR/seed-server.log"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster on loopback, for tests and for running topology T1 locally.
 #
-#   scripts/postgres.sh start DIR PORT    # prints the URL of its `postgres` database
+#   scripts/postgres.sh start DIR PORT [durable]   # prints the URL of its `postgres` database
 #   scripts/postgres.sh stop DIR
 #
 # The cluster lives in DIR (trust authentication, user `fleet`, loopback only). PostgreSQL
@@ -22,10 +22,10 @@ start)
     mkdir -p "$dir"
     if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; fi
     as_owner "$bin/initdb" -D "$dir/data" -U fleet --auth=trust -E UTF8 --no-sync >/dev/null
-    # Durability settings are relaxed: this cluster holds test data only.
-    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200" \
-        start >/dev/null
+    options="-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200"
+    # For tests, durability is relaxed; `durable` keeps PostgreSQL's defaults (benchmarks).
+    [ "${4:-}" = durable ] || options="$options -c fsync=off -c synchronous_commit=off"
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -o "$options" start >/dev/null
     echo "postgres://fleet@127.0.0.1:$port/postgres"
     ;;
 stop)
