@@ -79,9 +79,11 @@ live_checks() {
     local metrics; metrics=$(curl -fsS "http://127.0.0.1:$port/metrics")
     grep -q '^http_server_request_duration_seconds_bucket{http_route="/api/tags"' <<<"$metrics" \
         || { echo "FAIL: /metrics has no request duration histogram for /api/tags"; exit 1; }
-    grep -q '^db_client_operation_duration_seconds_count' <<<"$metrics" \
-        || { echo "FAIL: /metrics has no database timings"; exit 1; }
-    echo "ok: request and database histograms exported"
+    for metric in db_client_operation_duration_seconds_count db_client_connection_wait_time_seconds_count \
+        db_client_connection_count db_client_connection_pending_requests; do
+        grep -q "^$metric" <<<"$metrics" || { echo "FAIL: /metrics has no $metric"; exit 1; }
+    done
+    echo "ok: request, database and connection-pool metrics exported"
 
     step "$name: graceful shutdown"
     kill -TERM "$pid"

@@ -1,27 +1,31 @@
 import Metrics
 import Synchronization
 
-/// Wraps any `Database` to count and time every round trip.
+/// Wraps any `Database` to count and time every round trip and every connection lease.
 ///
 /// The count is what the N+1 tests read: an endpoint whose query count grows with the
-/// page size shows up as a different number at `limit=1` and `limit=100`. The timings go
-/// to swift-metrics as `db.client.operation.duration` (OpenTelemetry's name).
+/// page size shows up as a different number at `limit=1` and `limit=100`. Everything else
+/// goes to swift-metrics under OpenTelemetry's database-client names:
+/// `db.client.operation.duration` per statement, `db.client.connection.wait_time` for
+/// the wait for a pooled connection, and the `used` and `pending_requests` connection
+/// gauges, the same for SQLite and PostgreSQL.
 public final class InstrumentedDatabase: Database {
     public let base: any Database
     private let counter = QueryCounter()
     private let readTimer: Timer
     private let writeTimer: Timer
+    private let waitTimer: Timer
+    private let used: Meter
+    private let pending: Meter
 
     public init(_ base: any Database, system: String) {
         self.base = base
-        self.readTimer = Timer(
-            label: "db.client.operation.duration", dimensions: [("db.system", system), ("db.operation", "read")],
-            preferredDisplayUnit: .seconds
-        )
-        self.writeTimer = Timer(
-            label: "db.client.operation.duration", dimensions: [("db.system", system), ("db.operation", "write")],
-            preferredDisplayUnit: .seconds
-        )
+        func dimensions(_ extra: (String, String)...) -> [(String, String)] { [("db.system", system)] + extra }
+        self.readTimer = Timer(label: "db.client.operation.duration", dimensions: dimensions(("db.operation", "read")), preferredDisplayUnit: .seconds)
+        self.writeTimer = Timer(label: "db.client.operation.duration", dimensions: dimensions(("db.operation", "write")), preferredDisplayUnit: .seconds)
+        self.waitTimer = Timer(label: "db.client.connection.wait_time", dimensions: dimensions(), preferredDisplayUnit: .seconds)
+        self.used = Meter(label: "db.client.connection.count", dimensions: dimensions(("state", "used")))
+        self.pending = Meter(label: "db.client.connection.pending_requests", dimensions: dimensions())
     }
 
     /// Round trips made through this database since it was created.
@@ -32,8 +36,12 @@ public final class InstrumentedDatabase: Database {
     public func read<Result: Sendable>(
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result {
-        try await base.read { executor in
-            try await body(CountingExecutor(base: executor, counter: counter, timer: readTimer))
+        let lease = Lease(self)
+        defer { lease.finish() }
+        return try await base.read { executor in
+            lease.acquired()
+            defer { lease.released() }
+            return try await body(CountingExecutor(base: executor, counter: counter, timer: readTimer))
         }
     }
 
@@ -42,13 +50,42 @@ public final class InstrumentedDatabase: Database {
     ) async throws -> Result {
         // BEGIN and COMMIT are round trips too.
         counter.add(2)
+        let lease = Lease(self)
+        defer { lease.finish() }
         return try await base.transaction { executor in
-            try await body(CountingExecutor(base: executor, counter: counter, timer: writeTimer))
+            lease.acquired()
+            defer { lease.released() }
+            return try await body(CountingExecutor(base: executor, counter: counter, timer: writeTimer))
         }
     }
 
     public func ping() async -> Bool { await base.ping() }
     public func close() async { await base.close() }
+
+    /// One request for a connection: pending until acquired, then used until released.
+    private final class Lease: Sendable {
+        private let database: InstrumentedDatabase
+        private let requested = ContinuousClock.now
+        private let pending = Atomic<Bool>(true)
+
+        init(_ database: InstrumentedDatabase) {
+            self.database = database
+            database.pending.increment()
+        }
+
+        func acquired() {
+            if pending.exchange(false, ordering: .relaxed) { database.pending.decrement() }
+            database.waitTimer.record(duration: ContinuousClock.now - requested)
+            database.used.increment()
+        }
+
+        func released() { database.used.decrement() }
+
+        /// Called when the call returns, acquired or not (a timeout, a closed pool).
+        func finish() {
+            if pending.exchange(false, ordering: .relaxed) { database.pending.decrement() }
+        }
+    }
 }
 
 private struct CountingExecutor: SQLExecutor {

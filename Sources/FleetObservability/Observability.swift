@@ -36,9 +36,12 @@ public enum Observability {
 public enum PrometheusNaming {
     public static func metricName(_ name: String) -> String {
         var result = labelName(name)
-        if name.hasSuffix(".duration") { result += "_seconds" }
+        if timeSuffixes.contains(where: name.hasSuffix) { result += "_seconds" }
         return result
     }
+
+    /// OpenTelemetry's time-valued metric names, all measured in seconds.
+    static let timeSuffixes = [".duration", ".wait_time", ".use_time", ".create_time"]
 
     public static func labelName(_ name: String) -> String {
         String(name.map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "_" })

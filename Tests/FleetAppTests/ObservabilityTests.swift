@@ -57,3 +57,15 @@ import Testing
         }
     }
 }
+
+@Suite struct PrometheusNamingTests {
+    @Test(arguments: [
+        ("http.server.request.duration", "http_server_request_duration_seconds"),
+        ("db.client.connection.wait_time", "db_client_connection_wait_time_seconds"),
+        ("db.client.connection.count", "db_client_connection_count"),
+        ("hb.requests", "hb_requests"),
+    ])
+    func openTelemetryNamesBecomePrometheusNames(otel: String, prometheus: String) {
+        #expect(PrometheusNaming.metricName(otel) == prometheus)
+    }
+}
