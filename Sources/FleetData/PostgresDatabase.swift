@@ -70,7 +70,27 @@ public final class PostgresDatabase: Database, Service {
         }
     }
 
+    /// Runs `body` in a transaction, and runs it again (up to three times in all) when
+    /// PostgreSQL aborts it as a deadlock victim or a serialization failure: the whole
+    /// transaction was rolled back, so a retry is safe.
     public func transaction<Result: Sendable>(
+        _ body: @Sendable (any SQLExecutor) async throws -> Result
+    ) async throws -> Result {
+        var attempt = 1
+        while true {
+            do {
+                return try await transactionOnce(body)
+            } catch PostgresExecutor.Retryable.transactionAborted(let state) where attempt < 3 {
+                logger.debug("retrying an aborted transaction", metadata: ["sqlstate": "\(state)", "attempt": "\(attempt)"])
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...10) * attempt))
+            } catch PostgresExecutor.Retryable.transactionAborted(let state) {
+                throw DatabaseError.failed("transaction aborted (\(state)) three times")
+            }
+        }
+    }
+
+    private func transactionOnce<Result: Sendable>(
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result {
         do {
@@ -144,18 +164,24 @@ struct PostgresExecutor: SQLExecutor {
         }
     }
 
-    static func translate(_ error: PSQLError) -> DatabaseError {
+    /// Errors after which the caller may run the transaction again.
+    enum Retryable: Error {
+        case transactionAborted(String)
+    }
+
+    static func translate(_ error: PSQLError) -> any Error {
         if let state = error.serverInfo?[.sqlState] {
+            if state == "40P01" || state == "40001" { return Retryable.transactionAborted(state) }
             let message = error.serverInfo?[.message] ?? state
-            if state == "23505" { return .uniqueViolation(message) }
-            if state.hasPrefix("08") || state == "57P01" || state == "57P03" { return .unavailable(message) }
-            return .failed("postgres \(state): \(message)")
+            if state == "23505" { return DatabaseError.uniqueViolation(message) }
+            if state.hasPrefix("08") || state == "57P01" || state == "57P03" { return DatabaseError.unavailable(message) }
+            return DatabaseError.failed("postgres \(state): \(message)")
         }
         switch error.code {
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed:
-            return .unavailable("\(error.code)")
+            return DatabaseError.unavailable("\(error.code)")
         default:
-            return .failed("postgres: \(error.code)")
+            return DatabaseError.failed("postgres: \(error.code)")
         }
     }
 }

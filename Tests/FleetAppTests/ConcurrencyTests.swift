@@ -28,7 +28,8 @@ import Testing
                         for round in 0..<3 {
                             let article = try await connection.post(
                                 "/api/articles", headers: auth,
-                                body: ByteBuffer(string: #"{"article":{"title":"W\#(index) R\#(round)","description":"d","body":"b","tagList":["load"]}}"#)
+                                // The same tags in opposite orders: writers must not deadlock on them.
+                                body: ByteBuffer(string: #"{"article":{"title":"W\#(index) R\#(round)","description":"d","body":"b","tagList":\#(index % 2 == 0 ? #"["load","alpha","beta"]"# : #"["beta","alpha","load"]"#)}}"#)
                             )
                             statuses.append(article.head.status)
                         }
@@ -44,6 +45,8 @@ import Testing
 
             let list = JSON(try await client.send(.get, "/api/articles?tag=load&limit=1"))
             #expect(list["articlesCount"].int == writers * 3)
+            let beta = JSON(try await client.send(.get, "/api/articles?tag=beta&limit=1"))
+            #expect(beta["articlesCount"].int == writers * 3)
             let all = JSON(try await client.send(.get, "/api/articles?limit=1"))
             #expect(all["articlesCount"].int == writers * 3 + 1)
             let article = JSON(try await client.send(.get, "/api/articles/\(shared)"))

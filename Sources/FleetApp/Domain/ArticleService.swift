@@ -271,7 +271,9 @@ public struct ArticleService: Sendable {
         guard !tags.isEmpty else { return }
         let links = tags.map { "(\(bind: $0), \(bind: article))" as SQLQuery }.joined(separator: ", ")
         try await db.execute("INSERT INTO article_tags (tag, article_id) VALUES \(links)")
-        let counts = tags.map { "(\(bind: $0), 1)" as SQLQuery }.joined(separator: ", ")
+        // Rows are locked in name order, so two articles with the same tags in a different
+        // order cannot deadlock each other.
+        let counts = tags.sorted().map { "(\(bind: $0), 1)" as SQLQuery }.joined(separator: ", ")
         try await db.execute(
             """
             INSERT INTO tags (name, articles_count) VALUES \(counts)
