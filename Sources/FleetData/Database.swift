@@ -1,3 +1,5 @@
+import Logging
+
 /// Something that runs SQL: a pooled connection, or a transaction in progress.
 public protocol SQLExecutor: Sendable {
     var dialect: SQLDialect { get }
@@ -15,6 +17,24 @@ extension SQLExecutor {
     /// Runs a statement for its effect.
     public func execute(_ query: SQLQuery) async throws {
         try await self.query(query)
+    }
+
+    /// Runs `body` between `begin` and `COMMIT` on this connection, rolling back if it
+    /// throws. The one transaction protocol every `Database` implementation shares.
+    func inTransaction<Result>(begin: SQLQuery, logger: Logger, _ body: (any SQLExecutor) async throws -> Result) async throws -> Result {
+        try await execute(begin)
+        do {
+            let result = try await body(self)
+            try await execute("COMMIT")
+            return result
+        } catch {
+            do {
+                try await execute("ROLLBACK")
+            } catch let rollbackError {
+                logger.error("rollback failed", metadata: ["error": "\(rollbackError)"])
+            }
+            throw error
+        }
     }
 }
 

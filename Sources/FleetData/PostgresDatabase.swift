@@ -95,16 +95,7 @@ public final class PostgresDatabase: Database, Service {
     ) async throws -> Result {
         do {
             return try await client.withConnection { connection in
-                let executor = PostgresExecutor(connection: connection, logger: logger)
-                try await executor.execute("BEGIN")
-                do {
-                    let result = try await body(executor)
-                    try await executor.execute("COMMIT")
-                    return result
-                } catch {
-                    try? await executor.execute("ROLLBACK")
-                    throw error
-                }
+                try await PostgresExecutor(connection: connection, logger: logger).inTransaction(begin: "BEGIN", logger: logger, body)
             }
         } catch let error as PSQLError {
             throw PostgresExecutor.translate(error)

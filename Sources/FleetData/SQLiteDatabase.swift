@@ -68,20 +68,8 @@ public final class SQLiteDatabase: Database {
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result {
         try await writer.withResource(timeout: configuration.acquireTimeout) { connection in
-            let executor = SQLiteExecutor(connection: connection)
-            try await executor.execute("BEGIN IMMEDIATE")
-            do {
-                let result = try await body(executor)
-                try await executor.execute("COMMIT")
-                return result
-            } catch {
-                do {
-                    try await executor.execute("ROLLBACK")
-                } catch let rollbackError {
-                    logger.error("rollback failed", metadata: ["error": "\(rollbackError)"])
-                }
-                throw error
-            }
+            // IMMEDIATE takes the write lock up front instead of upgrading mid-transaction.
+            try await SQLiteExecutor(connection: connection).inTransaction(begin: "BEGIN IMMEDIATE", logger: logger, body)
         }
     }
 

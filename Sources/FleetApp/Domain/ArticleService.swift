@@ -246,7 +246,7 @@ public struct ArticleService: Sendable {
     static func countQuery(for filter: ArticleFilter, conditions: [SQLQuery]) -> SQLQuery {
         switch (filter.tag, filter.author, filter.favoritedBy, filter.followedBy) {
         case (nil, nil, nil, nil):
-            "SELECT value FROM counters WHERE name = 'articles'"
+            "SELECT CAST(COALESCE(SUM(value), 0) AS BIGINT) FROM counters WHERE name = 'articles'"
         case (let tag?, nil, nil, nil):
             "SELECT COALESCE(MAX(articles_count), 0) FROM tags WHERE name = \(bind: tag)"
         case (nil, let author?, nil, nil):
@@ -261,8 +261,16 @@ public struct ArticleService: Sendable {
         }
     }
 
+    /// Rows per counter: enough that writers rarely meet on one, few enough to sum cheaply.
+    static let counterSlots = 16
+
     static func countArticle(by author: FleetID, change: Int, in db: any SQLExecutor) async throws {
-        try await db.execute("UPDATE counters SET value = value + \(bind: change) WHERE name = 'articles'")
+        try await db.execute(
+            """
+            INSERT INTO counters (name, slot, value) VALUES ('articles', \(bind: Int.random(in: 0..<counterSlots)), \(bind: change))
+            ON CONFLICT (name, slot) DO UPDATE SET value = counters.value + excluded.value
+            """
+        )
         try await db.execute("UPDATE users SET articles_count = articles_count + \(bind: change) WHERE id = \(bind: author)")
     }
 

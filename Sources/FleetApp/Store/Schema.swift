@@ -84,13 +84,16 @@ public enum Schema {
                 )
                 """,
                 "CREATE INDEX comments_article ON comments (article_id, id)",
+                // A counter is spread over slots so that concurrent writers update
+                // different rows instead of queueing on one; readers sum the slots.
                 """
                 CREATE TABLE counters (
-                    name TEXT PRIMARY KEY,
-                    value \(unsafeSQL: bigint) NOT NULL
+                    name TEXT NOT NULL,
+                    slot INTEGER NOT NULL,
+                    value \(unsafeSQL: bigint) NOT NULL,
+                    PRIMARY KEY (name, slot)
                 )
                 """,
-                "INSERT INTO counters (name, value) VALUES ('articles', 0)",
             ]
         }
     ])
