@@ -13,11 +13,9 @@ public final class AsyncPool<Resource: Sendable>: Sendable {
     }
 
     private let state: Mutex<State>
-    public let capacity: Int
 
     public init(_ resources: [Resource]) {
         self.state = Mutex(State(idle: resources))
-        self.capacity = resources.count
     }
 
     /// Runs `body` with a resource, waiting up to `timeout` for one to be free.
@@ -30,18 +28,8 @@ public final class AsyncPool<Resource: Sendable>: Sendable {
         return try await body(resource)
     }
 
-    /// Number of callers waiting for a resource.
-    public var waiting: Int { state.withLock { $0.waiters.count } }
-    /// Number of resources not lent out.
-    public var idle: Int { state.withLock { $0.idle.count } }
-
     private func acquire(timeout: Duration) async throws -> Resource {
-        let immediate: Result<Resource, any Error>? = state.withLock { state in
-            if state.closed { return .failure(DatabaseError.unavailable("pool closed")) }
-            if let resource = state.idle.popLast() { return .success(resource) }
-            return nil
-        }
-        if let immediate { return try immediate.get() }
+        if let immediate = state.withLock({ Self.takeIdle(&$0) }) { return try immediate.get() }
 
         let waiterID = state.withLock { state in
             state.nextWaiterID &+= 1
@@ -55,11 +43,10 @@ public final class AsyncPool<Resource: Sendable>: Sendable {
             defer { group.cancelAll() }
             return try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { continuation in
-                    let immediate: Result<Resource, any Error>? = state.withLock { state in
-                        if state.closed { return .failure(DatabaseError.unavailable("pool closed")) }
-                        if let resource = state.idle.popLast() { return .success(resource) }
-                        state.waiters.append((waiterID, continuation))
-                        return nil
+                    let immediate = state.withLock { state in
+                        let taken = Self.takeIdle(&state)
+                        if taken == nil { state.waiters.append((waiterID, continuation)) }
+                        return taken
                     }
                     if let immediate { continuation.resume(with: immediate) }
                 }
@@ -67,6 +54,12 @@ public final class AsyncPool<Resource: Sendable>: Sendable {
                 self.cancelWaiter(waiterID, with: CancellationError())
             }
         }
+    }
+
+    /// A free resource, a failure if the pool is closed, or nil when the caller must wait.
+    private static func takeIdle(_ state: inout State) -> Result<Resource, any Error>? {
+        if state.closed { return .failure(DatabaseError.unavailable("pool closed")) }
+        return state.idle.popLast().map { .success($0) }
     }
 
     private func cancelWaiter(_ id: UInt64, with error: any Error) {

@@ -13,10 +13,6 @@ public enum SQLDialect: String, Sendable, CaseIterable {
         }
     }
 
-    /// `INSERT ... ON CONFLICT DO NOTHING` is spelled the same in both; an upsert that
-    /// must not fail on a duplicate key uses this suffix.
-    public var ignoreConflictSuffix: String { "ON CONFLICT DO NOTHING" }
-
     /// The column type for 64-bit integers (IDs, millisecond timestamps).
     public var bigint: String {
         switch self {

@@ -93,8 +93,6 @@ struct JSON: @unchecked Sendable {
     var int: Int? { value as? Int }
     var bool: Bool? { value as? Bool }
     var array: [JSON] { (value as? [Any])?.map { JSON(value: $0) } ?? [] }
-    var isNull: Bool { value is NSNull }
-    var exists: Bool { value != nil }
 }
 
 extension TestClientProtocol {

@@ -93,10 +93,9 @@ public struct ArticleService: Sendable {
         let now = services.now()
 
         return try await services.database.transaction { db in
-            let located = try await Self.locate(slug, in: db)
-            guard located.authorID == user else { throw APIError.forbidden("article") }
             var article = try await Self.load(slug, viewer: user, in: db)
-            let newSlug = title.map { Slug.make(title: $0, id: located.id) } ?? article.slug
+            guard article.authorID == user else { throw APIError.forbidden("article") }
+            let newSlug = title.map { Slug.make(title: $0, id: article.id) } ?? article.slug
             // Strictly increasing, even for two updates within one millisecond.
             let updatedAt = max(now, article.updatedAt.milliseconds + 1)
             try await db.execute(
@@ -104,12 +103,12 @@ public struct ArticleService: Sendable {
                 UPDATE articles SET slug = \(bind: newSlug), title = \(bind: title ?? article.title),
                     description = \(bind: description ?? article.description), body = \(bind: body ?? article.body ?? ""),
                     tag_list = \(bind: Self.joinTags(tags ?? article.tagList)), updated_at = \(bind: updatedAt)
-                WHERE id = \(bind: located.id)
+                WHERE id = \(bind: article.id)
                 """
             )
             if let tags, tags != article.tagList {
-                try await Self.detach(article.tagList, from: located.id, in: db)
-                try await Self.attach(tags, to: located.id, in: db)
+                try await Self.detach(article.tagList, from: article.id, in: db)
+                try await Self.attach(tags, to: article.id, in: db)
             }
             article.slug = newSlug
             article.title = title ?? article.title
