@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "FleetData", targets: ["FleetData"]),
         .library(name: "FleetHTTP", targets: ["FleetHTTP"]),
         .library(name: "FleetObservability", targets: ["FleetObservability"]),
+        .library(name: "FleetRedis", targets: ["FleetRedis"]),
         .library(name: "FleetApp", targets: ["FleetApp"]),
     ],
     dependencies: [
@@ -44,6 +45,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "FleetRedis",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),
@@ -96,7 +109,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Helpers for tests: real servers (redis-server) started and stopped per test.
+        .target(name: "FleetTestSupport", path: "Tests/Support", swiftSettings: strict),
         .testTarget(name: "FleetDataTests", dependencies: ["FleetData"], swiftSettings: strict),
+        .testTarget(
+            name: "FleetRedisTests",
+            dependencies: [
+                "FleetRedis", "FleetTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "FleetHTTPTests",
             dependencies: [

@@ -1,0 +1,176 @@
+public import Logging
+import Metrics
+public import NIOCore
+public import NIOPosix
+public import ServiceLifecycle
+import Synchronization
+
+/// A Redis client for many concurrent callers: a few multiplexed connections, each kept
+/// up by its own background task (reconnect with jittered exponential backoff, a health
+/// ping when idle), and commands that fail fast when Redis is away.
+///
+/// It is a `Service`: connections exist while `run()` does. A command sent while no
+/// connection is up throws `RedisError.unavailable` at once instead of waiting, because
+/// Fleet's callers (cache, rate limiter) have a fallback and a request should not wait
+/// for Redis to come back.
+public final class RedisClient: Service, Sendable {
+    public let configuration: RedisConfiguration
+    private let eventLoopGroup: any EventLoopGroup
+    private let logger: Logger
+    private let slots: [Slot]
+    private let cursor = Atomic<Int>(0)
+    private let timers = Mutex<[String: Metrics.Timer]>([:])
+    private let connected = Atomic<Int>(0)
+    private let connectedGauge = Gauge(label: "redis.client.connections", dimensions: [("state", "up")])
+    private let failures = Counter(label: "redis.client.failures")
+
+    public init(
+        _ configuration: RedisConfiguration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+        self.slots = (0..<max(1, configuration.connections)).map { _ in Slot() }
+    }
+
+    /// Keeps the connections up until cancelled or until graceful shutdown.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                for index in self.slots.indices {
+                    group.addTask { await self.maintain(slot: index) }
+                }
+            }
+        }
+    }
+
+    /// True while at least one connection is up.
+    public var isConnected: Bool { connected.load(ordering: .relaxed) > 0 }
+
+    /// Waits until a connection is up (for tests and start-up), or throws after `timeout`.
+    public func waitUntilConnected(timeout: Duration = .seconds(5)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !isConnected {
+            guard ContinuousClock.now < deadline else { throw RedisError.unavailable }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// Sends one command; an error reply is thrown as `RedisError.server`.
+    @discardableResult
+    public func send(_ command: RedisCommand) async throws -> RESPValue {
+        let connection = try nextConnection()
+        let start = ContinuousClock.now
+        defer { timer(for: command.name).recordNanoseconds(Int64((ContinuousClock.now - start).nanoseconds)) }
+        do {
+            return try await connection.send(command)
+        } catch let error as RedisError {
+            if case .server = error {} else { failures.increment() }
+            throw error
+        }
+    }
+
+    /// Sends `commands` back to back on one connection; replies in order, error replies as values.
+    public func pipeline(_ commands: [RedisCommand]) async throws -> [RESPValue] {
+        let connection = try nextConnection()
+        do {
+            return try await connection.pipeline(commands)
+        } catch {
+            failures.increment()
+            throw error
+        }
+    }
+
+    /// Runs a Lua script by its SHA1 and loads it on the first `NOSCRIPT` (after a server
+    /// restart or `SCRIPT FLUSH`), so the script body crosses the wire once per server.
+    public func run(_ script: RedisScript, keys: [RedisArgument], arguments: [RedisArgument]) async throws -> RESPValue {
+        let tail: [RedisArgument] = [.integer(keys.count)] + keys + arguments
+        do {
+            return try await send(RedisCommand("EVALSHA", arguments: [.string(script.sha1)] + tail))
+        } catch RedisError.server(let message) where message.hasPrefix("NOSCRIPT") {
+            return try await send(RedisCommand("EVAL", arguments: [.string(script.source)] + tail))
+        }
+    }
+
+    private func nextConnection() throws -> RedisConnection {
+        let start = cursor.wrappingAdd(1, ordering: .relaxed).oldValue
+        for offset in 0..<slots.count {
+            let index = (start &+ offset) % slots.count
+            if let connection = slots[index].connection.withLock({ $0 }), connection.isActive { return connection }
+        }
+        throw RedisError.unavailable
+    }
+
+    private func timer(for command: String) -> Metrics.Timer {
+        timers.withLock { timers in
+            if let timer = timers[command] { return timer }
+            let timer = Metrics.Timer(
+                label: "db.client.operation.duration", dimensions: [("db.system", "redis"), ("db.operation", command)],
+                preferredDisplayUnit: .seconds
+            )
+            timers[command] = timer
+            return timer
+        }
+    }
+
+    /// One slot's life: connect, watch, and reconnect after a growing, jittered pause.
+    private func maintain(slot index: Int) async {
+        var backoff = Backoff(first: configuration.reconnectBackoff.first, max: configuration.reconnectBackoff.max)
+        var wasUp = true
+        while !Task.isCancelled {
+            do {
+                let connection = try await RedisConnection.connect(configuration, on: eventLoopGroup.next())
+                slots[index].connection.withLock { $0 = connection }
+                connectedGauge.record(connected.add(1, ordering: .relaxed).newValue)
+                if !wasUp { logger.notice("redis connection restored", metadata: ["redis.slot": "\(index)"]) }
+                wasUp = true
+                backoff.reset()
+                await connection.monitor(pingEvery: configuration.healthCheckInterval)
+                slots[index].connection.withLock { $0 = nil }
+                connectedGauge.record(connected.subtract(1, ordering: .relaxed).newValue)
+            } catch {
+                if wasUp {
+                    logger.warning("redis connection failed; retrying in the background", metadata: ["error": "\(error)", "redis.slot": "\(index)"])
+                }
+                wasUp = false
+            }
+            guard !Task.isCancelled else { break }
+            try? await Task.sleep(for: backoff.next())
+        }
+    }
+}
+
+/// One connection's place in the client; empty while reconnecting.
+private final class Slot: Sendable {
+    let connection = Mutex<RedisConnection?>(nil)
+}
+
+/// Exponential backoff with full jitter between `first` and the current ceiling.
+struct Backoff {
+    let first: Duration
+    let max: Duration
+    private var ceiling: Duration
+
+    init(first: Duration, max: Duration) {
+        self.first = first
+        self.max = max
+        self.ceiling = first
+    }
+
+    mutating func reset() { ceiling = first }
+
+    mutating func next() -> Duration {
+        let wait = first + (ceiling - first) * Double.random(in: 0...1)
+        ceiling = Swift.min(ceiling * 2, max)
+        return wait
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}
