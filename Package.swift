@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "FleetHTTP", targets: ["FleetHTTP"]),
         .library(name: "FleetObservability", targets: ["FleetObservability"]),
         .library(name: "FleetRedis", targets: ["FleetRedis"]),
+        .library(name: "FleetCache", targets: ["FleetCache"]),
         .library(name: "FleetApp", targets: ["FleetApp"]),
     ],
     dependencies: [
@@ -61,6 +62,16 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "FleetCache",
+            dependencies: [
+                "FleetRedis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "FleetObservability",
             dependencies: [
                 .product(name: "Logging", package: "swift-log"),
@@ -86,9 +97,10 @@ let package = Package(
         .target(
             name: "FleetApp",
             dependencies: [
-                "FleetData", "FleetHTTP", "FleetObservability",
+                "FleetData", "FleetHTTP", "FleetObservability", "FleetCache", "FleetRedis",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -101,7 +113,7 @@ let package = Package(
         .executableTarget(
             name: "fleet",
             dependencies: [
-                "FleetApp", "FleetData", "FleetObservability",
+                "FleetApp", "FleetData", "FleetObservability", "FleetRedis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -112,6 +124,14 @@ let package = Package(
         // Helpers for tests: real servers (redis-server) started and stopped per test.
         .target(name: "FleetTestSupport", path: "Tests/Support", swiftSettings: strict),
         .testTarget(name: "FleetDataTests", dependencies: ["FleetData"], swiftSettings: strict),
+        .testTarget(
+            name: "FleetCacheTests",
+            dependencies: [
+                "FleetCache", "FleetRedis", "FleetTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "FleetRedisTests",
             dependencies: [
@@ -134,7 +154,7 @@ let package = Package(
         .testTarget(
             name: "FleetAppTests",
             dependencies: [
-                "FleetApp", "FleetData", "FleetHTTP", "FleetObservability",
+                "FleetApp", "FleetData", "FleetHTTP", "FleetObservability", "FleetCache", "FleetRedis", "FleetTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,10 +1,18 @@
 import Foundation
+public import FleetCache
 public import FleetData
+public import FleetRedis
 import FleetHTTP
 public import FleetObservability
 public import Hummingbird
 public import Logging
 public import Prometheus
+
+/// Redis as the app uses it: one client, and the cache bus over it.
+public struct RedisServices: Sendable {
+    public let client: RedisClient
+    public let bus: CacheBus
+}
 
 /// Builds the Conduit application from settings: storage, services and the router.
 /// The executable runs what this returns; tests build the same thing in-process.
@@ -55,16 +63,46 @@ public enum ConduitApplication {
         }
     }
 
-    /// The services over a database, with the token secret resolved.
+    /// Redis, when `redis.url` is set: the client and the cache bus run while `body`
+    /// does. Start-up waits briefly for a connection but never depends on one: without
+    /// Redis the caches work from L1 and the rate limiter locally.
+    public static func withRedis<Result: Sendable>(
+        _ settings: FleetSettings, logger: Logger, _ body: (RedisServices?) async throws -> Result
+    ) async throws -> Result {
+        guard let url = settings.redisURL else { return try await body(nil) }
+        var configuration = try RedisConfiguration(url: url)
+        configuration.connections = settings.redisConnections
+        configuration.commandTimeout = settings.redisTimeout
+        configuration.connectTimeout = settings.redisTimeout
+        let client = RedisClient(configuration, logger: logger)
+        let bus = CacheBus(redis: client, configuration: configuration, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await client.run() }
+            group.addTask { try await bus.run() }
+            defer { group.cancelAll() }
+            do {
+                try await client.waitUntilConnected(timeout: .seconds(2))
+            } catch {
+                logger.warning("Redis is not reachable yet; starting without it and reconnecting in the background")
+            }
+            return try await body(RedisServices(client: client, bus: bus))
+        }
+    }
+
+    /// The services over a database (and Redis, if any), with the token secret resolved.
     public static func services(
-        _ settings: FleetSettings, database: any Database, passwords: (any PasswordHasher)? = nil, logger: Logger
+        _ settings: FleetSettings, database: any Database, redis: RedisServices? = nil, passwords: (any PasswordHasher)? = nil,
+        logger: Logger
     ) async throws -> ConduitServices {
         let secret = try settings.jwtSecret ?? loadOrCreateSecret(in: settings.dataDirectory, logger: logger)
+        var policy = CachePolicy(ttl: settings.cacheTTL, maxEntries: settings.cacheEntries, maxBytes: settings.cacheBytes)
+        policy.enabled = settings.cacheEnabled
         return ConduitServices(
             database: database,
             ids: FleetIDGenerator(),
             passwords: passwords ?? BcryptPasswordHasher(cost: settings.bcryptCost),
             tokens: await TokenService(secret: secret, lifetime: settings.jwtTTL),
+            caches: ConduitCaches(policy: policy, bus: redis?.bus, logger: logger),
             logger: logger
         )
     }
@@ -91,7 +129,9 @@ public enum ConduitApplication {
         )
         router.add(middleware: BodyLimitMiddleware(maxBytes: settings.bodyLimitBytes))
         OperationalRoutes.add(to: router, health: health, metrics: metrics)
-        let api = router.group("api").add(middleware: AuthenticationMiddleware(tokens: services.tokens))
+        let api = router.group("api")
+            .add(middleware: CacheStatusMiddleware())
+            .add(middleware: AuthenticationMiddleware(tokens: services.tokens))
         ConduitRoutes(services: services).add(to: api)
         return router
     }

@@ -14,25 +14,30 @@ struct Serve: AsyncParsableCommand {
         let metrics = Observability.bootstrap(logLevel: settings.logLevel)
         let logger = Logger(label: "fleet")
         try await ConduitApplication.withDatabase(settings, logger: logger) { database in
-            let services = try await ConduitApplication.services(settings, database: database, logger: logger)
-            let health = HealthChecks()
-            ConduitApplication.registerHealthChecks(health, database: database)
-            let router = ConduitApplication.router(services: services, settings: settings, health: health, metrics: metrics)
-            let app = Application(
-                router: router,
-                configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "fleet"),
-                services: [DrainOnShutdown(health: health)],
-                onServerRunning: { channel in
-                    logger.notice(
-                        "fleet is serving",
-                        metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")", "database": "\(database.dialect)"]
-                    )
-                },
-                logger: logger
-            )
-            // SIGTERM and SIGINT start a graceful shutdown: readiness fails, the listener
-            // closes, in-flight requests finish, then the database closes.
-            try await app.runService()
+            try await ConduitApplication.withRedis(settings, logger: logger) { redis in
+                let services = try await ConduitApplication.services(settings, database: database, redis: redis, logger: logger)
+                let health = HealthChecks()
+                ConduitApplication.registerHealthChecks(health, database: database)
+                let router = ConduitApplication.router(services: services, settings: settings, health: health, metrics: metrics)
+                let app = Application(
+                    router: router,
+                    configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "fleet"),
+                    services: [DrainOnShutdown(health: health)],
+                    onServerRunning: { channel in
+                        logger.notice(
+                            "fleet is serving",
+                            metadata: [
+                                "address": "\(channel.localAddress.map { "\($0)" } ?? "?")", "database": "\(database.dialect)",
+                                "redis": "\(redis == nil ? "off" : "on")",
+                            ]
+                        )
+                    },
+                    logger: logger
+                )
+                // SIGTERM and SIGINT start a graceful shutdown: readiness fails, the listener
+                // closes, in-flight requests finish, then Redis and the database close.
+                try await app.runService()
+            }
         }
         logger.notice("fleet stopped")
     }

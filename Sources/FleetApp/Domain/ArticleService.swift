@@ -10,32 +10,129 @@ public struct ArticleService: Sendable {
 
     // MARK: - Reads
 
-    /// A page of articles, newest first, and the total count. A fixed number of queries,
-    /// whatever the page size: count, page, and the viewer's bits for the whole page.
+    /// A page of articles, newest first, and the total count. The page (ids and count),
+    /// its articles and their authors come from the caches, each missing part in one
+    /// batched query; the viewer's bits take two more. The count of queries never
+    /// depends on the page size.
     public func list(_ filter: ArticleFilter, viewer: FleetID?) async throws -> ArticlePage {
-        try await services.database.read { db in
-            let conditions = Self.conditions(for: filter)
-            let count = try await db.first(Self.countQuery(for: filter, conditions: conditions))?.decode(at: 0, as: Int.self) ?? 0
-            let rows = try await db.query(
-                """
-                \(Self.select(withBody: false)) \(Self.whereClause(conditions))
-                ORDER BY a.id DESC LIMIT \(bind: filter.limit) OFFSET \(bind: filter.offset)
-                """
-            )
-            let articles = try await Self.personalize(try rows.map { try Self.article(from: $0, withBody: false) }, for: viewer, in: db)
-            return ArticlePage(articles: articles, articlesCount: count)
+        let database = services.database
+        let page: CachedPage
+        if filter.followedBy != nil {
+            // The feed is one viewer's: nothing to share, so it is not cached.
+            page = try await Self.page(filter, in: database)
+        } else {
+            let cache = filter.favoritedBy == nil ? services.caches.lists : services.caches.favoritedLists
+            page = try await cache.get(Self.pageKey(filter)) { try await Self.page(filter, in: database) } ?? CachedPage(ids: [], count: 0)
         }
+        let found = try await services.caches.articles.getMany(page.ids.map(String.init)) { ids in
+            try await Self.articles(ids.compactMap { Int64($0) }, in: database)
+        }
+        let articles = page.ids.compactMap { found[String($0)] }
+        return ArticlePage(articles: try await hydrate(articles, viewer: viewer, withBody: false), articlesCount: page.count)
     }
 
     public func article(_ slug: String, viewer: FleetID?) async throws -> Article {
-        try await services.database.read { db in try await Self.load(slug, viewer: viewer, in: db) }
+        try await hydrate([try await cached(slug)], viewer: viewer, withBody: true)[0]
     }
 
     public func tags() async throws -> [String] {
-        try await services.database.read { db in
-            try await db.query("SELECT name FROM tags WHERE articles_count > 0 ORDER BY articles_count DESC, name")
-                .map { try $0.decode(at: 0) }
+        let database = services.database
+        return try await services.caches.tags.get(ConduitCaches.allTags) {
+            try await database.read { db in
+                try await db.query("SELECT name FROM tags WHERE articles_count > 0 ORDER BY articles_count DESC, name")
+                    .map { try $0.decode(at: 0) }
+            }
+        } ?? []
+    }
+
+    /// The cached article a slug names, or 404. The id in the slug finds it; the whole
+    /// slug must match, so an old slug (before a title change) is not found.
+    func cached(_ slug: String) async throws -> CachedArticle {
+        let database = services.database
+        guard let id = Slug.id(in: slug),
+            let article = try await services.caches.articles.get(id.key, load: { try await Self.articles([id.rawValue], in: database)[id.key] }),
+            article.slug == slug
+        else { throw APIError.notFound("article") }
+        return article
+    }
+
+    /// Adds authors (from the user cache) and the viewer's bits (two queries, whatever the count).
+    func hydrate(_ articles: [CachedArticle], viewer: FleetID?, withBody: Bool) async throws -> [Article] {
+        guard !articles.isEmpty else { return [] }
+        let authors = try await services.users.cached(Set(articles.map(\.authorID)))
+        let ids = articles.map { FleetID(rawValue: $0.id) }
+        let authorIDs = articles.map { FleetID(rawValue: $0.authorID) }
+        let (favorited, following) = try await Self.relations(of: viewer, articles: ids, authors: authorIDs, in: services.database)
+        return articles.compactMap { cached in
+            guard let author = authors[cached.authorID] else { return nil }
+            return Article(
+                id: FleetID(rawValue: cached.id), slug: cached.slug, title: cached.title, description: cached.description,
+                body: withBody ? cached.body : nil, tagList: cached.tagList,
+                createdAt: Timestamp(milliseconds: cached.createdAt), updatedAt: Timestamp(milliseconds: cached.updatedAt),
+                favorited: favorited.contains(FleetID(rawValue: cached.id)), favoritesCount: cached.favoritesCount,
+                author: author.profile(following: following.contains(FleetID(rawValue: cached.authorID))),
+                authorID: FleetID(rawValue: cached.authorID)
+            )
         }
+    }
+
+    static func relations(
+        of viewer: FleetID?, articles: [FleetID], authors: [FleetID], in database: any Database
+    ) async throws -> (favorited: Set<FleetID>, following: Set<FleetID>) {
+        guard viewer != nil else { return ([], []) }
+        return try await database.read { db in
+            (
+                try await ViewerRelations.favorited(by: viewer, among: articles, in: db),
+                try await ViewerRelations.followed(by: viewer, among: authors, in: db)
+            )
+        }
+    }
+
+    /// One page of ids for a filter, and the filter's total.
+    static func page(_ filter: ArticleFilter, in database: any Database) async throws -> CachedPage {
+        try await database.read { db in
+            let conditions = conditions(for: filter)
+            let count = try await db.first(countQuery(for: filter, conditions: conditions))?.decode(at: 0, as: Int.self) ?? 0
+            let rows = try await db.query(
+                "SELECT a.id FROM articles a \(whereClause(conditions)) ORDER BY a.id DESC LIMIT \(bind: filter.limit) OFFSET \(bind: filter.offset)"
+            )
+            return CachedPage(ids: try rows.map { try $0.decode(at: 0) }, count: count)
+        }
+    }
+
+    /// The cache key of a page: every filter that shapes it, each value escaped by length.
+    static func pageKey(_ filter: ArticleFilter) -> String {
+        func part(_ name: String, _ value: String?) -> String { value.map { "\(name)\($0.utf8.count)=\($0)" } ?? "" }
+        return part("t", filter.tag) + part("a", filter.author?.lowercased()) + part("f", filter.favoritedBy?.lowercased())
+            + "l\(filter.limit)o\(filter.offset)"
+    }
+
+    /// Articles by id, in one query.
+    static func articles(_ ids: [Int64], in db: any SQLExecutor) async throws -> [String: CachedArticle] {
+        guard !ids.isEmpty else { return [:] }
+        do {
+            let rows = try await db.query(
+                """
+                SELECT id, slug, title, description, body, tag_list, created_at, updated_at, favorites_count, author_id
+                FROM articles WHERE id IN (\(binds: ids))
+                """
+            )
+            var result: [String: CachedArticle] = [:]
+            for row in rows {
+                let article = CachedArticle(
+                    id: try row.decode(at: 0), slug: try row.decode(at: 1), title: try row.decode(at: 2), description: try row.decode(at: 3),
+                    body: try row.decode(at: 4), tagList: splitTags(try row.decode(at: 5)), createdAt: try row.decode(at: 6),
+                    updatedAt: try row.decode(at: 7), favoritesCount: try row.decode(at: 8), authorID: try row.decode(at: 9)
+                )
+                result[String(article.id)] = article
+            }
+            return result
+        }
+    }
+
+    static func articles(_ ids: [Int64], in database: any Database) async throws -> [String: CachedArticle] {
+        guard !ids.isEmpty else { return [:] }
+        return try await database.read { db in try await articles(ids, in: db) }
     }
 
     // MARK: - Writes
@@ -52,7 +149,7 @@ public struct ArticleService: Sendable {
         let id = services.ids.next(on: author.shard)
         let slug = Slug.make(title: title, id: id)
         let now = services.now()
-        return try await services.database.transaction { db in
+        let article = try await services.database.transaction { db in
             guard let user = try await UserService.user(where: "id = \(bind: author)", in: db) else { throw APIError.invalidToken }
             try await db.execute(
                 """
@@ -70,6 +167,8 @@ public struct ArticleService: Sendable {
                 author: Profile(username: user.username, bio: user.bio, image: user.image, following: false), authorID: author
             )
         }
+        await services.caches.articleSetChanged()
+        return article
     }
 
     /// A change to an article; nil fields stay as they are.
@@ -92,36 +191,36 @@ public struct ArticleService: Sendable {
         try validator.check()
         let now = services.now()
 
-        return try await services.database.transaction { db in
-            var article = try await Self.load(slug, viewer: user, in: db)
-            guard article.authorID == user else { throw APIError.forbidden("article") }
-            let newSlug = title.map { Slug.make(title: $0, id: article.id) } ?? article.slug
+        let (id, newSlug, tagsChanged) = try await services.database.transaction { db in
+            guard let id = Slug.id(in: slug), let article = try await Self.articles([id.rawValue], in: db)[id.key], article.slug == slug else {
+                throw APIError.notFound("article")
+            }
+            guard article.authorID == user.rawValue else { throw APIError.forbidden("article") }
+            let newSlug = title.map { Slug.make(title: $0, id: id) } ?? article.slug
             // Strictly increasing, even for two updates within one millisecond.
-            let updatedAt = max(now, article.updatedAt.milliseconds + 1)
+            let updatedAt = max(now, article.updatedAt + 1)
             try await db.execute(
                 """
                 UPDATE articles SET slug = \(bind: newSlug), title = \(bind: title ?? article.title),
-                    description = \(bind: description ?? article.description), body = \(bind: body ?? article.body ?? ""),
+                    description = \(bind: description ?? article.description), body = \(bind: body ?? article.body),
                     tag_list = \(bind: Self.joinTags(tags ?? article.tagList)), updated_at = \(bind: updatedAt)
-                WHERE id = \(bind: article.id)
+                WHERE id = \(bind: id)
                 """
             )
-            if let tags, tags != article.tagList {
-                try await Self.detach(article.tagList, from: article.id, in: db)
-                try await Self.attach(tags, to: article.id, in: db)
+            let tagsChanged = tags.map { $0 != article.tagList } ?? false
+            if let tags, tagsChanged {
+                try await Self.detach(article.tagList, from: id, in: db)
+                try await Self.attach(tags, to: id, in: db)
             }
-            article.slug = newSlug
-            article.title = title ?? article.title
-            article.description = description ?? article.description
-            article.body = body ?? article.body
-            article.tagList = tags ?? article.tagList
-            article.updatedAt = Timestamp(milliseconds: updatedAt)
-            return article
+            return (id, newSlug, tagsChanged)
         }
+        await services.caches.articles.invalidate(id.key)
+        if tagsChanged { await services.caches.articleSetChanged() }
+        return try await article(newSlug, viewer: user)
     }
 
     public func delete(_ slug: String, by user: FleetID) async throws {
-        try await services.database.transaction { db in
+        let id = try await services.database.transaction { db in
             let located = try await Self.locate(slug, in: db)
             guard located.authorID == user else { throw APIError.forbidden("article") }
             try await Self.detach(located.tags, from: located.id, in: db)
@@ -129,12 +228,16 @@ public struct ArticleService: Sendable {
             try await db.execute("DELETE FROM comments WHERE article_id = \(bind: located.id)")
             try await db.execute("DELETE FROM articles WHERE id = \(bind: located.id)")
             try await Self.countArticle(by: located.authorID, change: -1, in: db)
+            return located.id
         }
+        await services.caches.articles.invalidate(id.key)
+        await services.caches.favoritedLists.invalidateAll()
+        await services.caches.articleSetChanged()
     }
 
     public func favorite(_ slug: String, by user: FleetID) async throws -> Article {
         let now = services.now()
-        return try await services.database.transaction { db in
+        let id = try await services.database.transaction { db in
             let located = try await Self.locate(slug, in: db)
             let inserted = try await db.query(
                 """
@@ -145,12 +248,14 @@ public struct ArticleService: Sendable {
             if !inserted.isEmpty {
                 try await db.execute("UPDATE articles SET favorites_count = favorites_count + 1 WHERE id = \(bind: located.id)")
             }
-            return try await Self.load(slug, viewer: user, in: db)
+            return located.id
         }
+        await favoritesChanged(id)
+        return try await article(slug, viewer: user)
     }
 
     public func unfavorite(_ slug: String, by user: FleetID) async throws -> Article {
-        try await services.database.transaction { db in
+        let id = try await services.database.transaction { db in
             let located = try await Self.locate(slug, in: db)
             let deleted = try await db.query(
                 "DELETE FROM favorites WHERE user_id = \(bind: user) AND article_id = \(bind: located.id) RETURNING article_id"
@@ -158,8 +263,16 @@ public struct ArticleService: Sendable {
             if !deleted.isEmpty {
                 try await db.execute("UPDATE articles SET favorites_count = favorites_count - 1 WHERE id = \(bind: located.id)")
             }
-            return try await Self.load(slug, viewer: user, in: db)
+            return located.id
         }
+        await favoritesChanged(id)
+        return try await article(slug, viewer: user)
+    }
+
+    /// The article's count and every `favorited=` page may have changed.
+    private func favoritesChanged(_ id: FleetID) async {
+        await services.caches.articles.invalidate(id.key)
+        await services.caches.favoritedLists.invalidateAll()
     }
 
     // MARK: - Building blocks
@@ -171,46 +284,6 @@ public struct ArticleService: Sendable {
             try row.decode(at: 1, as: String.self) == slug
         else { throw APIError.notFound("article") }
         return (id, try row.decode(at: 0), splitTags(try row.decode(at: 2)))
-    }
-
-    static func load(_ slug: String, viewer: FleetID?, in db: any SQLExecutor) async throws -> Article {
-        guard let id = Slug.id(in: slug),
-            let row = try await db.first("\(select(withBody: true)) WHERE a.id = \(bind: id)"),
-            try row.decode(at: 1, as: String.self) == slug
-        else { throw APIError.notFound("article") }
-        return try await personalize([try article(from: row, withBody: true)], for: viewer, in: db)[0]
-    }
-
-    static func personalize(_ articles: [Article], for viewer: FleetID?, in db: any SQLExecutor) async throws -> [Article] {
-        guard viewer != nil, !articles.isEmpty else { return articles }
-        let favorited = try await ViewerRelations.favorited(by: viewer, among: articles.map(\.id), in: db)
-        let following = try await ViewerRelations.followed(by: viewer, among: articles.map(\.authorID), in: db)
-        return articles.map { article in
-            var article = article
-            article.favorited = favorited.contains(article.id)
-            article.author.following = following.contains(article.authorID)
-            return article
-        }
-    }
-
-    static func select(withBody: Bool) -> SQLQuery {
-        """
-        SELECT a.id, a.slug, a.title, a.description, a.tag_list, a.favorites_count, a.created_at, a.updated_at,
-               a.author_id, u.username, u.bio, u.image\(unsafeSQL: withBody ? ", a.body" : "")
-        FROM articles a JOIN users u ON u.id = a.author_id
-        """
-    }
-
-    static func article(from row: SQLRow, withBody: Bool) throws -> Article {
-        Article(
-            id: try row.decode(at: 0), slug: try row.decode(at: 1), title: try row.decode(at: 2),
-            description: try row.decode(at: 3), body: withBody ? try row.decode(at: 12) : nil,
-            tagList: splitTags(try row.decode(at: 4)),
-            createdAt: Timestamp(milliseconds: try row.decode(at: 6)), updatedAt: Timestamp(milliseconds: try row.decode(at: 7)),
-            favorited: false, favoritesCount: try row.decode(at: 5),
-            author: Profile(username: try row.decode(at: 9), bio: try row.decode(at: 10), image: try row.decode(at: 11), following: false),
-            authorID: try row.decode(at: 8)
-        )
     }
 
     static func conditions(for filter: ArticleFilter) -> [SQLQuery] {

@@ -7,10 +7,15 @@ public struct ConduitServices: Sendable {
     public let ids: FleetIDGenerator
     public let passwords: any PasswordHasher
     public let tokens: TokenService
+    public let caches: ConduitCaches
     public let logger: Logger
 
-    public init(database: any Database, ids: FleetIDGenerator, passwords: any PasswordHasher, tokens: TokenService, logger: Logger) {
+    public init(
+        database: any Database, ids: FleetIDGenerator, passwords: any PasswordHasher, tokens: TokenService,
+        caches: ConduitCaches, logger: Logger
+    ) {
         self.database = database
+        self.caches = caches
         self.ids = ids
         self.passwords = passwords
         self.tokens = tokens

@@ -6,11 +6,16 @@ public struct ProfileService: Sendable {
     let services: ConduitServices
 
     public func profile(_ username: String, viewer: FleetID?) async throws -> Profile {
-        try await services.database.read { db in
-            let user = try await Self.target(username, in: db)
-            let following = try await ViewerRelations.followed(by: viewer, among: [user.id], in: db)
-            return Profile(username: user.username, bio: user.bio, image: user.image, following: following.contains(user.id))
-        }
+        let database = services.database
+        let key = username.lowercased()
+        guard username.count <= Rules.usernameMaxLength,
+            let id = try await services.caches.usernames.get(key, load: {
+                try await database.read { db in try await db.first("SELECT id FROM users WHERE username_key = \(bind: key)")?.decode(at: 0) }
+            }),
+            let user = try await services.users.cached([id])[id]
+        else { throw APIError.notFound("profile") }
+        let following = try await ArticleService.relations(of: viewer, articles: [], authors: [FleetID(rawValue: id)], in: database).following
+        return user.profile(following: following.contains(FleetID(rawValue: id)))
     }
 
     public func follow(_ username: String, by follower: FleetID) async throws -> Profile {

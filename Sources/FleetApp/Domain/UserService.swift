@@ -29,6 +29,8 @@ public struct UserService: Sendable {
                 )
             }
         }
+        // "No such name" may be cached from before.
+        await services.caches.usernames.invalidate(key)
         let token = try await services.tokens.issue(for: id)
         return AuthenticatedUser(email: email, token: token, username: username, bio: nil, image: nil)
     }
@@ -52,10 +54,29 @@ public struct UserService: Sendable {
     }
 
     public func current(_ id: FleetID, token: String) async throws -> AuthenticatedUser {
-        guard let user = try await services.database.read({ db in try await Self.user(where: "id = \(bind: id)", in: db) }) else {
+        guard let user = try await cached([id.rawValue])[id.rawValue] else {
             throw APIError.invalidToken  // a valid token for an account that no longer exists
         }
         return AuthenticatedUser(email: user.email, token: token, username: user.username, bio: user.bio, image: user.image)
+    }
+
+    /// Users by id from the user cache; the missing ones in one query.
+    func cached(_ ids: some Collection<Int64>) async throws -> [Int64: CachedUser] {
+        let database = services.database
+        if ids.count == 1, let id = ids.first {
+            let user = try await services.caches.users.get(String(id)) {
+                try await database.read { db in try await Self.user(where: "id = \(bind: id)", in: db) }.map(CachedUser.init)
+            }
+            return user.map { [id: $0] } ?? [:]
+        }
+        let found = try await services.caches.users.getMany(ids.map(String.init)) { keys in
+            let ids = keys.compactMap { Int64($0) }
+            return try await database.read { db in
+                let rows = try await db.query("SELECT id, username, email, password_hash, bio, image FROM users WHERE id IN (\(binds: ids))")
+                return Dictionary(try rows.map { row in let user = CachedUser(try Self.record(from: row)); return (String(user.id), user) }) { $1 }
+            }
+        }
+        return Dictionary(found.values.map { ($0.id, $0) }) { $1 }
     }
 
     /// A change to the signed-in user's account; absent fields stay as they are.
@@ -79,9 +100,10 @@ public struct UserService: Sendable {
 
         let hash: String? = if let password { try await services.passwords.hash(password) } else { nil }
         let now = services.now()
-        return try await Self.mapUniqueViolation {
+        let (before, after) = try await Self.mapUniqueViolation {
             try await services.database.transaction { db in
                 guard var user = try await Self.user(where: "id = \(bind: id)", in: db) else { throw APIError.invalidToken }
+                let before = user.username
                 try await Self.ensureAvailable(usernameKey: username?.lowercased(), email: email, except: id, in: db)
                 if let email { user.email = email }
                 if let username { user.username = username }
@@ -96,9 +118,11 @@ public struct UserService: Sendable {
                     WHERE id = \(bind: id)
                     """
                 )
-                return AuthenticatedUser(email: user.email, token: token, username: user.username, bio: user.bio, image: user.image)
+                return (before, user)
             }
         }
+        await services.caches.userChanged(id, oldName: before, newName: after.username)
+        return AuthenticatedUser(email: after.email, token: token, username: after.username, bio: after.bio, image: after.image)
     }
 
     // MARK: - Queries shared with other services
@@ -107,7 +131,11 @@ public struct UserService: Sendable {
         guard let row = try await db.first("SELECT id, username, email, password_hash, bio, image FROM users WHERE \(condition)") else {
             return nil
         }
-        return UserRecord(
+        return try record(from: row)
+    }
+
+    static func record(from row: SQLRow) throws -> UserRecord {
+        UserRecord(
             id: try row.decode(at: 0), username: try row.decode(at: 1), email: try row.decode(at: 2),
             passwordHash: try row.decode(at: 3), bio: try row.decode(at: 4), image: try row.decode(at: 5)
         )

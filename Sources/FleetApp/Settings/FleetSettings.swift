@@ -1,4 +1,5 @@
 public import Configuration
+import FleetRedis
 import Foundation
 public import Logging
 
@@ -24,6 +25,13 @@ public struct FleetSettings: Sendable {
     public var jwtTTL: Duration
     public var logLevel: Logger.Level
     public var accessLog: Bool
+    public var redisURL: String?
+    public var redisConnections: Int
+    public var redisTimeout: Duration
+    public var cacheEnabled: Bool
+    public var cacheTTL: Duration
+    public var cacheEntries: Int
+    public var cacheBytes: Int
 
     /// One documented setting.
     public struct Entry: Sendable {
@@ -49,6 +57,13 @@ public struct FleetSettings: Sendable {
         Entry(key: "auth.jwt.ttl.seconds", defaultValue: "2592000", help: "Token lifetime (30 days)."),
         Entry(key: "log.level", defaultValue: "info", help: "trace, debug, info, notice, warning, error or critical."),
         Entry(key: "log.access", defaultValue: "false", help: "Log one line per request (at info)."),
+        Entry(key: "redis.url", defaultValue: "unset (no Redis)", help: "Redis for the shared cache (L2), cross-instance invalidation and rate limits: `redis://user:password@host:6379/0`."),
+        Entry(key: "redis.connections", defaultValue: "2", help: "Multiplexed Redis connections per instance (commands are pipelined on each)."),
+        Entry(key: "redis.timeout.ms", defaultValue: "250", help: "Connect and command timeout for Redis; past it the cache and limiter fall back to local."),
+        Entry(key: "cache.enabled", defaultValue: "true", help: "Cache articles, users, tags and list pages (L1 in process, L2 in Redis when configured)."),
+        Entry(key: "cache.ttl.seconds", defaultValue: "300", help: "How long a cached entry is fresh (writes invalidate it sooner)."),
+        Entry(key: "cache.l1.entries", defaultValue: "100000", help: "Most entries per cache in process memory."),
+        Entry(key: "cache.l1.megabytes", defaultValue: "256", help: "Most bytes per cache in process memory."),
     ]
 
     public init(config: ConfigReader) throws {
@@ -72,6 +87,13 @@ public struct FleetSettings: Sendable {
         }
         logLevel = parsedLevel
         accessLog = config.bool(forKey: "log.access", default: false)
+        redisURL = config.string(forKey: "redis.url", isSecret: true)
+        redisConnections = config.int(forKey: "redis.connections", default: 2)
+        redisTimeout = .milliseconds(config.int(forKey: "redis.timeout.ms", default: 250))
+        cacheEnabled = config.bool(forKey: "cache.enabled", default: true)
+        cacheTTL = .seconds(config.int(forKey: "cache.ttl.seconds", default: 300))
+        cacheEntries = config.int(forKey: "cache.l1.entries", default: 100_000)
+        cacheBytes = config.int(forKey: "cache.l1.megabytes", default: 256) << 20
         try validate()
     }
 
@@ -85,6 +107,11 @@ public struct FleetSettings: Sendable {
         guard bodyLimitBytes >= 1024 else { throw SettingsError("http.body.limit.bytes must be at least 1024") }
         if let jwtSecret, jwtSecret.utf8.count < 32 { throw SettingsError("auth.jwt.secret must be at least 32 bytes") }
         guard jwtTTL >= .seconds(60) else { throw SettingsError("auth.jwt.ttl.seconds must be at least 60") }
+        guard (1...64).contains(redisConnections) else { throw SettingsError("redis.connections must be 1-64") }
+        guard redisTimeout >= .milliseconds(1) else { throw SettingsError("redis.timeout.ms must be at least 1") }
+        guard cacheTTL >= .seconds(1) else { throw SettingsError("cache.ttl.seconds must be at least 1") }
+        guard cacheEntries >= 1, cacheBytes >= 1 << 20 else { throw SettingsError("cache.l1.entries must be at least 1 and cache.l1.megabytes at least 1") }
+        if let redisURL { _ = try RedisConfiguration(url: redisURL) }
     }
 
     /// Builds the reader Fleet uses: CLI flags, then `FLEET_*` environment variables,

@@ -1,0 +1,108 @@
+public import FleetCache
+import FleetData
+public import Logging
+
+/// What Conduit keeps in the cache: viewer-independent data only. Per-viewer bits
+/// (following, favorited) are added per request by two indexed queries for a whole page.
+///
+/// | cache | key | invalidated by |
+/// |---|---|---|
+/// | `articles` | article id | its update, delete, favorite, unfavorite |
+/// | `users` | user id | the user's update |
+/// | `usernames` | lower-cased username → id | sign-up and renames (old and new name) |
+/// | `tags` | `all` | article create, delete, tag changes |
+/// | `lists` | filter + page → ids, count | article create, delete, tag changes, renames |
+/// | `favoritedLists` | `favorited` filter + page | favorite, unfavorite, delete, renames |
+///
+/// A list page holds ids only; the articles and authors on it come from their own caches,
+/// so a favorite changes one entry instead of every page showing the article.
+public struct ConduitCaches: Sendable {
+    let articles: Cache<CachedArticle>
+    let users: Cache<CachedUser>
+    let usernames: Cache<Int64>
+    let tags: Cache<[String]>
+    let lists: Cache<CachedPage>
+    let favoritedLists: Cache<CachedPage>
+
+    public init(policy: CachePolicy, bus: CacheBus?, logger: Logger) {
+        var lists = policy
+        lists.maxEntries = max(1, policy.maxEntries / 10)
+        articles = Cache(namespace: "article", policy: policy, bus: bus, logger: logger) { $0.weight }
+        users = Cache(namespace: "user", policy: policy, bus: bus, logger: logger) { $0.weight }
+        usernames = Cache(namespace: "username", policy: policy, bus: bus, logger: logger) { _ in 64 }
+        tags = Cache(namespace: "tags", policy: policy, bus: bus, logger: logger) { $0.reduce(64) { $0 + $1.utf8.count + 16 } }
+        self.lists = Cache(namespace: "list", policy: lists, bus: bus, logger: logger) { 64 + 8 * $0.ids.count }
+        favoritedLists = Cache(namespace: "favlist", policy: lists, bus: bus, logger: logger) { 64 + 8 * $0.ids.count }
+    }
+
+    /// After a user's own record changed.
+    func userChanged(_ id: FleetID, oldName: String?, newName: String?) async {
+        await users.invalidate(id.key)
+        for name in Set([oldName, newName].compactMap { $0?.lowercased() }) { await usernames.invalidate(name) }
+        if let oldName, let newName, oldName.lowercased() != newName.lowercased() {
+            // Pages filtered by author or favoriter name now match a different set.
+            await lists.invalidateAll()
+            await favoritedLists.invalidateAll()
+        }
+    }
+
+    /// After an article was created or deleted, or its tags changed.
+    func articleSetChanged() async {
+        await lists.invalidateAll()
+        await tags.invalidate(Self.allTags)
+    }
+
+    static let allTags = "all"
+}
+
+extension FleetID {
+    /// The id as a cache key.
+    var key: String { String(rawValue) }
+}
+
+/// An article without viewer bits and without its author's profile (which has its own entry).
+struct CachedArticle: Codable, Sendable {
+    var id: Int64
+    var slug: String
+    var title: String
+    var description: String
+    var body: String
+    var tagList: [String]
+    var createdAt: Int64
+    var updatedAt: Int64
+    var favoritesCount: Int
+    var authorID: Int64
+
+    var weight: Int { 128 + slug.utf8.count + title.utf8.count + description.utf8.count + body.utf8.count + tagList.count * 24 }
+}
+
+/// A user's public profile and e-mail (for `GET /api/user`); never the password hash.
+struct CachedUser: Codable, Sendable {
+    var id: Int64
+    var username: String
+    var email: String
+    var bio: String?
+    var image: String?
+
+    init(_ record: UserRecord) {
+        self.init(id: record.id.rawValue, username: record.username, email: record.email, bio: record.bio, image: record.image)
+    }
+
+    init(id: Int64, username: String, email: String, bio: String?, image: String?) {
+        self.id = id
+        self.username = username
+        self.email = email
+        self.bio = bio
+        self.image = image
+    }
+
+    func profile(following: Bool) -> Profile { Profile(username: username, bio: bio, image: image, following: following) }
+
+    var weight: Int { 96 + username.utf8.count + email.utf8.count + (bio?.utf8.count ?? 0) + (image?.utf8.count ?? 0) }
+}
+
+/// One page of a list: the ids in order and the total count of the filter.
+struct CachedPage: Codable, Sendable {
+    var ids: [Int64]
+    var count: Int
+}

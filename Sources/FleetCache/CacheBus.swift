@@ -1,0 +1,228 @@
+public import FleetRedis
+public import Logging
+import Metrics
+public import ServiceLifecycle
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What a cache needs to hear from other instances.
+protocol CacheInvalidationListener: AnyObject, Sendable {
+    var namespace: String { get }
+    /// Another instance changed `id`; drop it and refuse loads that started earlier.
+    func remoteInvalidate(_ id: String)
+    /// Another instance dropped the whole namespace.
+    func remoteInvalidateAll()
+    /// Invalidations stopped (`subscribed` false: they may be missed from now on) or are
+    /// flowing again. L1 is dropped either way, since messages may have been missed.
+    func resynchronize(subscribed: Bool)
+}
+
+/// L2 and the invalidation backplane, shared by every cache of an instance, over Redis.
+///
+/// L2 entries are hashes `fleet:c:<namespace>:<generation>:<id>` with two fields: `v`,
+/// the key's version, bumped by every invalidation, and `d`, the value. A namespace's
+/// generation moves when all of it is invalidated (article lists). A loader reads the
+/// version with the value and stores its result only if neither the key's version nor
+/// the generation has moved since (a script compares and writes atomically), so a load
+/// that raced with a write can never put the old value back. Invalidations are published
+/// on one channel and applied by every instance's caches, including to loads in flight.
+public final class CacheBus: Service, Sendable {
+    public static let channel = "fleet:cache:invalidate"
+
+    let redis: RedisClient
+    let subscriber: RedisSubscriber
+    private let logger: Logger
+    /// Identifies this instance's own messages, which it has already applied.
+    private let origin: String
+    private let listeners = Mutex<[String: any CacheInvalidationListener]>([:])
+    /// From publish on one instance to receipt on another.
+    private let propagation = Metrics.Timer(label: "cache.invalidation.propagation.duration", preferredDisplayUnit: .seconds)
+
+    public init(redis: RedisClient, configuration: RedisConfiguration, logger: Logger) {
+        self.redis = redis
+        self.subscriber = RedisSubscriber(configuration, channels: [Self.channel], logger: logger)
+        self.logger = logger
+        self.origin = String(UInt64.random(in: 1...UInt64.max), radix: 36)
+    }
+
+    /// Runs the subscriber and applies what it delivers, until shutdown.
+    public func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.subscriber.run() }
+            for await event in subscriber.events {
+                await handle(event)
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Invalidations are flowing: L1 can be trusted.
+    public var isSubscribed: Bool { subscriber.isSubscribed }
+
+    func register(_ listener: any CacheInvalidationListener) {
+        listeners.withLock { $0[listener.namespace] = listener }
+    }
+
+    // MARK: - L2
+
+    // Scripts build entry keys from the namespace's current generation, read in the same
+    // atomic step, so a namespace invalidation is seen by every instance at once.
+    private static let prelude = """
+        local g = redis.call('GET', KEYS[1]) or '0'
+        local k = 'fleet:c:' .. ARGV[1] .. ':' .. g .. ':' .. ARGV[2]
+
+        """
+
+    private static let getScript = RedisScript(
+        prelude + """
+            local r = redis.call('HMGET', k, 'v', 'd')
+            return {g .. ':' .. (r[1] or '0'), r[2]}
+            """
+    )
+
+    private static let setScript = RedisScript(
+        prelude + """
+            if g .. ':' .. (redis.call('HGET', k, 'v') or '0') ~= ARGV[3] then return 0 end
+            redis.call('HSET', k, 'd', ARGV[4])
+            redis.call('PEXPIRE', k, ARGV[5])
+            return 1
+            """
+    )
+
+    private static let invalidateScript = RedisScript(
+        prelude + """
+            redis.call('HINCRBY', k, 'v', 1)
+            redis.call('HDEL', k, 'd')
+            redis.call('PEXPIRE', k, ARGV[3])
+            redis.call('PUBLISH', ARGV[4], ARGV[5])
+            return 1
+            """
+    )
+
+    private static let invalidateAllScript = RedisScript(
+        """
+        redis.call('INCR', KEYS[1])
+        redis.call('PUBLISH', ARGV[1], ARGV[2])
+        return 1
+        """
+    )
+
+    private func generationKey(_ namespace: String) -> RedisArgument { .string("fleet:c:\(namespace):generation") }
+
+    /// The stored bytes (nil when absent) and the version they were read at: the
+    /// namespace's generation and the key's counter.
+    func get(_ namespace: String, _ id: String) async throws -> (bytes: [UInt8]?, version: String) {
+        let reply = try await redis.run(Self.getScript, keys: [generationKey(namespace)], arguments: [.string(namespace), .string(id)])
+        guard let fields = reply.array, let version = fields.first?.string else { throw RedisError.protocolError("cache get reply") }
+        return (fields.count > 1 ? fields[1].bytes : nil, version)
+    }
+
+    /// `get` for many keys in one pipelined round trip.
+    func getMany(_ namespace: String, _ ids: [String]) async throws -> [(bytes: [UInt8]?, version: String)] {
+        let replies = try await runMany(Self.getScript, namespace: namespace, arguments: ids.map { [.string(namespace), .string($0)] })
+        return try replies.map { reply in
+            guard let fields = reply.array, let version = fields.first?.string else { throw RedisError.protocolError("cache get reply") }
+            return (fields.count > 1 ? fields[1].bytes : nil, version)
+        }
+    }
+
+    /// `set` for many keys in one pipelined round trip.
+    func setMany(_ namespace: String, _ entries: [(id: String, bytes: [UInt8], version: String)], ttl: Duration) async throws {
+        _ = try await runMany(
+            Self.setScript, namespace: namespace,
+            arguments: entries.map { [.string(namespace), .string($0.id), .string($0.version), .bytes($0.bytes), .integer(Self.milliseconds(ttl))] }
+        )
+    }
+
+    /// Runs one script per argument list, pipelined; loads the script first if the server
+    /// does not know it yet.
+    private func runMany(_ script: RedisScript, namespace: String, arguments: [[RedisArgument]]) async throws -> [RESPValue] {
+        func commands() -> [RedisCommand] {
+            arguments.map { RedisCommand("EVALSHA", arguments: [.string(script.sha1), 1, generationKey(namespace)] + $0) }
+        }
+        var replies = try await redis.pipeline(commands())
+        if replies.contains(where: { if case .error(let message) = $0 { message.hasPrefix("NOSCRIPT") } else { false } }) {
+            try await redis.send(RedisCommand("SCRIPT", "LOAD", .string(script.source)))
+            replies = try await redis.pipeline(commands())
+        }
+        for reply in replies { if case .error(let message) = reply { throw RedisError.server(message) } }
+        return replies
+    }
+
+    /// Stores `bytes` unless the key or its namespace was invalidated since `version`.
+    @discardableResult
+    func set(_ namespace: String, _ id: String, bytes: [UInt8], ifVersion version: String, ttl: Duration) async throws -> Bool {
+        let reply = try await redis.run(
+            Self.setScript, keys: [generationKey(namespace)],
+            arguments: [.string(namespace), .string(id), .string(version), .bytes(bytes), .integer(Self.milliseconds(ttl))]
+        )
+        return reply.int == 1
+    }
+
+    /// Bumps the key's version, drops its value and tells every instance, in one step.
+    /// The version outlives the value by `versionTTL`, so a slow loader still sees it move.
+    func invalidate(_ namespace: String, _ id: String, versionTTL: Duration) async throws {
+        _ = try await redis.run(
+            Self.invalidateScript, keys: [generationKey(namespace)],
+            arguments: [
+                .string(namespace), .string(id), .integer(Self.milliseconds(versionTTL)), .string(Self.channel),
+                .string(message("k", namespace, id)),
+            ]
+        )
+    }
+
+    /// Moves the namespace to a new generation (its old entries become unreachable and
+    /// expire) and tells every instance.
+    func invalidateAll(_ namespace: String) async throws {
+        _ = try await redis.run(
+            Self.invalidateAllScript, keys: [generationKey(namespace)],
+            arguments: [.string(Self.channel), .string(message("n", namespace, ""))]
+        )
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return max(1, Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
+    }
+
+    // MARK: - Messages
+
+    /// `kind|origin|sent-at-µs|namespace|id`; the id, which may hold `|`, comes last.
+    private func message(_ kind: String, _ namespace: String, _ id: String) -> String {
+        [kind, origin, String(WallClock.microseconds()), namespace, id].joined(separator: "|")
+    }
+
+    private func handle(_ event: RedisSubscriber.Event) async {
+        switch event {
+        case .disconnected:
+            for listener in listeners.withLock({ Array($0.values) }) { listener.resynchronize(subscribed: false) }
+        case .subscribed:
+            for listener in listeners.withLock({ Array($0.values) }) { listener.resynchronize(subscribed: true) }
+        case .message(_, let payload):
+            let fields = String(buffer: payload).split(separator: "|", maxSplits: 4, omittingEmptySubsequences: false)
+            guard fields.count == 5, let sentAt = Int64(fields[2]) else { return }
+            // Wall clocks: exact between instances on one machine, approximate across machines.
+            let elapsed = WallClock.microseconds() - sentAt
+            if elapsed >= 0 { propagation.recordMicroseconds(elapsed) }
+            guard fields[1] != origin, let listener = listeners.withLock({ $0[String(fields[3])] }) else { return }
+            switch fields[0] {
+            case "k": listener.remoteInvalidate(String(fields[4]))
+            case "n": listener.remoteInvalidateAll()
+            default: break
+            }
+        }
+    }
+}
+
+/// Microseconds since the Unix epoch, for timestamps compared between processes.
+enum WallClock {
+    static func microseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
+    }
+}
