@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "FleetObservability", targets: ["FleetObservability"]),
         .library(name: "FleetRedis", targets: ["FleetRedis"]),
         .library(name: "FleetCache", targets: ["FleetCache"]),
+        .library(name: "FleetRateLimit", targets: ["FleetRateLimit"]),
         .library(name: "FleetApp", targets: ["FleetApp"]),
     ],
     dependencies: [
@@ -72,6 +73,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "FleetRateLimit",
+            dependencies: [
+                "FleetRedis",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "FleetObservability",
             dependencies: [
                 .product(name: "Logging", package: "swift-log"),
@@ -84,7 +94,7 @@ let package = Package(
         .target(
             name: "FleetHTTP",
             dependencies: [
-                "FleetObservability",
+                "FleetObservability", "FleetRateLimit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -97,7 +107,7 @@ let package = Package(
         .target(
             name: "FleetApp",
             dependencies: [
-                "FleetData", "FleetHTTP", "FleetObservability", "FleetCache", "FleetRedis",
+                "FleetData", "FleetHTTP", "FleetObservability", "FleetCache", "FleetRedis", "FleetRateLimit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -125,6 +135,14 @@ let package = Package(
         .target(name: "FleetTestSupport", path: "Tests/Support", swiftSettings: strict),
         .testTarget(name: "FleetDataTests", dependencies: ["FleetData"], swiftSettings: strict),
         .testTarget(
+            name: "FleetRateLimitTests",
+            dependencies: [
+                "FleetRateLimit", "FleetRedis", "FleetTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "FleetCacheTests",
             dependencies: [
                 "FleetCache", "FleetRedis", "FleetTestSupport",
@@ -145,7 +163,7 @@ let package = Package(
         .testTarget(
             name: "FleetHTTPTests",
             dependencies: [
-                "FleetHTTP",
+                "FleetHTTP", "FleetRateLimit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -159,6 +177,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

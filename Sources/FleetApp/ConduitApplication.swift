@@ -2,6 +2,7 @@ import Foundation
 public import FleetCache
 public import FleetData
 public import FleetRedis
+import FleetRateLimit
 import FleetHTTP
 public import FleetObservability
 public import Hummingbird
@@ -112,7 +113,8 @@ public enum ConduitApplication {
         services: ConduitServices,
         settings: FleetSettings,
         health: HealthChecks,
-        metrics: PrometheusCollectorRegistry
+        metrics: PrometheusCollectorRegistry,
+        redis: RedisServices? = nil
     ) -> Router<ConduitContext> {
         let router = Router(context: ConduitContext.self)
         router.add(middleware: RequestIDMiddleware())
@@ -132,6 +134,11 @@ public enum ConduitApplication {
         let api = router.group("api")
             .add(middleware: CacheStatusMiddleware())
             .add(middleware: AuthenticationMiddleware(tokens: services.tokens))
+        if settings.rateLimitEnabled {
+            let limits = RateLimits(settings: settings)
+            let limiter: any RateLimiter = redis.map { RedisRateLimiter(redis: $0.client, logger: services.logger) } ?? LocalRateLimiter()
+            api.add(middleware: RateLimitMiddleware(limiter: limiter) { request, context in limits.rule(for: request, context: context) })
+        }
         ConduitRoutes(services: services).add(to: api)
         return router
     }

@@ -35,36 +35,31 @@ public final class CacheBus: Service, Sendable {
 
     let redis: RedisClient
     let subscriber: RedisSubscriber
-    private let logger: Logger
-    /// Identifies this instance's own messages, which it has already applied.
-    private let origin: String
-    private let listeners = Mutex<[String: any CacheInvalidationListener]>([:])
-    /// From publish on one instance to receipt on another.
-    private let propagation = Metrics.Timer(label: "cache.invalidation.propagation.duration", preferredDisplayUnit: .seconds)
+    private let router: InvalidationRouter
 
     public init(redis: RedisClient, configuration: RedisConfiguration, logger: Logger) {
+        let router = InvalidationRouter()
         self.redis = redis
-        self.subscriber = RedisSubscriber(configuration, channels: [Self.channel], logger: logger)
-        self.logger = logger
-        self.origin = String(UInt64.random(in: 1...UInt64.max), radix: 36)
+        self.router = router
+        // Messages are applied on the subscriber's event loop as they arrive: no hop to
+        // another thread that a busy instance might not schedule promptly.
+        self.subscriber = RedisSubscriber(configuration, channels: [Self.channel], logger: logger) { router.handle($0) }
     }
 
-    /// Runs the subscriber and applies what it delivers, until shutdown.
+    /// Runs the subscriber until shutdown.
     public func run() async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await self.subscriber.run() }
-            for await event in subscriber.events {
-                await handle(event)
-            }
-            try await group.waitForAll()
-        }
+        try await subscriber.run()
     }
 
     /// Invalidations are flowing: L1 can be trusted.
     public var isSubscribed: Bool { subscriber.isSubscribed }
 
+    /// The longest time, in microseconds, between another instance publishing an
+    /// invalidation and this one applying it, since start.
+    public var slowestPropagationMicroseconds: Int64 { router.slowestPropagation.load(ordering: .relaxed) }
+
     func register(_ listener: any CacheInvalidationListener) {
-        listeners.withLock { $0[listener.namespace] = listener }
+        router.listeners.withLock { $0[listener.namespace] = listener }
     }
 
     // MARK: - L2
@@ -189,14 +184,22 @@ public final class CacheBus: Service, Sendable {
         return max(1, Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
     }
 
-    // MARK: - Messages
-
     /// `kind|origin|sent-at-µs|namespace|id`; the id, which may hold `|`, comes last.
     private func message(_ kind: String, _ namespace: String, _ id: String) -> String {
-        [kind, origin, String(WallClock.microseconds()), namespace, id].joined(separator: "|")
+        [kind, router.origin, String(WallClock.microseconds()), namespace, id].joined(separator: "|")
     }
+}
 
-    private func handle(_ event: RedisSubscriber.Event) async {
+/// Applies what the subscriber delivers to the registered caches.
+private final class InvalidationRouter: Sendable {
+    let listeners = Mutex<[String: any CacheInvalidationListener]>([:])
+    /// Identifies this instance's own messages, which it has already applied.
+    let origin = String(UInt64.random(in: 1...UInt64.max), radix: 36)
+    /// From publish on one instance to receipt on another.
+    private let propagation = Metrics.Timer(label: "cache.invalidation.propagation.duration", preferredDisplayUnit: .seconds)
+    let slowestPropagation = Atomic<Int64>(0)
+
+    func handle(_ event: RedisSubscriber.Event) {
         switch event {
         case .disconnected:
             for listener in listeners.withLock({ Array($0.values) }) { listener.resynchronize(subscribed: false) }
@@ -205,14 +208,17 @@ public final class CacheBus: Service, Sendable {
         case .message(_, let payload):
             let fields = String(buffer: payload).split(separator: "|", maxSplits: 4, omittingEmptySubsequences: false)
             guard fields.count == 5, let sentAt = Int64(fields[2]) else { return }
-            // Wall clocks: exact between instances on one machine, approximate across machines.
-            let elapsed = WallClock.microseconds() - sentAt
-            if elapsed >= 0 { propagation.recordMicroseconds(elapsed) }
             guard fields[1] != origin, let listener = listeners.withLock({ $0[String(fields[3])] }) else { return }
             switch fields[0] {
             case "k": listener.remoteInvalidate(String(fields[4]))
             case "n": listener.remoteInvalidateAll()
             default: break
+            }
+            // Wall clocks: exact between instances on one machine, approximate across machines.
+            let elapsed = WallClock.microseconds() - sentAt
+            if elapsed >= 0 {
+                propagation.recordMicroseconds(elapsed)
+                slowestPropagation.max(elapsed, ordering: .relaxed)
             }
         }
     }

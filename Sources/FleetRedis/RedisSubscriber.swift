@@ -20,8 +20,12 @@ public final class RedisSubscriber: Service, Sendable {
         case disconnected
     }
 
+    /// Every event, for consumers that await them.
     public let events: AsyncStream<Event>
     private let continuation: AsyncStream<Event>.Continuation
+    /// Every event, delivered synchronously on the connection's event loop: for
+    /// consumers whose handling is quick and must not wait for a free task thread.
+    private let onEvent: (@Sendable (Event) -> Void)?
     private let configuration: RedisConfiguration
     private let channels: [String]
     private let eventLoopGroup: any EventLoopGroup
@@ -30,8 +34,10 @@ public final class RedisSubscriber: Service, Sendable {
 
     public init(
         _ configuration: RedisConfiguration, channels: [String],
-        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
+        onEvent: (@Sendable (Event) -> Void)? = nil
     ) {
+        self.onEvent = onEvent
         precondition(!channels.isEmpty, "subscribe to at least one channel")
         (events, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         self.configuration = configuration
@@ -64,11 +70,16 @@ public final class RedisSubscriber: Service, Sendable {
                 if self.subscribed.exchange(false, ordering: .acquiringAndReleasing) {
                     self.logger.warning("redis pub/sub connection lost; reconnecting")
                 }
-                self.continuation.yield(.disconnected)
+                self.emit(.disconnected)
                 guard !Task.isCancelled else { break }
                 try? await Task.sleep(for: backoff.next())
             }
         }
+    }
+
+    private func emit(_ event: Event) {
+        onEvent?(event)
+        continuation.yield(event)
     }
 
     private func receive(_ push: RESPValue) {
@@ -76,12 +87,12 @@ public final class RedisSubscriber: Service, Sendable {
         switch kind {
         case "message" where elements.count == 3:
             guard let channel = elements[1].string, case .bulkString(let payload) = elements[2] else { return }
-            continuation.yield(.message(channel: channel, payload: payload))
+            emit(.message(channel: channel, payload: payload))
         case "subscribe" where elements.count == 3:
             // Each channel is confirmed with the running count; the last one completes it.
             if elements[2].int == channels.count {
                 subscribed.store(true, ordering: .releasing)
-                continuation.yield(.subscribed)
+                emit(.subscribed)
             }
         default:
             break

@@ -18,7 +18,9 @@ struct Serve: AsyncParsableCommand {
                 let services = try await ConduitApplication.services(settings, database: database, redis: redis, logger: logger)
                 let health = HealthChecks()
                 ConduitApplication.registerHealthChecks(health, database: database)
-                let router = ConduitApplication.router(services: services, settings: settings, health: health, metrics: metrics)
+                let router = ConduitApplication.router(
+                    services: services, settings: settings, health: health, metrics: metrics, redis: redis
+                )
                 let app = Application(
                     router: router,
                     configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "fleet"),

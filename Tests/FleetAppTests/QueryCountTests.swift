@@ -6,8 +6,9 @@ import Testing
 
 /// No N+1: the number of SQL round trips behind a list does not grow with the page.
 @Suite struct QueryCountTests {
+    /// Measured with the cache off, so every request goes to the database.
     @Test func listAndFeedCostTheSameAtEveryPageSize() async throws {
-        try await TestConduit.make().test { client, harness in
+        try await TestConduit.make(["cache.enabled": .init(.bool(false), isSecret: false)]).test { client, harness in
             let database = harness.database
             let services = harness.services
             let reader = try await client.register("reader")
@@ -36,7 +37,8 @@ import Testing
                 let separator = path.contains("?") ? "&" : "?"
                 let counts = try await [1, 20, 100].asyncMap { try await roundTrips("\(path)\(separator)limit=\($0)", token: token) }
                 #expect(counts[0] == counts[1] && counts[1] == counts[2], "\(path) with token \(token != nil): \(counts)")
-                #expect(counts[0] <= 4, "\(path): \(counts[0]) round trips")
+                // Count, page of ids, articles, authors; and the viewer's favorites and follows.
+                #expect(counts[0] <= 6, "\(path): \(counts[0]) round trips")
             }
             let page = JSON(try await client.send(.get, "/api/articles/feed?limit=100", token: reader))
             #expect(page["articles"].array.count == 100)

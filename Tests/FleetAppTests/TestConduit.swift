@@ -1,6 +1,9 @@
 import Configuration
 @testable import FleetApp
+import FleetCache
 import FleetData
+import FleetRedis
+import ServiceLifecycle
 import FleetObservability
 import Foundation
 import Hummingbird
@@ -20,6 +23,15 @@ struct TestConduit {
     struct Harness: Sendable {
         let database: InstrumentedDatabase
         let services: ConduitServices
+        var redis: RedisServices? = nil
+
+        /// Waits until this instance receives invalidations (its pub/sub is subscribed).
+        func waitForRedis() async throws {
+            guard let redis else { return }
+            try await redis.client.waitUntilConnected()
+            for _ in 0..<500 where !redis.bus.isSubscribed { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(redis.bus.isSubscribed)
+        }
     }
 
     static func make(_ overrides: [AbsoluteConfigKey: ConfigValue] = [:]) async throws -> TestConduit {
@@ -28,6 +40,8 @@ struct TestConduit {
             "data.dir": .init(.string(directory.path), isSecret: false),
             "auth.bcrypt.cost": .init(.int(4), isSecret: false),
             "log.level": .init(.string("error"), isSecret: false),
+            // Tests make requests faster than any client would; the rate-limit tests turn it on.
+            "ratelimit.enabled": .init(.bool(false), isSecret: false),
         ]
         if let admin = ProcessInfo.processInfo.environment["FLEET_TEST_POSTGRES_URL"] {
             values["database.url"] = .init(.string(try await TestPostgres.createDatabase(admin: admin)), isSecret: true)
@@ -44,14 +58,48 @@ struct TestConduit {
         logger.logLevel = .error
         let settings = self.settings
         return try await ConduitApplication.withDatabase(settings, logger: logger) { database in
-            let services = try await ConduitApplication.services(settings, database: database, logger: logger)
-            let health = HealthChecks()
-            ConduitApplication.registerHealthChecks(health, database: database)
-            let router = ConduitApplication.router(services: services, settings: settings, health: health, metrics: PrometheusCollectorRegistry())
-            let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
-            let harness = Harness(database: database, services: services)
+            let (app, harness) = try await instance(database: database, logger: logger)
             return try await app.test(setup) { client in try await body(client, harness) }
         }
+    }
+
+    /// Two API instances over one database and one Redis (`redis.url` must be set),
+    /// each with its own caches and limiter, reached over real sockets.
+    func testPair(_ body: @escaping @Sendable (any TestClientProtocol, any TestClientProtocol, Harness, Harness) async throws -> Void) async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        try await ConduitApplication.withDatabase(settings, logger: logger) { database in
+            let (appA, harnessA) = try await instance(database: database, logger: logger)
+            let (appB, harnessB) = try await instance(database: database, logger: logger)
+            try await appA.test(.live) { a in
+                try await appB.test(.live) { b in
+                    try await body(a, b, harnessA, harnessB)
+                }
+            }
+        }
+    }
+
+    /// One instance, as `fleet serve` wires it; its Redis services (if any) run with the
+    /// application, so tests that use Redis run `.live`.
+    private func instance(database: InstrumentedDatabase, logger: Logger) async throws -> (some ApplicationProtocol, Harness) {
+        let settings = self.settings
+        let redis: RedisServices? = try settings.redisURL.map { url in
+            let configuration = try RedisConfiguration(url: url)
+            let client = RedisClient(configuration, logger: logger)
+            return RedisServices(client: client, bus: CacheBus(redis: client, configuration: configuration, logger: logger))
+        }
+        let services = try await ConduitApplication.services(settings, database: database, redis: redis, logger: logger)
+        let health = HealthChecks()
+        ConduitApplication.registerHealthChecks(health, database: database)
+        let router = ConduitApplication.router(
+            services: services, settings: settings, health: health, metrics: PrometheusCollectorRegistry(), redis: redis
+        )
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            services: redis.map { [$0.client, $0.bus] as [any Service] } ?? [], logger: logger
+        )
+        return (app, Harness(database: database, services: services, redis: redis))
     }
 
     func test<T: Sendable>(_ setup: TestingSetup = .router, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {

@@ -157,12 +157,13 @@ struct RedisClientTests {
             server.pause()
             let before = ContinuousClock.now
             await #expect(throws: RedisError.self) { try await redis.send(RedisCommand("GET", "k")) }
-            #expect(ContinuousClock.now - before < .seconds(1))
+            // The timeout is 200 ms; the margin is for a machine busy with other tests.
+            #expect(ContinuousClock.now - before < .seconds(3))
             // While it stays frozen, calls keep failing within the timeout.
             for _ in 0..<5 {
                 let start = ContinuousClock.now
                 _ = try? await redis.send(RedisCommand("GET", "k"))
-                #expect(ContinuousClock.now - start < .seconds(1))
+                #expect(ContinuousClock.now - start < .seconds(3))
             }
             server.resume()
             try await redis.waitUntilConnected()

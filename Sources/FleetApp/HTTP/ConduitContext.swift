@@ -1,6 +1,6 @@
 public import Hummingbird
 public import FleetData
-import FleetHTTP
+public import FleetHTTP
 
 /// The per-request state of a Conduit request: who is asking, if anyone.
 public struct ConduitContext: RequestContext {
@@ -10,8 +10,12 @@ public struct ConduitContext: RequestContext {
     /// The token as presented, echoed back by `GET /api/user`.
     public var token: String?
 
+    /// The peer of the connection (a load balancer, or the client itself).
+    public let remoteAddress: IPAddress?
+
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
+        self.remoteAddress = source.channel.remoteAddress?.ipAddress.flatMap { IPAddress($0) }
     }
 
     /// `BodyLimitMiddleware` enforces the configured limit; this is only a backstop.

@@ -1,4 +1,5 @@
 public import Configuration
+public import FleetHTTP
 import FleetRedis
 import Foundation
 public import Logging
@@ -32,6 +33,11 @@ public struct FleetSettings: Sendable {
     public var cacheTTL: Duration
     public var cacheEntries: Int
     public var cacheBytes: Int
+    public var rateLimitEnabled: Bool
+    public var rateLimitAuthPerMinute: Int
+    public var rateLimitWritePerMinute: Int
+    public var rateLimitReadPerMinute: Int
+    public var trustedProxies: [CIDR]
 
     /// One documented setting.
     public struct Entry: Sendable {
@@ -64,6 +70,11 @@ public struct FleetSettings: Sendable {
         Entry(key: "cache.ttl.seconds", defaultValue: "300", help: "How long a cached entry is fresh (writes invalidate it sooner)."),
         Entry(key: "cache.l1.entries", defaultValue: "100000", help: "Most entries per cache in process memory."),
         Entry(key: "cache.l1.megabytes", defaultValue: "256", help: "Most bytes per cache in process memory."),
+        Entry(key: "ratelimit.enabled", defaultValue: "true", help: "Rate-limit API requests (GCRA; shared through Redis when configured, else per instance)."),
+        Entry(key: "ratelimit.auth.per.minute", defaultValue: "20", help: "Sign-ups and logins per client IP per minute."),
+        Entry(key: "ratelimit.write.per.minute", defaultValue: "120", help: "Other writes per user (or client IP when anonymous) per minute."),
+        Entry(key: "ratelimit.read.per.minute", defaultValue: "1200", help: "Reads per user (or client IP when anonymous) per minute."),
+        Entry(key: "http.trusted.proxies", defaultValue: "127.0.0.0/8,::1/128", help: "CIDRs of load balancers whose `X-Forwarded-For` is believed (comma-separated; empty for none)."),
     ]
 
     public init(config: ConfigReader) throws {
@@ -94,6 +105,15 @@ public struct FleetSettings: Sendable {
         cacheTTL = .seconds(config.int(forKey: "cache.ttl.seconds", default: 300))
         cacheEntries = config.int(forKey: "cache.l1.entries", default: 100_000)
         cacheBytes = config.int(forKey: "cache.l1.megabytes", default: 256) << 20
+        rateLimitEnabled = config.bool(forKey: "ratelimit.enabled", default: true)
+        rateLimitAuthPerMinute = config.int(forKey: "ratelimit.auth.per.minute", default: 20)
+        rateLimitWritePerMinute = config.int(forKey: "ratelimit.write.per.minute", default: 120)
+        rateLimitReadPerMinute = config.int(forKey: "ratelimit.read.per.minute", default: 1200)
+        let proxies = config.string(forKey: "http.trusted.proxies", default: "127.0.0.0/8,::1/128")
+        trustedProxies = try proxies.split(separator: ",").filter { !$0.allSatisfy(\.isWhitespace) }.map { text in
+            guard let cidr = CIDR(text) else { throw SettingsError("http.trusted.proxies: \(text) is not an address or CIDR") }
+            return cidr
+        }
         try validate()
     }
 
@@ -109,6 +129,9 @@ public struct FleetSettings: Sendable {
         guard jwtTTL >= .seconds(60) else { throw SettingsError("auth.jwt.ttl.seconds must be at least 60") }
         guard (1...64).contains(redisConnections) else { throw SettingsError("redis.connections must be 1-64") }
         guard redisTimeout >= .milliseconds(1) else { throw SettingsError("redis.timeout.ms must be at least 1") }
+        guard [rateLimitAuthPerMinute, rateLimitWritePerMinute, rateLimitReadPerMinute].allSatisfy({ $0 >= 1 }) else {
+            throw SettingsError("ratelimit.*.per.minute must be at least 1")
+        }
         guard cacheTTL >= .seconds(1) else { throw SettingsError("cache.ttl.seconds must be at least 1") }
         guard cacheEntries >= 1, cacheBytes >= 1 << 20 else { throw SettingsError("cache.l1.entries must be at least 1 and cache.l1.megabytes at least 1") }
         if let redisURL { _ = try RedisConfiguration(url: redisURL) }

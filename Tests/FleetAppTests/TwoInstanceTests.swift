@@ -1,0 +1,146 @@
+import FleetTestSupport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Synchronization
+import Testing
+
+/// Two API instances sharing one database and one Redis: what one writes, the other
+/// reads at once.
+@Suite(.enabled(if: RedisServerProcess.enabled, "needs redis-server"))
+struct TwoInstanceTests {
+    func pair(_ server: RedisServerProcess) async throws -> TestConduit {
+        try await TestConduit.make(["redis.url": .init(.string(server.url), isSecret: true)])
+    }
+
+    @Test func aWriteOnOneInstanceIsReadOnTheOther() async throws {
+        let server = try RedisServerProcess()
+        try await pair(server).testPair { a, b, harnessA, harnessB in
+            try await harnessA.waitForRedis()
+            try await harnessB.waitForRedis()
+            let token = try await a.register("author")
+            let slug = try await a.createArticle(token, title: "Version 0")
+            // A's read fills L2; B's first read is answered from it.
+            _ = try await a.send(.get, "/api/articles/\(slug)")
+            let first = try await b.send(.get, "/api/articles/\(slug)")
+            #expect(first.headers[.init("Cache-Status")!] == "fleet; hit; detail=l2")
+            for version in 1...30 {
+                let put = try await a.send(.put, "/api/articles/\(slug)", token: token, json: #"{"article":{"description":"v\#(version)"}}"#)
+                #expect(put.status == .ok)
+                let read = JSON(try await b.send(.get, "/api/articles/\(slug)"))
+                #expect(read["article"]["description"].string == "v\(version)", "B read an old value after A's write returned")
+                _ = try await b.send(.get, "/api/articles/\(slug)")  // B warms its L1 again
+            }
+            let slowest = max(harnessA.redis?.bus.slowestPropagationMicroseconds ?? 0, harnessB.redis?.bus.slowestPropagationMicroseconds ?? 0)
+            print("cross-instance invalidation: slowest propagation \(slowest) µs")
+        }
+    }
+
+    @Test func favoritesFromManyUsersThroughBothInstancesAddUp() async throws {
+        let server = try RedisServerProcess()
+        try await pair(server).testPair { a, b, harnessA, harnessB in
+            try await harnessA.waitForRedis()
+            try await harnessB.waitForRedis()
+            let owner = try await a.register("owner")
+            let slug = try await a.createArticle(owner, title: "Popular")
+            let users = 40
+            var tokens: [String] = []
+            for index in 0..<users { tokens.append(try await (index.isMultiple(of: 2) ? a : b).register("fan\(index)")) }
+            let ports = [try #require(a.port), try #require(b.port)]
+            // Everyone favorites at once, half through each instance, while both instances read.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, token) in tokens.enumerated() {
+                    group.addTask {
+                        let connection = TestClient(host: "127.0.0.1", port: ports[index % 2])
+                        connection.connect()
+                        defer { Task { try? await connection.shutdown() } }
+                        let response = try await connection.post(
+                            "/api/articles/\(slug)/favorite", headers: [.authorization: "Token \(token)"], body: ByteBuffer()
+                        )
+                        #expect(response.head.status == .ok)
+                        _ = try await connection.get("/api/articles/\(slug)")
+                    }
+                }
+                try await group.waitForAll()
+            }
+            for client in [a, b] {
+                let article = JSON(try await client.send(.get, "/api/articles/\(slug)"))
+                #expect(article["article"]["favoritesCount"].int == users)
+                let listed = JSON(try await client.send(.get, "/api/articles?limit=1"))
+                #expect(listed["articles"][0]["favoritesCount"].int == users)
+            }
+            let stored = try await harnessA.database.read { db in
+                try await db.first("SELECT COUNT(*) FROM favorites")?.decode(at: 0, as: Int.self)
+            }
+            #expect(stored == users)
+        }
+    }
+
+    /// Redis killed under load: no request fails because of it, and everything recovers.
+    @Test func aRedisOutageUnderLoadFailsNoRequest() async throws {
+        let server = try RedisServerProcess()
+        let conduit = try await TestConduit.make([
+            "redis.url": .init(.string(server.url), isSecret: true),
+            "ratelimit.enabled": .init(.bool(true), isSecret: false),
+            "ratelimit.read.per.minute": .init(.int(1_000_000), isSecret: false),
+            "ratelimit.write.per.minute": .init(.int(1_000_000), isSecret: false),
+            "ratelimit.auth.per.minute": .init(.int(1_000_000), isSecret: false),
+        ])
+        try await conduit.testPair { a, b, harnessA, harnessB in
+            try await harnessA.waitForRedis()
+            try await harnessB.waitForRedis()
+            let token = try await a.register("author")
+            let slug = try await a.createArticle(token, title: "Steady")
+            let ports = [try #require(a.port), try #require(b.port)]
+            let load = LoadState()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<8 {
+                    group.addTask {
+                        let connection = TestClient(host: "127.0.0.1", port: ports[worker % 2])
+                        connection.connect()
+                        defer { Task { try? await connection.shutdown() } }
+                        var round = 0
+                        while !load.stop.load(ordering: .relaxed) {
+                            round += 1
+                            let response: TestClient.Response
+                            if worker == 0, round.isMultiple(of: 5) {
+                                response = try await connection.put(
+                                    "/api/articles/\(slug)", headers: [.authorization: "Token \(token)", .contentType: "application/json"],
+                                    body: ByteBuffer(string: #"{"article":{"body":"round \#(round)"}}"#)
+                                )
+                            } else {
+                                response = try await connection.get(["/api/articles/\(slug)", "/api/articles", "/api/tags", "/api/profiles/author"][round % 4])
+                            }
+                            load.requests.add(1, ordering: .relaxed)
+                            if response.head.status.code >= 300 { load.failures.withLock { $0.append("\(response.head.status.code)") } }
+                        }
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(500))
+                    server.stop()
+                    try await Task.sleep(for: .milliseconds(1500))
+                    try server.start()
+                    try await harnessA.waitForRedis()
+                    try await harnessB.waitForRedis()
+                    try await Task.sleep(for: .milliseconds(500))
+                    load.stop.store(true, ordering: .relaxed)
+                }
+                try await group.waitForAll()
+            }
+            let failed = load.failures.withLock { $0 }
+            #expect(failed.isEmpty, "failed requests: \(failed.prefix(10))")
+            #expect(load.requests.load(ordering: .relaxed) > 100)
+            // After recovery, a write on A is read on B.
+            _ = try await a.send(.put, "/api/articles/\(slug)", token: token, json: #"{"article":{"body":"after"}}"#)
+            #expect(JSON(try await b.send(.get, "/api/articles/\(slug)"))["article"]["body"].string == "after")
+        }
+    }
+}
+
+/// What the load in the outage test shares between its workers.
+final class LoadState: Sendable {
+    let failures = Mutex<[String]>([])
+    let requests = Atomic<Int>(0)
+    let stop = Atomic<Bool>(false)
+}
