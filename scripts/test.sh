@@ -3,10 +3,13 @@
 #   1. installs what the build and tests need (Debian packages),
 #   2. builds, then runs the Swift Testing suites on the embedded SQLite default: unit
 #      tests, in-process route tests, and tests that start the real binary,
+#      (the Redis tests start their own redis-server),
 #   3. starts a throwaway PostgreSQL and runs the app's route tests again on it (T1),
-#   4. for each topology (T0 SQLite, T1 PostgreSQL) starts `fleet serve` and runs the live
-#      checks against it: the official RealWorld suite (when ../shared/realworld is
-#      present, or REALWORLD_DIR points at it), /metrics, and a graceful SIGTERM.
+#   4. for each topology starts `fleet serve` and runs the live checks against it: the
+#      official RealWorld suite (when ../shared/realworld is present, or REALWORLD_DIR
+#      points at it), /metrics, and a graceful SIGTERM. Topologies: T0 (SQLite), T1
+#      (PostgreSQL), and two instances on PostgreSQL sharing a Redis, behind nginx, with
+#      requests alternating between them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -22,8 +25,11 @@ need() {
     local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
     $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
-# libsqlite3-dev: the embedded database; postgresql: topology T1; python3, curl: live checks.
-need libsqlite3-dev pkg-config postgresql python3 curl
+# libsqlite3-dev: the embedded database; postgresql: topology T1; redis-server: cache and
+# rate limits; nginx-light: the load balancer; python3, curl: live checks.
+need libsqlite3-dev pkg-config postgresql redis-server nginx-light python3 curl
+# The Redis tests fail (instead of skipping) if redis-server is missing.
+export FLEET_TEST_REQUIRE_REDIS=1
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
@@ -32,6 +38,8 @@ chmod 755 "$scratch"
 pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    "$root/scripts/lb.sh" stop "$scratch/lb" 2>/dev/null || true
+    "$root/scripts/redis.sh" stop "$scratch/redis" 2>/dev/null || true
     [ -d "$scratch/pg/data" ] && "$root/scripts/postgres.sh" stop "$scratch/pg" 2>/dev/null || true
     rm -rf "$scratch"
 }
@@ -50,54 +58,84 @@ echo "$postgres_url"
 step "swift test FleetAppTests (T1: PostgreSQL)"
 FLEET_TEST_POSTGRES_URL="$postgres_url" swift test --skip-build --filter FleetAppTests
 
-# live_checks NAME [fleet serve settings...]
+# The rate limits stay on in the live checks, raised so that the suite's burst of
+# sign-ups from one address fits.
+limits=(--ratelimit-auth-per-minute 10000 --ratelimit-write-per-minute 100000 --ratelimit-read-per-minute 100000)
+
+# live_checks NAME INSTANCES [fleet serve settings...]: starts INSTANCES servers (behind
+# nginx when more than one), then runs the suite, checks /metrics and stops them.
 live_checks() {
-    local name=$1; shift
-    local port; port=$(free_port)
-    local log="$scratch/$name.log"
-    "$root/.build/debug/fleet" serve --data-dir "$scratch/$name-data" --http-port "$port" \
-        --auth-bcrypt-cost 4 --log-level warning "$@" 2>"$log" &
-    local pid=$!
-    pids+=("$pid")
-    for _ in $(seq 100); do
-        curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break
-        sleep 0.1
+    local name=$1 count=$2; shift 2
+    local ports=() instance_pids=() url
+    for index in $(seq "$count"); do
+        local port; port=$(free_port)
+        local log="$scratch/$name-$index.log"
+        "$root/.build/debug/fleet" serve --data-dir "$scratch/$name-data" --http-port "$port" \
+            --auth-bcrypt-cost 4 --log-level warning "${limits[@]}" "$@" 2>"$log" &
+        pids+=("$!")
+        instance_pids+=("$!")
+        ports+=("$port")
+        for _ in $(seq 100); do
+            curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break
+            sleep 0.1
+        done
+        curl -fsS "http://127.0.0.1:$port/health/ready" || { cat "$log"; exit 1; }
+        echo
     done
-    curl -fsS "http://127.0.0.1:$port/health/ready" || { cat "$log"; exit 1; }
-    echo
+    if [ "$count" -gt 1 ]; then
+        local backends=()
+        for port in "${ports[@]}"; do backends+=("127.0.0.1:$port"); done
+        url=$("$root/scripts/lb.sh" start "$scratch/lb" "$(free_port)" "${backends[@]}")
+        echo "nginx at $url, round robin over ${backends[*]}"
+    else
+        url="http://127.0.0.1:${ports[0]}"
+    fi
 
     local suite="${REALWORLD_DIR:-$root/../shared/realworld}"
     if [ -f "$suite/run-suite.py" ]; then
         step "$name: RealWorld API suite ($suite)"
-        python3 "$suite/run-suite.py" --host "http://127.0.0.1:$port"
+        python3 "$suite/run-suite.py" --host "$url"
     else
         step "$name: RealWorld API suite not found at $suite: skipped (set REALWORLD_DIR to run it)"
     fi
 
     step "$name: metrics"
-    curl -fsS "http://127.0.0.1:$port/api/tags" >/dev/null
-    local metrics; metrics=$(curl -fsS "http://127.0.0.1:$port/metrics")
-    grep -q '^http_server_request_duration_seconds_bucket{http_route="/api/tags"' <<<"$metrics" \
-        || { echo "FAIL: /metrics has no request duration histogram for /api/tags"; exit 1; }
-    for metric in db_client_operation_duration_seconds_count db_client_connection_wait_time_seconds_count \
-        db_client_connection_count db_client_connection_pending_requests; do
-        grep -q "^$metric" <<<"$metrics" || { echo "FAIL: /metrics has no $metric"; exit 1; }
+    local headers; headers=$(curl -fsS -D - -o /dev/null "$url/api/tags")
+    grep -qi '^RateLimit-Policy: "read"' <<<"$headers" || { echo "FAIL: no RateLimit-Policy header"; exit 1; }
+    grep -qi '^Cache-Status: fleet' <<<"$headers" || { echo "FAIL: no Cache-Status header"; exit 1; }
+    for port in "${ports[@]}"; do
+        local metrics; metrics=$(curl -fsS "http://127.0.0.1:$port/metrics")
+        # Every instance served part of the suite (round robin), or the only one served it all.
+        grep -q '^http_server_request_duration_seconds_bucket{http_route="/api/tags"' <<<"$metrics" \
+            || { echo "FAIL: instance on $port has no request duration histogram for /api/tags"; exit 1; }
+        for metric in db_client_operation_duration_seconds_count db_client_connection_wait_time_seconds_count \
+            db_client_connection_count db_client_connection_pending_requests cache_requests_total; do
+            grep -q "^$metric" <<<"$metrics" || { echo "FAIL: instance on $port: /metrics has no $metric"; exit 1; }
+        done
     done
-    echo "ok: request, database and connection-pool metrics exported"
+    echo "ok: request, database, pool and cache metrics exported by every instance; rate-limit and cache headers present"
 
     step "$name: graceful shutdown"
-    kill -TERM "$pid"
-    local status=0
-    wait "$pid" || status=$?
-    [ "$status" = 0 ] || { echo "FAIL: fleet exited with $status after SIGTERM"; cat "$log"; exit 1; }
-    echo "ok: fleet exited 0 after SIGTERM"
+    [ "$count" -gt 1 ] && "$root/scripts/lb.sh" stop "$scratch/lb"
+    for pid in "${instance_pids[@]}"; do
+        kill -TERM "$pid"
+        local status=0
+        wait "$pid" || status=$?
+        [ "$status" = 0 ] || { echo "FAIL: fleet exited with $status after SIGTERM"; cat "$scratch/$name"-*.log; exit 1; }
+    done
+    echo "ok: every instance exited 0 after SIGTERM"
 }
 
 step "live checks, T0 (embedded SQLite)"
-live_checks t0
+live_checks t0 1
 
 step "live checks, T1 (PostgreSQL)"
 psql "$postgres_url" -qc "CREATE DATABASE fleet_live" >/dev/null
-live_checks t1 --database-url "${postgres_url%/postgres}/fleet_live"
+live_checks t1 1 --database-url "${postgres_url%/postgres}/fleet_live"
+
+step "live checks, two instances on PostgreSQL and Redis, behind nginx"
+redis_url=$("$root/scripts/redis.sh" start "$scratch/redis" "$(free_port)")
+psql "$postgres_url" -qc "CREATE DATABASE fleet_pair" >/dev/null
+live_checks pair 2 --database-url "${postgres_url%/postgres}/fleet_pair" --redis-url "$redis_url"
 
 step "all tests passed"

@@ -99,11 +99,12 @@ public final class Cache<Value: Codable & Sendable>: Sendable, CacheInvalidation
     /// `nil` means the loader found nothing, which is cached too.
     public func get(_ id: String, load: @escaping @Sendable () async throws -> Value?) async throws -> Value? {
         guard policy.enabled else { return try await load() }
+        let synchronized = await synchronize()
         let now = ContinuousClock.now
         var stale: Value??
         let decision: Decision = state.withLock { state in
             if let entry = state.local.get(id) {
-                let trusted = state.subscribed || now - entry.storedAt < policy.unsubscribedMaxAge
+                let trusted = (state.subscribed && synchronized) || now - entry.storedAt < policy.unsubscribedMaxAge
                 if now < entry.freshUntil, trusted { return .hit(entry.value) }
                 if now < entry.staleUntil { stale = .some(entry.value) }
             }
@@ -146,6 +147,7 @@ public final class Cache<Value: Codable & Sendable>: Sendable, CacheInvalidation
         _ ids: [String], loadMany: @Sendable ([String]) async throws -> [String: Value]
     ) async throws -> [String: Value] {
         guard policy.enabled else { return try await loadMany(ids) }
+        let synchronized = await synchronize()
         let now = ContinuousClock.now
         var found: [String: Value] = [:]
         var missing: [String] = []
@@ -154,7 +156,7 @@ public final class Cache<Value: Codable & Sendable>: Sendable, CacheInvalidation
         state.withLock { state in
             for id in Set(ids) {
                 if let entry = state.local.get(id) {
-                    let trusted = state.subscribed || now - entry.storedAt < policy.unsubscribedMaxAge
+                    let trusted = (state.subscribed && synchronized) || now - entry.storedAt < policy.unsubscribedMaxAge
                     if now < entry.freshUntil, trusted {
                         if let value = entry.value { found[id] = value }
                         continue
@@ -225,6 +227,21 @@ public final class Cache<Value: Codable & Sendable>: Sendable, CacheInvalidation
         }
         CacheStatus.current?.record(.miss)
         return found
+    }
+
+    /// With other instances (a bus), waits until every invalidation they published before
+    /// this lookup has been applied here, once per request. False when that cannot be
+    /// known (Redis unreachable): L1 entries then count as fresh only while young.
+    private func synchronize() async -> Bool {
+        guard let bus else { return true }
+        if CacheStatus.current?.isSynchronized == true { return true }
+        do {
+            try await bus.barrier()
+            CacheStatus.current?.markSynchronized()
+            return true
+        } catch {
+            return false
+        }
     }
 
     /// Drops `id` here, in L2 and on every instance. Call it after the change commits.

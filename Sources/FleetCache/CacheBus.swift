@@ -54,6 +54,13 @@ public final class CacheBus: Service, Sendable {
     /// Invalidations are flowing: L1 can be trusted.
     public var isSubscribed: Bool { subscriber.isSubscribed }
 
+    /// Returns once every invalidation published before the call has been applied here.
+    /// A read that passes it cannot see a value that a write completed on any instance
+    /// (which publishes before it returns) has invalidated. Costs one shared round trip.
+    func barrier() async throws {
+        try await subscriber.barrier()
+    }
+
     /// The longest time, in microseconds, between another instance publishing an
     /// invalidation and this one applying it, since start.
     public var slowestPropagationMicroseconds: Int64 { router.slowestPropagation.load(ordering: .relaxed) }

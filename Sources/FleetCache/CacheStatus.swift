@@ -14,6 +14,7 @@ public final class CacheStatus: Sendable {
     @TaskLocal public static var current: CacheStatus?
 
     private let worst = Mutex<Outcome?>(nil)
+    private let synchronized = Atomic<Bool>(false)
 
     public init() {}
 
@@ -22,6 +23,12 @@ public final class CacheStatus: Sendable {
     }
 
     public var outcome: Outcome? { worst.withLock { $0 } }
+
+    /// Whether this request already waited for every invalidation published before it
+    /// started (`CacheBus.barrier()`); one wait covers all its lookups.
+    var isSynchronized: Bool { synchronized.load(ordering: .acquiring) }
+
+    func markSynchronized() { synchronized.store(true, ordering: .releasing) }
 
     /// The header value, or nil when no cache was consulted.
     public var headerValue: String? {

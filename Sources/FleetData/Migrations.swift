@@ -31,16 +31,18 @@ public struct Migrator: Sendable {
     @discardableResult
     public func migrate(_ database: some Database, logger: Logger) async throws -> [Int] {
         try await database.transaction { db in
+            try await Self.lock(db)
             try await db.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
             )
         }
         var applied: [Int] = []
         for migration in migrations where try await !isApplied(migration.version, in: database) {
-            try await database.transaction { db in
+            let ran = try await database.transaction { db in
+                try await Self.lock(db)
                 // Checked again inside the transaction: another instance may have won the race.
                 guard try await db.first("SELECT version FROM schema_migrations WHERE version = \(bind: migration.version)") == nil else {
-                    return
+                    return false
                 }
                 for statement in migration.statements(db.dialect) {
                     try await db.execute(statement)
@@ -48,7 +50,9 @@ public struct Migrator: Sendable {
                 try await db.execute(
                     "INSERT INTO schema_migrations (version, name, applied_at) VALUES (\(bind: migration.version), \(bind: migration.name), CURRENT_TIMESTAMP)"
                 )
+                return true
             }
+            guard ran else { continue }
             logger.info("applied migration", metadata: ["version": "\(migration.version)", "name": "\(migration.name)"])
             applied.append(migration.version)
         }
@@ -72,6 +76,13 @@ public struct Migrator: Sendable {
         try await database.read { db in
             try await db.first("SELECT version FROM schema_migrations WHERE version = \(bind: version)") != nil
         }
+    }
+
+    /// Instances that start together migrate one at a time. SQLite's write transactions
+    /// already exclude each other; PostgreSQL's DDL does not (two `CREATE TABLE IF NOT
+    /// EXISTS` can collide), so a transaction-scoped advisory lock does it.
+    private static func lock(_ db: any SQLExecutor) async throws {
+        if db.dialect == .postgres { try await db.execute("SELECT pg_advisory_xact_lock(7263541)") }
     }
 
     private static func tableExists(_ dialect: SQLDialect) -> SQLQuery {

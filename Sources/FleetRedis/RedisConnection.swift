@@ -105,6 +105,14 @@ public final class RedisConnection: Sendable {
 
     private func sendAll(_ commands: [RedisCommand]) async throws -> [RESPValue] {
         guard !commands.isEmpty else { return [] }
+        var replies: [RESPValue] = []
+        replies.reserveCapacity(commands.count)
+        for future in enqueue(commands) { replies.append(try await future.get()) }
+        return replies
+    }
+
+    /// Queues commands for sending; each future completes with its reply.
+    func enqueue(_ commands: [RedisCommand]) -> [EventLoopFuture<RESPValue>] {
         let eventLoop = channel.eventLoop
         let promises = commands.map { _ in eventLoop.makePromise(of: RESPValue.self) }
         let handler = self.handler
@@ -114,10 +122,7 @@ public final class RedisConnection: Sendable {
         } else {
             eventLoop.execute { handler.value.send(commands, promises: promises, timeout: timeout) }
         }
-        var replies: [RESPValue] = []
-        replies.reserveCapacity(commands.count)
-        for promise in promises { replies.append(try await promise.futureResult.get()) }
-        return replies
+        return promises.map(\.futureResult)
     }
 
     /// Sends commands whose replies come back as pushes (SUBSCRIBE and friends).

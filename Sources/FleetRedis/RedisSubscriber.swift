@@ -31,6 +31,16 @@ public final class RedisSubscriber: Service, Sendable {
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
     private let subscribed = Atomic<Bool>(false)
+    private let barriers = Mutex(Barriers())
+
+    /// The connection in use and the PINGs sent on it for `barrier()`.
+    private struct Barriers {
+        var connection: RedisConnection?
+        /// The PING in flight, which callers that arrived before it was sent may share.
+        var current: EventLoopFuture<Void>?
+        /// Callers that arrived while `current` was in flight wait for the next PING.
+        var next: EventLoopPromise<Void>?
+    }
 
     public init(
         _ configuration: RedisConfiguration, channels: [String],
@@ -59,11 +69,13 @@ public final class RedisSubscriber: Service, Sendable {
                         self.receive(push)
                     }
                     backoff.reset()
+                    self.barriers.withLock { $0.connection = connection }
                     connection.sendWithoutReply(
                         [RedisCommand("SUBSCRIBE", arguments: self.channels.map { .string($0) })],
                         resp2Subscriber: connection.protocolVersion == 2
                     )
                     await connection.monitor(pingEvery: self.configuration.healthCheckInterval)
+                    self.barriers.withLock { $0.connection = nil }
                 } catch {
                     self.logger.debug("redis subscriber cannot connect", metadata: ["error": "\(error)"])
                 }
@@ -75,6 +87,62 @@ public final class RedisSubscriber: Service, Sendable {
                 try? await Task.sleep(for: backoff.next())
             }
         }
+    }
+
+    /// Returns once every message published before the call has been delivered (to
+    /// `onEvent` handlers, which ran before this returns).
+    ///
+    /// It sends a PING on the subscription's own connection: Redis answers commands in
+    /// order and writes a client's pushes and replies to one stream, so a message
+    /// published before the PING reaches this connection before the PONG. Concurrent
+    /// callers share PINGs (at most two round trips each), which keeps the cost flat
+    /// under load. Throws when not subscribed or when the PING fails.
+    public func barrier() async throws {
+        guard isSubscribed else { throw RedisError.unavailable }
+        enum Plan {
+            case send(RedisConnection, EventLoopPromise<Void>)
+            case wait(EventLoopFuture<Void>)
+        }
+        let plan: Plan = try barriers.withLock { state in
+            guard let connection = state.connection, connection.isActive else { throw RedisError.unavailable }
+            if state.current == nil {
+                let promise = connection.channel.eventLoop.makePromise(of: Void.self)
+                state.current = promise.futureResult
+                return .send(connection, promise)
+            }
+            if state.next == nil { state.next = connection.channel.eventLoop.makePromise() }
+            return .wait(state.next!.futureResult)
+        }
+        switch plan {
+        case .send(let connection, let promise):
+            // Sent outside the lock: a PING that fails at once completes synchronously.
+            ping(connection).cascade(to: promise)
+            try await promise.futureResult.get()
+        case .wait(let future):
+            try await future.get()
+        }
+    }
+
+    /// Sends one barrier PING; when it completes, sends the next one if callers wait for it.
+    private func ping(_ connection: RedisConnection) -> EventLoopFuture<Void> {
+        let future = connection.enqueue([RedisCommand("PING")])[0].map { _ in }
+        future.whenComplete { [self] _ in
+            let (waiting, connection) = barriers.withLock { state -> (EventLoopPromise<Void>?, RedisConnection?) in
+                state.current = nil
+                guard let next = state.next else { return (nil, nil) }
+                state.next = nil
+                state.current = next.futureResult
+                return (next, state.connection)
+            }
+            guard let waiting else { return }
+            guard let connection, connection.isActive else {
+                barriers.withLock { $0.current = nil }
+                waiting.fail(RedisError.unavailable)
+                return
+            }
+            ping(connection).cascade(to: waiting)
+        }
+        return future
     }
 
     private func emit(_ event: Event) {

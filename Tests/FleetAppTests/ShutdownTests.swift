@@ -55,6 +55,16 @@ import Glibc
         return try await client.get(path).head.status
     }
 
+    static func signupInFlight(port: Int) async throws -> Bool {
+        let client = TestClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(2)))
+        client.connect()
+        defer { Task { try? await client.shutdown() } }
+        let body = try await client.get("/metrics").body ?? ByteBuffer()
+        return String(buffer: body).split(separator: "\n").contains { line in
+            line.hasPrefix("http_server_active_requests{") && line.contains("POST") && !line.hasSuffix(" 0") && !line.hasSuffix(" 0.0")
+        }
+    }
+
     @Test func sigtermFinishesInFlightRequestsAndLosesNothing() async throws {
         #expect(FileManager.default.isExecutableFile(atPath: Self.binary.path), "build the fleet binary first: \(Self.binary.path)")
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-shutdown-\(UUID().uuidString)")
@@ -69,7 +79,11 @@ import Glibc
                 body: ByteBuffer(string: #"{"user":{"username":"last","email":"last@example.com","password":"password123"}}"#)
             )
         }
-        try await Task.sleep(for: .milliseconds(100))
+        // SIGTERM only once the server is working on the sign-up (on a busy machine the
+        // request can take a while to arrive): /metrics counts active POST requests.
+        for _ in 0..<200 where try await !Self.signupInFlight(port: server.port) {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         kill(server.process.processIdentifier, SIGTERM)
         let response = try await signup.value
         try? await client.shutdown()

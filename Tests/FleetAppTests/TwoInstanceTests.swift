@@ -24,12 +24,18 @@ struct TwoInstanceTests {
             _ = try await a.send(.get, "/api/articles/\(slug)")
             let first = try await b.send(.get, "/api/articles/\(slug)")
             #expect(first.headers[.init("Cache-Status")!] == "fleet; hit; detail=l2")
-            for version in 1...30 {
+            for version in 1...100 {
                 let put = try await a.send(.put, "/api/articles/\(slug)", token: token, json: #"{"article":{"description":"v\#(version)"}}"#)
                 #expect(put.status == .ok)
                 let read = JSON(try await b.send(.get, "/api/articles/\(slug)"))
                 #expect(read["article"]["description"].string == "v\(version)", "B read an old value after A's write returned")
                 _ = try await b.send(.get, "/api/articles/\(slug)")  // B warms its L1 again
+            }
+            // A profile change on B is seen on A (user and username caches).
+            for round in 1...20 {
+                #expect(try await b.send(.put, "/api/user", token: token, json: #"{"user":{"bio":"bio \#(round)"}}"#).status == .ok)
+                #expect(JSON(try await a.send(.get, "/api/profiles/author"))["profile"]["bio"].string == "bio \(round)")
+                #expect(JSON(try await a.send(.get, "/api/articles/\(slug)"))["article"]["author"]["bio"].string == "bio \(round)")
             }
             let slowest = max(harnessA.redis?.bus.slowestPropagationMicroseconds ?? 0, harnessB.redis?.bus.slowestPropagationMicroseconds ?? 0)
             print("cross-instance invalidation: slowest propagation \(slowest) µs")

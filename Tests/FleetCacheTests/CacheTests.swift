@@ -171,13 +171,20 @@ struct SharedCacheTests {
     @Test func aSlowLoadCannotPutTheOldValueBack() async throws {
         let server = try RedisServerProcess()
         try await withInstances(server) { a, b in
-            let slowSource = Source()
-            slowSource.delay.withLock { $0 = .milliseconds(200) }
-            async let slow = b.cache.get("k") { try await slowSource.load() }
-            try await Task.sleep(for: .milliseconds(50))
+            // The slow load starts, A's write invalidates while it runs, and it finishes
+            // only after B has applied that invalidation.
+            let (started, startedSignal) = AsyncStream<Void>.makeStream()
+            let (gate, opener) = AsyncStream<Void>.makeStream()
+            async let slow = b.cache.get("k") {
+                startedSignal.yield()
+                for await _ in gate { break }
+                return "v1"
+            }
+            for await _ in started { break }
             await a.cache.invalidate("k")
+            try await b.bus.barrier()
+            opener.yield()
             #expect(try await slow == "v1")
-            try await Task.sleep(for: .milliseconds(20))
             let fresh = Source()
             fresh.value.withLock { $0 = "v2" }
             #expect(try await b.cache.get("k") { try await fresh.load() } == "v2")

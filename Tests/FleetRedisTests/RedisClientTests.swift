@@ -2,6 +2,7 @@ import FleetTestSupport
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 import Testing
 
 @testable import FleetRedis
@@ -203,4 +204,37 @@ struct RedisClientTests {
             }
         }
     }
+
+    /// A message published before `barrier()` is called has been handled when it returns.
+    @Test func barrierWaitsForEveryEarlierMessage() async throws {
+        let server = try RedisServerProcess()
+        let seen = Seen()
+        let subscriber = RedisSubscriber(configuration(server), channels: ["c"], logger: Logger(label: "test")) { event in
+            if case .message(_, let payload) = event { _ = seen.values.withLock { $0.insert(String(buffer: payload)) } }
+        }
+        try await withClient(configuration(server)) { redis in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await subscriber.run() }
+                defer { group.cancelAll() }
+                while !subscriber.isSubscribed { try await Task.sleep(for: .milliseconds(5)) }
+                try await withThrowingTaskGroup(of: Void.self) { callers in
+                    for caller in 0..<16 {
+                        callers.addTask {
+                            for round in 0..<50 {
+                                let value = "\(caller)-\(round)"
+                                try await redis.send(RedisCommand("PUBLISH", "c", .string(value)))
+                                try await subscriber.barrier()
+                                #expect(seen.values.withLock { $0.contains(value) }, "\(value) not delivered before the barrier returned")
+                            }
+                        }
+                    }
+                    try await callers.waitForAll()
+                }
+            }
+        }
+    }
+}
+
+final class Seen: Sendable {
+    let values = Mutex<Set<String>>([])
 }

@@ -55,12 +55,12 @@ function done(summary, latency, requests)
 
   io.write("BENCH_JSON ", string.format(
     '{"requests":%d,"duration_s":%.3f,"rps":%.2f,"bytes":%d,' ..
-    '"latency_ms":{"mean":%.3f,"stdev":%.3f,"max":%.3f,"p50":%.3f,"p90":%.3f,"p99":%.3f,"p999":%.3f},' ..
+    '"latency_ms":{"mean":%.3f,"stdev":%.3f,"max":%.3f,"p50":%.3f,"p90":%.3f,"p95":%.3f,"p99":%.3f,"p999":%.3f},' ..
     '"non2xx":%d,"errors":{"connect":%d,"read":%d,"write":%d,"timeout":%d},' ..
     '"status_codes":{%s}}',
     summary.requests, seconds, summary.requests / seconds, summary.bytes,
     ms(latency.mean), ms(latency.stdev), ms(latency.max),
-    ms(latency:percentile(50)), ms(latency:percentile(90)),
+    ms(latency:percentile(50)), ms(latency:percentile(90)), ms(latency:percentile(95)),
     ms(latency:percentile(99)), ms(latency:percentile(99.9)),
     e.status, e.connect, e.read, e.write, e.timeout,
     table.concat(parts, ",")), "\n")
