@@ -32,6 +32,8 @@ protocol CacheInvalidationListener: AnyObject, Sendable {
 /// on one channel and applied by every instance's caches, including to loads in flight.
 public final class CacheBus: Service, Sendable {
     public static let channel = "fleet:cache:invalidate"
+    /// The least time a subscription PING may take before the connection is replaced.
+    public static let subscriptionTimeout: Duration = .seconds(2)
 
     let redis: RedisClient
     let subscriber: RedisSubscriber
@@ -41,9 +43,14 @@ public final class CacheBus: Service, Sendable {
         let router = InvalidationRouter()
         self.redis = redis
         self.router = router
+        // Losing the subscription costs every instance's whole L1 (messages may have been
+        // missed), so its pings get more patience than ordinary commands: a busy machine
+        // that answers late should not look like a dead Redis.
+        var subscription = configuration
+        subscription.commandTimeout = max(configuration.commandTimeout, Self.subscriptionTimeout)
         // Messages are applied on the subscriber's event loop as they arrive: no hop to
         // another thread that a busy instance might not schedule promptly.
-        self.subscriber = RedisSubscriber(configuration, channels: [Self.channel], logger: logger) { router.handle($0) }
+        self.subscriber = RedisSubscriber(subscription, channels: [Self.channel], logger: logger) { router.handle($0) }
     }
 
     /// Runs the subscriber until shutdown.
@@ -65,8 +72,12 @@ public final class CacheBus: Service, Sendable {
     /// invalidation and this one applying it, since start.
     public var slowestPropagationMicroseconds: Int64 { router.slowestPropagation.load(ordering: .relaxed) }
 
+    /// Adds a cache, in the subscription's current state: a cache made after the
+    /// subscription came up (they usually are) must not wait for the next `.subscribed`
+    /// to trust its L1. It is added first, so a change of state meanwhile reaches it too.
     func register(_ listener: any CacheInvalidationListener) {
         router.listeners.withLock { $0[listener.namespace] = listener }
+        listener.resynchronize(subscribed: subscriber.isSubscribed)
     }
 
     // MARK: - L2

@@ -136,25 +136,31 @@ public final class RedisConnection: Sendable {
     }
 
     /// Returns when the connection closes, stops answering pings sent every `interval`, or
-    /// the calling task is cancelled; the connection is closed by then.
-    public func monitor(pingEvery interval: Duration) async {
+    /// the calling task is cancelled, with the reason; the connection is closed by then.
+    @discardableResult
+    public func monitor(pingEvery interval: Duration) async -> any Error {
         let channel = self.channel
-        await withTaskCancellationHandler {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { try? await channel.closeFuture.get() }
+        return await withTaskCancellationHandler {
+            await withTaskGroup(of: (any Error)?.self) { group in
+                group.addTask {
+                    try? await channel.closeFuture.get()
+                    return RedisError.connectionClosed
+                }
                 group.addTask {
                     while !Task.isCancelled {
                         do {
                             try await Task.sleep(for: interval)
                             try await self.send(RedisCommand("PING"))
                         } catch {
-                            return
+                            return error
                         }
                     }
+                    return CancellationError()
                 }
-                await group.next()
+                let reason = await group.next() ?? nil
                 group.cancelAll()
                 channel.close(promise: nil)
+                return reason ?? CancellationError()
             }
         } onCancel: {
             channel.close(promise: nil)

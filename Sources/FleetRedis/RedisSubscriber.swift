@@ -64,6 +64,7 @@ public final class RedisSubscriber: Service, Sendable {
         await cancelWhenGracefulShutdown {
             var backoff = Backoff(first: self.configuration.reconnectBackoff.first, max: self.configuration.reconnectBackoff.max)
             while !Task.isCancelled {
+                var reason: any Error = RedisError.connectionClosed
                 do {
                     let connection = try await RedisConnection.connect(self.configuration, on: self.eventLoopGroup.next()) { [self] push in
                         self.receive(push)
@@ -74,13 +75,13 @@ public final class RedisSubscriber: Service, Sendable {
                         [RedisCommand("SUBSCRIBE", arguments: self.channels.map { .string($0) })],
                         resp2Subscriber: connection.protocolVersion == 2
                     )
-                    await connection.monitor(pingEvery: self.configuration.healthCheckInterval)
+                    reason = await connection.monitor(pingEvery: self.configuration.healthCheckInterval)
                     self.barriers.withLock { $0.connection = nil }
                 } catch {
                     self.logger.debug("redis subscriber cannot connect", metadata: ["error": "\(error)"])
                 }
                 if self.subscribed.exchange(false, ordering: .acquiringAndReleasing) {
-                    self.logger.warning("redis pub/sub connection lost; reconnecting")
+                    self.logger.warning("redis pub/sub connection lost; reconnecting", metadata: ["reason": "\(reason)"])
                 }
                 self.emit(.disconnected)
                 guard !Task.isCancelled else { break }

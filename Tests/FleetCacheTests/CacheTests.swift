@@ -195,6 +195,22 @@ struct SharedCacheTests {
         }
     }
 
+    /// Caches are usually made after the subscription is up; their L1 must count as
+    /// synchronized from the start, not only after the next reconnect.
+    @Test func aCacheMadeAfterTheSubscriptionTrustsItsL1() async throws {
+        let server = try RedisServerProcess()
+        try await withInstances(server) { a, _ in
+            var policy = CachePolicy(ttl: .seconds(60))
+            policy.unsubscribedMaxAge = .zero
+            let late = Cache<String>(namespace: "late", policy: policy, bus: a.bus, logger: logger)
+            let source = Source()
+            _ = try await late.get("k") { try await source.load() }
+            let status = CacheStatus()
+            _ = try await CacheStatus.$current.withValue(status) { try await late.get("k") { try await source.load() } }
+            #expect(status.outcome == .l1Hit)
+        }
+    }
+
     @Test func keepsServingThroughARedisOutageAndRecovers() async throws {
         let server = try RedisServerProcess()
         try await withInstances(server) { a, b in
