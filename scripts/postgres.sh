@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster on loopback, for tests and for running topology T1 locally.
 #
-#   scripts/postgres.sh start DIR PORT [durable]   # prints the URL of its `postgres` database
+#   scripts/postgres.sh start DIR PORT [durable]           # prints the URL of its `postgres` database
+#   scripts/postgres.sh replica DIR PORT PRIMARY_PORT       # a streaming replica of that primary
 #   scripts/postgres.sh stop DIR
 #
 # The cluster lives in DIR (trust authentication, user `fleet`, loopback only). PostgreSQL
@@ -28,12 +29,26 @@ start)
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -o "$options" start >/dev/null
     echo "postgres://fleet@127.0.0.1:$port/postgres"
     ;;
+replica)
+    # A hot standby made with pg_basebackup (-R writes the standby settings), streaming
+    # from the primary on PRIMARY_PORT. initdb's trust rules already allow replication
+    # connections from loopback.
+    dir=${2:?directory}
+    port=${3:?port}
+    primary=${4:?primary port}
+    mkdir -p "$dir"
+    if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; fi
+    as_owner "$bin/pg_basebackup" -h 127.0.0.1 -p "$primary" -U fleet -D "$dir/data" -R -X stream --no-sync >/dev/null
+    options="-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c hot_standby=on"
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -o "$options" start >/dev/null
+    echo "postgres://fleet@127.0.0.1:$port/postgres"
+    ;;
 stop)
     dir=${2:?directory}
     as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
     ;;
 *)
-    echo "usage: $0 start DIR PORT | stop DIR" >&2
+    echo "usage: $0 start DIR PORT [durable] | replica DIR PORT PRIMARY_PORT | stop DIR" >&2
     exit 2
     ;;
 esac

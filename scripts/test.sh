@@ -8,8 +8,9 @@
 #   4. for each topology starts `fleet serve` and runs the live checks against it: the
 #      official RealWorld suite (when ../shared/realworld is present, or REALWORLD_DIR
 #      points at it), /metrics, and a graceful SIGTERM. Topologies: T0 (SQLite), T1
-#      (PostgreSQL), and two instances on PostgreSQL sharing a Redis, behind nginx, with
-#      requests alternating between them.
+#      (PostgreSQL), and two instances on a PostgreSQL primary and its streaming replica,
+#      sharing a Redis, behind nginx, with requests alternating between them; then the
+#      primary is stopped: reads must go on and writes get 503.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -40,6 +41,7 @@ cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     "$root/scripts/lb.sh" stop "$scratch/lb" 2>/dev/null || true
     "$root/scripts/redis.sh" stop "$scratch/redis" 2>/dev/null || true
+    [ -d "$scratch/pg-replica/data" ] && "$root/scripts/postgres.sh" stop "$scratch/pg-replica" 2>/dev/null || true
     [ -d "$scratch/pg/data" ] && "$root/scripts/postgres.sh" stop "$scratch/pg" 2>/dev/null || true
     rm -rf "$scratch"
 }
@@ -51,12 +53,14 @@ swift build --build-tests
 step "swift test (T0: SQLite)"
 FLEET_BIN="$root/.build/debug/fleet" swift test --skip-build
 
-step "starting PostgreSQL (T1)"
-postgres_url=$("$root/scripts/postgres.sh" start "$scratch/pg" "$(free_port)")
-echo "$postgres_url"
+step "starting PostgreSQL (T1) and a streaming replica of it (pg_basebackup)"
+primary_port=$(free_port)
+postgres_url=$("$root/scripts/postgres.sh" start "$scratch/pg" "$primary_port")
+replica_url=$("$root/scripts/postgres.sh" replica "$scratch/pg-replica" "$(free_port)" "$primary_port")
+echo "primary $postgres_url, replica $replica_url"
 
-step "swift test FleetAppTests (T1: PostgreSQL)"
-FLEET_TEST_POSTGRES_URL="$postgres_url" swift test --skip-build --filter FleetAppTests
+step "swift test FleetAppTests (T1: PostgreSQL, with the replica for the replica tests)"
+FLEET_TEST_POSTGRES_URL="$postgres_url" FLEET_TEST_POSTGRES_REPLICA_URL="$replica_url" swift test --skip-build --filter FleetAppTests
 
 # The rate limits stay on in the live checks, raised so that the suite's burst of
 # sign-ups from one address fits.
@@ -104,8 +108,13 @@ live_checks() {
     grep -qi '^RateLimit-Policy: "read"' <<<"$headers" || { echo "FAIL: no RateLimit-Policy header"; exit 1; }
     grep -qi '^Cache-Status: fleet' <<<"$headers" || { echo "FAIL: no Cache-Status header"; exit 1; }
     for port in "${ports[@]}"; do
+        curl -fsS "http://127.0.0.1:$port/api/tags" >/dev/null
         local metrics; metrics=$(curl -fsS "http://127.0.0.1:$port/metrics")
-        # Every instance served part of the suite (round robin), or the only one served it all.
+        # Every instance served a share of the suite (round robin), or the only one all of it.
+        local served
+        served=$(awk '/^http_server_request_duration_seconds_count/ { sum += $NF } END { print int(sum) }' <<<"$metrics")
+        [ "$served" -ge $((100 / count)) ] || { echo "FAIL: instance on $port served only $served requests"; exit 1; }
+        echo "instance on $port served $served requests"
         grep -q '^http_server_request_duration_seconds_bucket{http_route="/api/tags"' <<<"$metrics" \
             || { echo "FAIL: instance on $port has no request duration histogram for /api/tags"; exit 1; }
         for metric in db_client_operation_duration_seconds_count db_client_connection_wait_time_seconds_count \
@@ -114,6 +123,8 @@ live_checks() {
         done
     done
     echo "ok: request, database, pool and cache metrics exported by every instance; rate-limit and cache headers present"
+
+    if [ -n "${after_suite:-}" ]; then "$after_suite" "$url"; fi
 
     step "$name: graceful shutdown"
     [ "$count" -gt 1 ] && "$root/scripts/lb.sh" stop "$scratch/lb"
@@ -133,9 +144,26 @@ step "live checks, T1 (PostgreSQL)"
 psql "$postgres_url" -qc "CREATE DATABASE fleet_live" >/dev/null
 live_checks t1 1 --database-url "${postgres_url%/postgres}/fleet_live"
 
-step "live checks, two instances on PostgreSQL and Redis, behind nginx"
+# With the primary stopped, reads go on (from the replica) and writes get 503.
+primary_down() {
+    local url=$1
+    step "pair: primary down"
+    "$root/scripts/postgres.sh" stop "$scratch/pg"
+    sleep 1
+    local status
+    status=$(curl -s -o /dev/null -w '%{http_code}' "$url/api/articles?limit=5&offset=1")
+    [ "$status" = 200 ] || { echo "FAIL: a read got $status with the primary down"; exit 1; }
+    local body; body=$(curl -s -w '\n%{http_code}' -H 'Content-Type: application/json' \
+        -d '{"user":{"username":"late","email":"late@example.com","password":"password123"}}' "$url/api/users")
+    [ "$(tail -n1 <<<"$body")" = 503 ] || { echo "FAIL: a write with the primary down got: $body"; exit 1; }
+    grep -q '"errors"' <<<"$body" || { echo "FAIL: no error body: $body"; exit 1; }
+    echo "ok: reads served by the replica, writes refused with 503: $(head -n1 <<<"$body")"
+}
+
+step "live checks, two instances on PostgreSQL (primary + replica) and Redis, behind nginx"
 redis_url=$("$root/scripts/redis.sh" start "$scratch/redis" "$(free_port)")
 psql "$postgres_url" -qc "CREATE DATABASE fleet_pair" >/dev/null
-live_checks pair 2 --database-url "${postgres_url%/postgres}/fleet_pair" --redis-url "$redis_url"
+after_suite=primary_down live_checks pair 2 --database-url "${postgres_url%/postgres}/fleet_pair" \
+    --database-replica-urls "${replica_url%/postgres}/fleet_pair" --redis-url "$redis_url"
 
 step "all tests passed"

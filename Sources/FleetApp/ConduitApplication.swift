@@ -8,6 +8,7 @@ public import FleetObservability
 public import Hummingbird
 public import Logging
 public import Prometheus
+import ServiceLifecycle
 
 /// Redis as the app uses it: one client, and the cache bus over it.
 public struct RedisServices: Sendable {
@@ -28,14 +29,27 @@ public enum ConduitApplication {
         // The data folder holds the generated token secret on every topology.
         try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
         let database: InstrumentedDatabase
-        let service: PostgresDatabase?
+        let service: (any Service)?
         if let url = settings.databaseURL {
-            var configuration = try PostgresDatabase.Configuration(url: url)
-            configuration.minimumConnections = settings.databasePoolMin
-            configuration.maximumConnections = settings.databasePoolMax
-            let postgres = PostgresDatabase(configuration, logger: logger)
-            database = InstrumentedDatabase(postgres, system: "postgresql")
-            service = postgres
+            func node(_ url: String) throws -> PostgresDatabase {
+                var configuration = try PostgresDatabase.Configuration(url: url)
+                configuration.minimumConnections = settings.databasePoolMin
+                configuration.maximumConnections = settings.databasePoolMax
+                return PostgresDatabase(configuration, logger: logger)
+            }
+            let primary = try node(url)
+            if settings.databaseReplicaURLs.isEmpty {
+                database = InstrumentedDatabase(primary, system: "postgresql")
+                service = primary
+            } else {
+                var configuration = ReplicatedDatabase.Configuration()
+                configuration.maxLag = settings.databaseReplicaMaxLag
+                let replicated = ReplicatedDatabase(
+                    primary: primary, replicas: try settings.databaseReplicaURLs.map(node), configuration: configuration, logger: logger
+                )
+                database = InstrumentedDatabase(replicated, system: "postgresql")
+                service = replicated
+            }
         } else {
             let parent = (settings.databasePath as NSString).deletingLastPathComponent
             if !parent.isEmpty { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
@@ -54,6 +68,7 @@ public enum ConduitApplication {
             defer { group.cancelAll() }
             do {
                 try await Schema.migrator.migrate(database, logger: logger)
+                if let replicated = database.base as? ReplicatedDatabase { try await replicated.requireReplicasToCatchUp() }
                 let result = try await body(database)
                 await database.close()
                 return result
@@ -134,6 +149,13 @@ public enum ConduitApplication {
         let api = router.group("api")
             .add(middleware: CacheStatusMiddleware())
             .add(middleware: AuthenticationMiddleware(tokens: services.tokens))
+        if !settings.databaseReplicaURLs.isEmpty {
+            // Positions live for the lag bound and a margin: then every replica in use has them.
+            let lifetime = settings.databaseReplicaMaxLag + .seconds(1)
+            let positions: any WritePositions = redis.map { RedisWritePositions(redis: $0.client, lifetime: lifetime, logger: services.logger) }
+                ?? LocalWritePositions(lifetime: lifetime)
+            api.add(middleware: ReadYourWritesMiddleware(positions: positions, addresses: ClientAddressResolver(trustedProxies: settings.trustedProxies)))
+        }
         if settings.rateLimitEnabled {
             let limits = RateLimits(settings: settings)
             let limiter: any RateLimiter = redis.map { RedisRateLimiter(redis: $0.client, logger: services.logger) } ?? LocalRateLimiter()

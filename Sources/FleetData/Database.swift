@@ -47,8 +47,17 @@ extension SQLExecutor {
 public protocol Database: Sendable {
     var dialect: SQLDialect { get }
 
-    /// Runs `body` with a connection suited to reads. It must not write.
+    /// Runs `body` with a connection suited to reads. It must not write. With replicas,
+    /// it may run on one that has replayed everything this session wrote
+    /// (`SessionConsistency`), but not necessarily other sessions' latest writes.
     func read<Result: Sendable>(
+        _ body: @Sendable (any SQLExecutor) async throws -> Result
+    ) async throws -> Result
+
+    /// Like `read`, but sees every write committed before the call, whoever made it: for
+    /// filling shared caches, which must never keep data older than the write that last
+    /// invalidated it.
+    func readLatest<Result: Sendable>(
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result
 
@@ -62,6 +71,15 @@ public protocol Database: Sendable {
 
     /// Closes every connection. Calls after this fail.
     func close() async
+}
+
+extension Database {
+    /// A database without replicas reads its latest state everywhere.
+    public func readLatest<Result: Sendable>(
+        _ body: @Sendable (any SQLExecutor) async throws -> Result
+    ) async throws -> Result {
+        try await read(body)
+    }
 }
 
 /// The errors that callers may want to tell apart, whatever the driver.

@@ -45,6 +45,18 @@ public final class InstrumentedDatabase: Database {
         }
     }
 
+    public func readLatest<Result: Sendable>(
+        _ body: @Sendable (any SQLExecutor) async throws -> Result
+    ) async throws -> Result {
+        let lease = Lease(self)
+        defer { lease.finish() }
+        return try await base.readLatest { executor in
+            lease.acquired()
+            defer { lease.released() }
+            return try await body(CountingExecutor(base: executor, counter: counter, timer: readTimer))
+        }
+    }
+
     public func transaction<Result: Sendable>(
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result {

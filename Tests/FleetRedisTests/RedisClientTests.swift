@@ -30,6 +30,8 @@ struct RedisClientTests {
         let server = try RedisServerProcess()
         var config = configuration(server)
         config.preferRESP3 = resp3
+        // Megabytes through a debug build on a machine busy with the other tests.
+        config.commandTimeout = .seconds(10)
         try await withClient(config) { redis in
             #expect(try await redis.send(RedisCommand("GET", "missing")) == .null)
             try await redis.send(RedisCommand("SET", "empty", ""))

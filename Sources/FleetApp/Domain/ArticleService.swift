@@ -19,10 +19,11 @@ public struct ArticleService: Sendable {
         let page: CachedPage
         if filter.followedBy != nil {
             // The feed is one viewer's: nothing to share, so it is not cached.
-            page = try await Self.page(filter, in: database)
+            page = try await Self.page(filter, in: database, latest: false)
         } else {
             let cache = filter.favoritedBy == nil ? services.caches.lists : services.caches.favoritedLists
-            page = try await cache.get(Self.pageKey(filter)) { try await Self.page(filter, in: database) } ?? CachedPage(ids: [], count: 0)
+            page = try await cache.get(Self.pageKey(filter)) { try await Self.page(filter, in: database, latest: true) }
+                ?? CachedPage(ids: [], count: 0)
         }
         let found = try await services.caches.articles.getMany(page.ids.map(String.init)) { ids in
             try await Self.articles(ids.compactMap { Int64($0) }, in: database)
@@ -38,7 +39,7 @@ public struct ArticleService: Sendable {
     public func tags() async throws -> [String] {
         let database = services.database
         return try await services.caches.tags.get(ConduitCaches.allTags) {
-            try await database.read { db in
+            try await database.readLatest { db in
                 try await db.query("SELECT name FROM tags WHERE articles_count > 0 ORDER BY articles_count DESC, name")
                     .map { try $0.decode(at: 0) }
             }
@@ -88,9 +89,10 @@ public struct ArticleService: Sendable {
         }
     }
 
-    /// One page of ids for a filter, and the filter's total.
-    static func page(_ filter: ArticleFilter, in database: any Database) async throws -> CachedPage {
-        try await database.read { db in
+    /// One page of ids for a filter, and the filter's total. `latest` for pages that are
+    /// cached for everyone (see `Database.readLatest`).
+    static func page(_ filter: ArticleFilter, in database: any Database, latest: Bool) async throws -> CachedPage {
+        let body: @Sendable (any SQLExecutor) async throws -> CachedPage = { db in
             let conditions = conditions(for: filter)
             let count = try await db.first(countQuery(for: filter, conditions: conditions))?.decode(at: 0, as: Int.self) ?? 0
             let rows = try await db.query(
@@ -98,6 +100,7 @@ public struct ArticleService: Sendable {
             )
             return CachedPage(ids: try rows.map { try $0.decode(at: 0) }, count: count)
         }
+        return latest ? try await database.readLatest(body) : try await database.read(body)
     }
 
     /// The cache key of a page: every filter that shapes it, each value escaped by length.
@@ -130,9 +133,10 @@ public struct ArticleService: Sendable {
         }
     }
 
+    /// Articles by id for the article cache: the latest committed state.
     static func articles(_ ids: [Int64], in database: any Database) async throws -> [String: CachedArticle] {
         guard !ids.isEmpty else { return [:] }
-        return try await database.read { db in try await articles(ids, in: db) }
+        return try await database.readLatest { db in try await articles(ids, in: db) }
     }
 
     // MARK: - Writes

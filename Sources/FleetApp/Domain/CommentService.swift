@@ -27,7 +27,8 @@ public struct CommentService: Sendable {
         var validator = Validator()
         let body = validator.required("body", body, maxLength: Rules.commentMaxLength)
         try validator.check()
-        let article = try await services.database.read { db in try await ArticleService.locate(slug, in: db) }
+        // A write: the article may be newer than any replica.
+        let article = try await services.database.readLatest { db in try await ArticleService.locate(slug, in: db) }
         // A comment lives on the article's shard, so it is found with the article.
         let id = services.ids.next(on: article.id.shard)
         let now = services.now()

@@ -10,7 +10,7 @@ public struct ProfileService: Sendable {
         let key = username.lowercased()
         guard username.count <= Rules.usernameMaxLength,
             let id = try await services.caches.usernames.get(key, load: {
-                try await database.read { db in try await db.first("SELECT id FROM users WHERE username_key = \(bind: key)")?.decode(at: 0) }
+                try await database.readLatest { db in try await db.first("SELECT id FROM users WHERE username_key = \(bind: key)")?.decode(at: 0) }
             }),
             let user = try await services.users.cached([id])[id]
         else { throw APIError.notFound("profile") }

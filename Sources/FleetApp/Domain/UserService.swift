@@ -42,7 +42,8 @@ public struct UserService: Sendable {
         try validator.check()
         let password = password ?? ""
 
-        let user = try await services.database.read { db in
+        // From the latest state: an account made a moment ago may not be on a replica yet.
+        let user = try await services.database.readLatest { db in
             try await Self.user(where: "email = \(bind: email)", in: db)
         }
         // Verify against a fixed hash when the user is unknown so that timing does not
@@ -65,13 +66,13 @@ public struct UserService: Sendable {
         let database = services.database
         if ids.count == 1, let id = ids.first {
             let user = try await services.caches.users.get(String(id)) {
-                try await database.read { db in try await Self.user(where: "id = \(bind: id)", in: db) }.map(CachedUser.init)
+                try await database.readLatest { db in try await Self.user(where: "id = \(bind: id)", in: db) }.map(CachedUser.init)
             }
             return user.map { [id: $0] } ?? [:]
         }
         let found = try await services.caches.users.getMany(ids.map(String.init)) { keys in
             let ids = keys.compactMap { Int64($0) }
-            return try await database.read { db in
+            return try await database.readLatest { db in
                 let rows = try await db.query("SELECT id, username, email, password_hash, bio, image FROM users WHERE id IN (\(binds: ids))")
                 return Dictionary(try rows.map { row in let user = CachedUser(try Self.record(from: row)); return (String(user.id), user) }) { $1 }
             }

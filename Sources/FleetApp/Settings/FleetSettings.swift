@@ -17,6 +17,8 @@ public struct FleetSettings: Sendable {
     public var databaseURL: String?
     public var databasePoolMin: Int
     public var databasePoolMax: Int
+    public var databaseReplicaURLs: [String]
+    public var databaseReplicaMaxLag: Duration
     public var databaseReaders: Int
     public var databaseSynchronous: String
     public var databaseAcquireTimeout: Duration
@@ -53,6 +55,8 @@ public struct FleetSettings: Sendable {
         Entry(key: "database.url", defaultValue: "unset (SQLite)", help: "PostgreSQL to use instead of the embedded SQLite: `postgres://user:password@host:5432/database` (topology T1)."),
         Entry(key: "database.pool.min", defaultValue: "0", help: "PostgreSQL connections kept open when idle."),
         Entry(key: "database.pool.max", defaultValue: "20", help: "Most PostgreSQL connections per instance; requests beyond it wait for a free one."),
+        Entry(key: "database.replica.urls", defaultValue: "unset (no replicas)", help: "Streaming replicas of `database.url`, comma-separated `postgres://` URLs: reads go to them, writes to the primary."),
+        Entry(key: "database.replica.max.lag.ms", defaultValue: "2000", help: "Replicas further behind the primary than this are skipped until they catch up."),
         Entry(key: "database.sqlite.path", defaultValue: "<data.dir>/fleet.sqlite", help: "SQLite database file (WAL mode)."),
         Entry(key: "database.sqlite.readers", defaultValue: "4", help: "Read-only SQLite connections (reads run in parallel; writes are queued on one writer)."),
         Entry(key: "database.sqlite.synchronous", defaultValue: "normal", help: "SQLite `synchronous` pragma: `normal` survives a killed process, `full` also a power cut."),
@@ -85,6 +89,9 @@ public struct FleetSettings: Sendable {
         databaseURL = config.string(forKey: "database.url", isSecret: true)
         databasePoolMin = config.int(forKey: "database.pool.min", default: 0)
         databasePoolMax = config.int(forKey: "database.pool.max", default: 20)
+        databaseReplicaURLs = (config.string(forKey: "database.replica.urls", isSecret: true) ?? "")
+            .split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+        databaseReplicaMaxLag = .milliseconds(config.int(forKey: "database.replica.max.lag.ms", default: 2000))
         databaseReaders = config.int(forKey: "database.sqlite.readers", default: 4)
         databaseSynchronous = config.string(forKey: "database.sqlite.synchronous", default: "normal")
         databaseAcquireTimeout = .milliseconds(config.int(forKey: "database.acquire.timeout.ms", default: 10_000))
@@ -124,6 +131,8 @@ public struct FleetSettings: Sendable {
         guard databasePoolMin >= 0, (1...1000).contains(databasePoolMax), databasePoolMin <= databasePoolMax else {
             throw SettingsError("database.pool.min/max must satisfy 0 <= min <= max <= 1000")
         }
+        if !databaseReplicaURLs.isEmpty, databaseURL == nil { throw SettingsError("database.replica.urls needs database.url (the primary)") }
+        guard databaseReplicaMaxLag >= .milliseconds(1) else { throw SettingsError("database.replica.max.lag.ms must be at least 1") }
         guard bodyLimitBytes >= 1024 else { throw SettingsError("http.body.limit.bytes must be at least 1024") }
         if let jwtSecret, jwtSecret.utf8.count < 32 { throw SettingsError("auth.jwt.secret must be at least 32 bytes") }
         guard jwtTTL >= .seconds(60) else { throw SettingsError("auth.jwt.ttl.seconds must be at least 60") }

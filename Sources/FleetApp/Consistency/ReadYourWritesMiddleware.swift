@@ -1,0 +1,37 @@
+import FleetData
+import FleetHTTP
+import HTTPTypes
+import Hummingbird
+
+/// Gives each request a `SessionConsistency` that starts at its client's last write
+/// position, and keeps the new position when the request wrote: with replicas, a client
+/// always reads what it wrote, through any instance, without sticky sessions.
+///
+/// The client is the signed-in user and the client address (as the rate limiter finds
+/// it), so a client that writes with its token and then reads without it still reads its
+/// own writes; clients behind one address share a position, which only sends a few more
+/// of their reads to the primary.
+struct ReadYourWritesMiddleware: RouterMiddleware {
+    typealias Context = ConduitContext
+    let positions: any WritePositions
+    let addresses: ClientAddressResolver
+
+    func handle(_ request: Request, context: ConduitContext, next: (Request, ConduitContext) async throws -> Response) async throws -> Response {
+        let address = addresses.client(peer: context.remoteAddress, forwardedFor: request.headers[values: RateLimits.forwardedFor])
+        let clients = ["ip:" + ClientAddressResolver.key(for: address)] + (context.viewer.map { ["user:\($0.rawValue)"] } ?? [])
+        let session = SessionConsistency(atLeast: await positions.position(for: clients))
+        do {
+            let response = try await SessionConsistency.$current.withValue(session) { try await next(request, context) }
+            await keep(session, for: clients)
+            return response
+        } catch {
+            // A request can commit and still fail afterwards; what it committed counts.
+            await keep(session, for: clients)
+            throw error
+        }
+    }
+
+    private func keep(_ session: SessionConsistency, for clients: [String]) async {
+        if session.hasWritten, let position = session.required { await positions.record(position, for: clients) }
+    }
+}
