@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
 # Fleet benchmark: builds the release binary, seeds a data set, starts `fleet serve` on it and
 # runs wrk against each endpoint in turn. Results go to bench/results/<timestamp>/: the raw wrk
-# output per endpoint, summary.json, summary.md and (with matplotlib) latency.png/throughput.png.
+# output per endpoint, the server's /metrics scraped right before and right after each measured
+# run (NN-name.metrics-before.txt / .metrics-after.txt; not around the warm-up), summary.json,
+# summary.md and (with matplotlib) latency.png/throughput.png.
+# Besides req/s, latency, errors and server CPU, the summary has per endpoint, from the /metrics
+# deltas over the measured run ("–" in summary.md and null in summary.json when not applicable):
+#   SQL/req        db_client_operation_duration_seconds_count, all label sets but db_system="redis",
+#                  divided by the requests wrk completed
+#   replica reads  share of db_client_reads_total with db_node="replica" among replica + primary;
+#                  only exists when the server has replicas (--database-replica-urls)
+#   L1 hit         cache_requests_total layer="l1": hit / (hit + miss + stale), over all caches
 #
 # Usage: bench/run.sh [options]
 #   --duration 10s          wrk run length per endpoint
@@ -21,7 +30,10 @@
 #
 # Environment: FLEET_BIN=/path/to/fleet benchmarks that binary (no build);
 #              FLEET_BENCH_SETTINGS="--database-url postgres://..." passes settings to seed and serve
-#              (topology T1; use a separate BENCH_RESULTS_DIR per topology);
+#              (topology T1; use a separate BENCH_RESULTS_DIR per topology); with replicas and Redis:
+#              FLEET_BENCH_SETTINGS="--database-url postgres://primary/... --database-replica-urls
+#              postgres://replica1/...,postgres://replica2/... --redis-url redis://..." (the replica
+#              reads column is only filled in with --database-replica-urls);
 #              BENCH_RESULTS_DIR=dir puts results and the seeded data set there (default bench/results).
 # Exit status: 0 all good; 3 some endpoint answered non-2xx (a bug, unless only 429/503);
 #              4 a wrk run produced no result; 5 the server died during the run.
@@ -274,17 +286,40 @@ run_wrk() {
     -s "$BENCH_DIR/wrk/$script" "$url" >"$output" 2>&1 || warn "wrk exited with an error (see $output)"
 }
 
-# One-line digest of a wrk result file.
+# scrape_metrics FILE: saves the server's /metrics as $OUT/FILE and prints FILE; on failure
+# only warns and prints "-" (the summary then shows "–" for the /metrics columns).
+scrape_metrics() {
+  if curl -fsS --max-time 10 -o "$OUT/$1" "$BASE_URL/metrics" 2>"$TMP/scrape.err"; then
+    echo "$1"
+  else
+    warn "could not scrape $BASE_URL/metrics for $1: $(head -c 200 "$TMP/scrape.err")"
+    rm -f "$OUT/$1"
+    echo "-"
+  fi
+}
+
+# digest RESULT [METRICS_BEFORE METRICS_AFTER]: one-line digest of a wrk result file, plus the
+# /metrics figures of bench/lib/summarize.py when both scrapes (names under $OUT) are given.
 digest() {
-  python3 - "$1" <<'PY'
+  python3 - "$BENCH_DIR/lib" "$OUT" "$@" <<'PY'
 import json, sys
-for line in open(sys.argv[1], errors="replace"):
+from pathlib import Path
+for line in open(sys.argv[3], errors="replace"):
     if line.startswith("BENCH_JSON "):
         r = json.loads(line[11:])
         l = r["latency_ms"]
         errors = sum(r["errors"].values())
         print(f'      {r["rps"]:>10,.1f} req/s   p50 {l["p50"]:.2f} ms   p99 {l["p99"]:.2f} ms   '
               f'non-2xx {r["non2xx"]}   socket errors {errors}')
+        if len(sys.argv) == 6:
+            try:
+                sys.path.insert(0, sys.argv[1])
+                from summarize import dash, server_counts
+                c = server_counts(Path(sys.argv[2]), {"metrics_before": sys.argv[4], "metrics_after": sys.argv[5]}, r["requests"])
+                print(f'      SQL/req {dash(c["sql_per_request"], "{:.2f}")}   '
+                      f'replica reads {dash(c["replica_reads_pct"], "{:.1f}%")}   L1 hit {dash(c["l1_hit_pct"], "{:.1f}%")}')
+            except Exception as error:  # the figures are a bonus here; summarize.py reports them again
+                print(f"!! could not read the /metrics scrapes: {error!r}", file=sys.stderr)
         break
 else:
     print("      (no result: wrk failed, see the raw output)")
@@ -315,6 +350,8 @@ for spec in "${ENDPOINTS[@]}"; do
     run_wrk "$conns" "$WARMUP" "$script" "$BASE_URL$path" "$token" "$TMP/warmup.txt"
   fi
 
+  # The measured run, between two /metrics scrapes (taken outside the server CPU measurement).
+  metrics_before=$(scrape_metrics "$tag.metrics-before.txt")
   cpu_before=$(server_cpu)
   run_wrk "$conns" "$DURATION" "$script" "$BASE_URL$path" "$token" "$OUT/$tag.txt"
   if ! kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -322,11 +359,13 @@ for spec in "${ENDPOINTS[@]}"; do
     tail -n 30 "$OUT/server.log" >&2
     SERVER_PID=""
     SERVER_DIED=1
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t-\t%s\t0\t0\n' "$index" "$name" "$method" "$path" "$route" "$conns" "$tag.txt" "$probe_status" >>"$OUT/endpoints.tsv"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t-\t%s\t0\t0\t%s\t-\n' "$index" "$name" "$method" "$path" "$route" "$conns" "$tag.txt" "$probe_status" \
+      "$metrics_before" >>"$OUT/endpoints.tsv"
     break
   fi
   cpu_used=$(awk -v a="$cpu_before" -v b="$(server_cpu)" 'BEGIN { printf "%.2f", b - a }')
-  digest "$OUT/$tag.txt"
+  metrics_after=$(scrape_metrics "$tag.metrics-after.txt")
+  digest "$OUT/$tag.txt" "$metrics_before" "$metrics_after"
 
   # Non-2xx replies: run again counting replies per status (slower, so not done by default).
   rerun="-"
@@ -337,8 +376,8 @@ for spec in "${ENDPOINTS[@]}"; do
     run_wrk "$conns" "$DURATION" "$script" "$BASE_URL$path" "$token" "$OUT/$rerun" BENCH_STATUS_CODES=1
     warn "statuses seen: $(grep -o '"status_codes":{[^}]*}' "$OUT/$rerun" || echo unknown)"
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$index" "$name" "$method" "$path" "$route" "$conns" \
-    "$tag.txt" "$rerun" "$probe_status" "$cpu_used" "$(server_rss)" >>"$OUT/endpoints.tsv"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$index" "$name" "$method" "$path" "$route" "$conns" \
+    "$tag.txt" "$rerun" "$probe_status" "$cpu_used" "$(server_rss)" "$metrics_before" "$metrics_after" >>"$OUT/endpoints.tsv"
 done
 stop_server
 

@@ -35,6 +35,7 @@ public enum ConduitApplication {
                 var configuration = try PostgresDatabase.Configuration(url: url)
                 configuration.minimumConnections = settings.databasePoolMin
                 configuration.maximumConnections = settings.databasePoolMax
+                configuration.acquireTimeout = settings.databaseAcquireTimeout
                 return PostgresDatabase(configuration, logger: logger)
             }
             let primary = try node(url)

@@ -93,6 +93,15 @@ public enum DatabaseError: Error, Equatable, CustomStringConvertible {
     /// Anything else the driver reported.
     case failed(String)
 
+    /// The node could not serve the call at all (down, or no connection to be had):
+    /// another node may.
+    public var isUnavailable: Bool {
+        switch self {
+        case .unavailable, .acquireTimeout: true
+        case .uniqueViolation, .failed: false
+        }
+    }
+
     public var description: String {
         switch self {
         case .uniqueViolation(let message): "unique violation: \(message)"

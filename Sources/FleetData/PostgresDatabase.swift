@@ -1,5 +1,6 @@
 public import Logging
 import NIOCore
+import Synchronization
 import PostgresNIO
 public import ServiceLifecycle
 
@@ -18,6 +19,9 @@ public final class PostgresDatabase: Database, Service {
         public var maximumConnections: Int = 20
         public var connectTimeout: Duration = .seconds(10)
         public var idleTimeout: Duration = .seconds(60)
+        /// How long a call waits for a pooled connection (all busy, or the server not
+        /// reachable) before failing with `DatabaseError.acquireTimeout` (503 to clients).
+        public var acquireTimeout: Duration = .seconds(10)
 
         public init(host: String, port: Int = 5432, username: String, password: String? = nil, database: String) {
             self.host = host
@@ -39,6 +43,7 @@ public final class PostgresDatabase: Database, Service {
     public var dialect: SQLDialect { .postgres }
     private let client: PostgresClient
     private let logger: Logger
+    private let acquireTimeout: Duration
 
     public init(_ configuration: Configuration, logger: Logger) {
         var client = PostgresClient.Configuration(
@@ -51,6 +56,7 @@ public final class PostgresDatabase: Database, Service {
         client.options.connectionIdleTimeout = configuration.idleTimeout
         self.client = PostgresClient(configuration: client, backgroundLogger: logger)
         self.logger = logger
+        self.acquireTimeout = configuration.acquireTimeout
     }
 
     /// Runs the connection pool until cancelled.
@@ -62,12 +68,56 @@ public final class PostgresDatabase: Database, Service {
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result {
         do {
-            return try await client.withConnection { connection in
+            return try await withConnection { connection in
                 try await body(PostgresExecutor(connection: connection, logger: logger))
             }
         } catch let error as PSQLError {
             throw PostgresExecutor.translate(error)
         }
+    }
+
+    /// `PostgresClient.withConnection` with an acquire timeout, which the client lacks: a
+    /// lease still waiting when the timeout fires is cancelled (postgres-nio withdraws
+    /// the request), and the caller gets `DatabaseError.acquireTimeout`. Once a
+    /// connection is held, the work itself is not timed.
+    private func withConnection<Result: Sendable>(
+        _ body: @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let lease = LeaseState()
+        return try await withoutActuallyEscaping(body) { body in
+            try await withThrowingTaskGroup(of: Result?.self) { group in
+                group.addTask {
+                    try await self.client.withConnection { connection in
+                        // Either the body runs or the caller hears of a timeout, never both.
+                        guard lease.state.compareExchange(expected: LeaseState.waiting, desired: LeaseState.acquired, ordering: .acquiringAndReleasing).exchanged
+                        else { throw DatabaseError.acquireTimeout }
+                        return try await body(connection)
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: self.acquireTimeout)
+                    if lease.state.compareExchange(expected: LeaseState.waiting, desired: LeaseState.timedOut, ordering: .acquiringAndReleasing).exchanged {
+                        throw DatabaseError.acquireTimeout
+                    }
+                    return nil
+                }
+                while let next = try await group.next() {
+                    if let result = next {
+                        group.cancelAll()
+                        return result
+                    }
+                }
+                throw DatabaseError.acquireTimeout
+            }
+        }
+    }
+
+    /// Whether a lease got its connection first or its timer fired first.
+    private final class LeaseState: Sendable {
+        static let waiting = 0
+        static let acquired = 1
+        static let timedOut = 2
+        let state = Atomic<Int>(LeaseState.waiting)
     }
 
     /// Runs `body` in a transaction, and runs it again (up to three times in all) when
@@ -94,7 +144,7 @@ public final class PostgresDatabase: Database, Service {
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result {
         do {
-            return try await client.withConnection { connection in
+            return try await withConnection { connection in
                 try await PostgresExecutor(connection: connection, logger: logger).inTransaction(begin: "BEGIN", logger: logger, body)
             }
         } catch let error as PSQLError {

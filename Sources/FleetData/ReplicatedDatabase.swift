@@ -93,7 +93,7 @@ public final class ReplicatedDatabase: Database, Service {
                 let result = try await replicas[index].read(body)
                 countRead(replica: true)
                 return result
-            } catch DatabaseError.unavailable {
+            } catch let error as DatabaseError where error.isUnavailable {
                 markReplicaDown(index)
             }
         }

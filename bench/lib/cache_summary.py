@@ -11,13 +11,11 @@ Prints the Markdown summary. Exit status: 0 all good, 3 some run had non-2xx rep
 """
 
 import json
-import re
 import sys
 from collections import defaultdict
 from pathlib import Path
 
-SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)")
-LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+from metrics_scrape import deltas, scrape  # the one /metrics parser, shared with summarize.py
 
 
 def bench_json(path):
@@ -26,25 +24,6 @@ def bench_json(path):
             if line.startswith("BENCH_JSON "):
                 return json.loads(line[len("BENCH_JSON "):])
     return None
-
-
-def scrape(path):
-    """Prometheus text format -> {(name, ((label, value), ...)): number}."""
-    samples = {}
-    if path.is_file():
-        for line in path.read_text(errors="replace").splitlines():
-            match = SAMPLE.match(line)
-            if match and not line.startswith("#"):
-                name, labels, value = match.groups()
-                try:
-                    samples[(name, tuple(sorted(LABEL.findall(labels or ""))))] = float(value)
-                except ValueError:
-                    pass
-    return samples
-
-
-def deltas(before, after):
-    return {key: value - before.get(key, 0.0) for key, value in after.items()}
 
 
 def counters(delta):

@@ -60,7 +60,7 @@ public struct FleetSettings: Sendable {
         Entry(key: "database.sqlite.path", defaultValue: "<data.dir>/fleet.sqlite", help: "SQLite database file (WAL mode)."),
         Entry(key: "database.sqlite.readers", defaultValue: "4", help: "Read-only SQLite connections (reads run in parallel; writes are queued on one writer)."),
         Entry(key: "database.sqlite.synchronous", defaultValue: "normal", help: "SQLite `synchronous` pragma: `normal` survives a killed process, `full` also a power cut."),
-        Entry(key: "database.acquire.timeout.ms", defaultValue: "10000", help: "How long a request waits for a free SQLite connection before failing with 503."),
+        Entry(key: "database.acquire.timeout.ms", defaultValue: "10000", help: "How long a request waits for a free database connection (SQLite or PostgreSQL) before failing with 503."),
         Entry(key: "http.body.limit.bytes", defaultValue: "1048576", help: "Largest accepted request body; larger ones get 413."),
         Entry(key: "auth.bcrypt.cost", defaultValue: "12", help: "bcrypt cost for new password hashes (4-31; each step doubles the time)."),
         Entry(key: "auth.jwt.secret", defaultValue: "generated", help: "HMAC-SHA256 secret for tokens, at least 32 bytes. Unset: a random one is created in `data.dir` and reused."),

@@ -1,0 +1,32 @@
+import FleetData
+import Foundation
+import Logging
+import Testing
+
+/// PostgreSQL's pool under pressure: a request that cannot get a connection in time fails
+/// with a clear error (503 to clients) instead of waiting forever.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["FLEET_TEST_POSTGRES_URL"] != nil, "needs PostgreSQL"))
+struct PostgresPoolTests {
+    @Test func aRequestThatCannotGetAConnectionInTimeFails() async throws {
+        let url = try #require(ProcessInfo.processInfo.environment["FLEET_TEST_POSTGRES_URL"])
+        var configuration = try PostgresDatabase.Configuration(url: url)
+        configuration.maximumConnections = 1
+        configuration.acquireTimeout = .milliseconds(200)
+        let database = PostgresDatabase(configuration, logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await database.run() }
+            defer { group.cancelAll() }
+            _ = try await database.read { try await $0.first("SELECT 1") }
+            async let holder: Void = database.read { try await $0.execute("SELECT pg_sleep(1)") }
+            try await Task.sleep(for: .milliseconds(100))
+            let start = ContinuousClock.now
+            await #expect(throws: DatabaseError.acquireTimeout) {
+                try await database.read { try await $0.first("SELECT 1") }
+            }
+            #expect(ContinuousClock.now - start < .milliseconds(900))
+            try await holder
+            // The pool is fine afterwards.
+            #expect(try await database.read { try await $0.first("SELECT 2 AS v")?.decode("v", as: Int.self) } == 2)
+        }
+    }
+}
