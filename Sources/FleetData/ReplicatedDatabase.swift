@@ -88,7 +88,7 @@ public final class ReplicatedDatabase: Database, Service {
     public func read<Result: Sendable>(
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result {
-        if let index = chooseReplica(atLeast: SessionConsistency.current?.required) {
+        if let index = chooseReplica(atLeast: await SessionConsistency.current?.required()) {
             do {
                 let result = try await replicas[index].read(body)
                 countRead(replica: true)

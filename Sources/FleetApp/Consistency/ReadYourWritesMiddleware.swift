@@ -4,8 +4,9 @@ import HTTPTypes
 import Hummingbird
 
 /// Gives each request a `SessionConsistency` that starts at its client's last write
-/// position, and keeps the new position when the request wrote: with replicas, a client
-/// always reads what it wrote, through any instance, without sticky sessions.
+/// position (looked up only if a read goes to the database), and keeps the new position
+/// when the request wrote: with replicas, a client always reads what it wrote, through
+/// any instance, without sticky sessions.
 ///
 /// The client is the signed-in user and the client address (as the rate limiter finds
 /// it), so a client that writes with its token and then reads without it still reads its
@@ -19,7 +20,8 @@ struct ReadYourWritesMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: ConduitContext, next: (Request, ConduitContext) async throws -> Response) async throws -> Response {
         let address = addresses.client(peer: context.remoteAddress, forwardedFor: request.headers[values: RateLimits.forwardedFor])
         let clients = ["ip:" + ClientAddressResolver.key(for: address)] + (context.viewer.map { ["user:\($0.rawValue)"] } ?? [])
-        let session = SessionConsistency(atLeast: await positions.position(for: clients))
+        let positions = self.positions
+        let session = SessionConsistency { await positions.position(for: clients) }
         do {
             let response = try await SessionConsistency.$current.withValue(session) { try await next(request, context) }
             await keep(session, for: clients)
@@ -32,6 +34,6 @@ struct ReadYourWritesMiddleware: RouterMiddleware {
     }
 
     private func keep(_ session: SessionConsistency, for clients: [String]) async {
-        if session.hasWritten, let position = session.required { await positions.record(position, for: clients) }
+        if let position = session.written { await positions.record(position, for: clients) }
     }
 }
