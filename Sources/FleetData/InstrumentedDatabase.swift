@@ -36,25 +36,13 @@ public final class InstrumentedDatabase: Database {
     public func read<Result: Sendable>(
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result {
-        let lease = Lease(self)
-        defer { lease.finish() }
-        return try await base.read { executor in
-            lease.acquired()
-            defer { lease.released() }
-            return try await body(CountingExecutor(base: executor, counter: counter, timer: readTimer))
-        }
+        try await instrumented(body, timer: readTimer) { try await base.read($0) }
     }
 
     public func readLatest<Result: Sendable>(
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result {
-        let lease = Lease(self)
-        defer { lease.finish() }
-        return try await base.readLatest { executor in
-            lease.acquired()
-            defer { lease.released() }
-            return try await body(CountingExecutor(base: executor, counter: counter, timer: readTimer))
-        }
+        try await instrumented(body, timer: readTimer) { try await base.readLatest($0) }
     }
 
     public func transaction<Result: Sendable>(
@@ -62,12 +50,24 @@ public final class InstrumentedDatabase: Database {
     ) async throws -> Result {
         // BEGIN and COMMIT are round trips too.
         counter.add(2)
+        return try await instrumented(body, timer: writeTimer) { try await base.transaction($0) }
+    }
+
+    /// Runs `call` (one of the base's methods) with `body` wrapped: the lease is timed and
+    /// counted as pending then used, and every statement is counted and timed.
+    private func instrumented<Result: Sendable>(
+        _ body: @Sendable (any SQLExecutor) async throws -> Result,
+        timer: Timer,
+        call: (@Sendable (any SQLExecutor) async throws -> Result) async throws -> Result
+    ) async throws -> Result {
         let lease = Lease(self)
         defer { lease.finish() }
-        return try await base.transaction { executor in
-            lease.acquired()
-            defer { lease.released() }
-            return try await body(CountingExecutor(base: executor, counter: counter, timer: writeTimer))
+        return try await withoutActuallyEscaping(body) { body in
+            try await call { executor in
+                lease.acquired()
+                defer { lease.released() }
+                return try await body(CountingExecutor(base: executor, counter: counter, timer: timer))
+            }
         }
     }
 
