@@ -35,6 +35,8 @@ public final class Cache<Value: Codable & Sendable>: Sendable, CacheInvalidation
         /// L2 may hold values that a failed invalidation should have removed; L2 is not
         /// read until the namespace has been moved to a new generation.
         var l2Dirty = false
+        /// Counts failed invalidations, so a renewal clears only the marks made before it.
+        var l2DirtyMarks = 0
         var flights: [String: Flight] = [:]
         var nextFlight: UInt64 = 0
 
@@ -254,6 +256,9 @@ public final class Cache<Value: Codable & Sendable>: Sendable, CacheInvalidation
         } catch {
             markL2Dirty(error)
         }
+        // A load that started between the drop above and the script may have read the old
+        // L2 value and stored it; this instance skips its own message, so drop it again.
+        state.withLock { $0.drop(id) }
     }
 
     /// Drops every entry of this cache, here, in L2 and on every instance.
@@ -266,6 +271,7 @@ public final class Cache<Value: Codable & Sendable>: Sendable, CacheInvalidation
         } catch {
             markL2Dirty(error)
         }
+        state.withLock { $0.dropAll() }  // as in `invalidate`
     }
 
     /// Entries in L1 now.
@@ -344,16 +350,24 @@ public final class Cache<Value: Codable & Sendable>: Sendable, CacheInvalidation
     /// L2 is skipped while it may hold values an invalidation failed to remove, until the
     /// namespace has been moved to a new generation.
     private func l2Usable(_ bus: CacheBus) async -> Bool {
-        guard state.withLock({ $0.l2Dirty }) else { return true }
+        guard let marks = state.withLock({ $0.l2Dirty ? $0.l2DirtyMarks : nil }) else { return true }
         guard (try? await bus.invalidateAll(namespace)) != nil else { return false }
-        state.withLock { $0.l2Dirty = false }
+        let renewed = state.withLock { state in
+            // Another invalidation may have failed meanwhile: then renew again next time.
+            if state.l2DirtyMarks == marks { state.l2Dirty = false }
+            return !state.l2Dirty
+        }
+        guard renewed else { return false }
         logger.notice("cache L2 namespace renewed after a failed invalidation", metadata: ["cache": "\(namespace)"])
         return true
     }
 
     private func markL2Dirty(_ error: any Error) {
         let wasDirty = state.withLock { state in
-            defer { state.l2Dirty = true }
+            defer {
+                state.l2Dirty = true
+                state.l2DirtyMarks += 1
+            }
             return state.l2Dirty
         }
         counters.l2Error.increment()

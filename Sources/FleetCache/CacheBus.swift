@@ -101,7 +101,8 @@ public final class CacheBus: Service, Sendable {
         prelude + """
             if g .. ':' .. (redis.call('HGET', k, 'v') or '0') ~= ARGV[3] then return 0 end
             redis.call('HSET', k, 'd', ARGV[4])
-            redis.call('PEXPIRE', k, ARGV[5])
+            -- Never shorten the hash's life: its version must outlive slow loaders.
+            if redis.call('PTTL', k) < tonumber(ARGV[5]) then redis.call('PEXPIRE', k, ARGV[5]) end
             return 1
             """
     )

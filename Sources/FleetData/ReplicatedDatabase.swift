@@ -106,18 +106,18 @@ public final class ReplicatedDatabase: Database, Service {
     public func readLatest<Result: Sendable>(
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result {
+        // Only the tracker decides that the primary is down: one failed call may be one
+        // bad connection, and the primary may still be taking writes.
         if isPrimaryUp {
-            do {
-                let result = try await primary.read(body)
-                countRead(replica: false)
-                return result
-            } catch DatabaseError.unavailable {
-                state.withLock { $0.primaryUp = false }
-            }
+            let result = try await primary.read(body)
+            countRead(replica: false)
+            return result
         }
-        // No write can commit while the primary is down: the most caught-up replica
-        // holds the latest state there is.
-        guard let index = mostCaughtUpReplica() else { throw DatabaseError.unavailable("the primary and every replica are down") }
+        // No write can commit while the primary is down: a replica that has replayed the
+        // last position the primary reported holds the latest state there is.
+        guard let index = fullyCaughtUpReplica() else {
+            throw DatabaseError.unavailable("the primary is down and no replica has replayed all it wrote")
+        }
         let result = try await replicas[index].read(body)
         countRead(replica: true)
         return result
@@ -182,10 +182,10 @@ public final class ReplicatedDatabase: Database, Service {
         }
     }
 
-    private func mostCaughtUpReplica() -> Int? {
+    private func fullyCaughtUpReplica() -> Int? {
         state.withLock { state in
-            state.replicas.indices.filter { state.replicas[$0].up && state.replicas[$0].replayed != nil }
-                .max { (state.replicas[$0].replayed ?? .init(rawValue: 0)) < (state.replicas[$1].replayed ?? .init(rawValue: 0)) }
+            guard let last = state.samples.last?.position else { return nil }
+            return state.replicas.indices.first { state.replicas[$0].up && (state.replicas[$0].replayed ?? .init(rawValue: 0)) >= last }
         }
     }
 
@@ -279,16 +279,32 @@ public final class ReplicatedDatabase: Database, Service {
 }
 
 /// Runs `operation`, or throws `DatabaseError.unavailable` when it takes longer than `limit`
-/// (a node that accepts connections but does not answer).
+/// (a node that accepts connections but does not answer). The caller is answered at the
+/// deadline even if the operation ignores cancellation (a query on a silent socket does):
+/// the operation runs in its own task, which is cancelled and left to finish on its own.
 func withTimeout<Result: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> Result) async throws -> Result {
-    try await withThrowingTaskGroup(of: Result.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw DatabaseError.unavailable("no answer within \(limit)")
+    let box = OnceFlag()
+    return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
+        let work = Task {
+            do {
+                let result = try await operation()
+                if box.claim() { continuation.resume(returning: result) }
+            } catch {
+                if box.claim() { continuation.resume(throwing: error) }
+            }
         }
-        defer { group.cancelAll() }
-        guard let result = try await group.next() else { throw DatabaseError.unavailable("no answer") }
-        return result
+        Task {
+            try? await Task.sleep(for: limit)
+            if box.claim() {
+                work.cancel()
+                continuation.resume(throwing: DatabaseError.unavailable("no answer within \(limit)"))
+            }
+        }
     }
+}
+
+/// True for the first caller of `claim()` only.
+private final class OnceFlag: Sendable {
+    private let claimed = Atomic<Bool>(false)
+    func claim() -> Bool { !claimed.exchange(true, ordering: .acquiringAndReleasing) }
 }

@@ -3,7 +3,7 @@ import Synchronization
 /// GCRA in this process's memory: exact for one instance, and the fallback of the Redis
 /// limiter (each instance then enforces the quota on its own share of the traffic).
 public final class LocalRateLimiter: RateLimiter {
-    private let state = Mutex<[String: Int64]>([:])
+    private let state = Mutex<(tats: [String: Int64], lastSweep: Int64)>(([:], Int64.min / 2))
     private let origin = ContinuousClock.now
     /// Above this many keys, keys whose quota is full again (equivalent to absent) are swept.
     private let sweepThreshold: Int
@@ -15,12 +15,16 @@ public final class LocalRateLimiter: RateLimiter {
     public func check(_ key: String, policy: RateLimitPolicy) async -> RateLimitDecision {
         let now = (ContinuousClock.now - origin).microseconds
         return state.withLock { state in
-            let (decision, newTAT) = GCRA.decide(tat: state[key], now: now, policy: policy)
-            if let newTAT { state[key] = newTAT }
-            if state.count > sweepThreshold { state = state.filter { $0.value > now } }
+            let (decision, newTAT) = GCRA.decide(tat: state.tats[key], now: now, policy: policy)
+            if let newTAT { state.tats[key] = newTAT }
+            // At most once a second, so a flood of new keys cannot make every call sweep.
+            if state.tats.count > sweepThreshold, now - state.lastSweep > 1_000_000 {
+                state.tats = state.tats.filter { $0.value > now }
+                state.lastSweep = now
+            }
             return decision
         }
     }
 
-    var keyCount: Int { state.withLock { $0.count } }
+    var keyCount: Int { state.withLock { $0.tats.count } }
 }

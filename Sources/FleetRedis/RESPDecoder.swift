@@ -64,7 +64,7 @@ public struct RESPDecoder: NIOSingleStepByteToMessageDecoder {
             guard let elements = try aggregate(&buffer, count: count * 2, depth: depth) else { return nil }
             if marker == UInt8(ascii: "|") {
                 // Attributes describe the value that follows; Fleet has no use for them.
-                return try parse(&buffer, depth: depth)
+                return try parse(&buffer, depth: depth + 1)
             }
             return .map(stride(from: 0, to: elements.count, by: 2).map { .init(key: elements[$0], value: elements[$0 + 1]) })
         case UInt8(ascii: "_"):
@@ -100,7 +100,7 @@ public struct RESPDecoder: NIOSingleStepByteToMessageDecoder {
         guard count >= 0 else { throw RedisError.protocolError("bad aggregate length \(count)") }
         // Every element takes at least three bytes, so a count the buffer cannot hold yet
         // is incomplete, and no huge array is reserved on a hostile length.
-        guard Int64(buffer.readableBytes) >= count * 3 else { return nil }
+        guard count <= Int64(buffer.readableBytes) / 3 else { return nil }
         var elements: [RESPValue] = []
         elements.reserveCapacity(Int(count))
         for _ in 0..<count {

@@ -60,8 +60,11 @@ import Testing
         #expect(throws: RedisError.self) { try decode("+OK\rX") }
         #expect(throws: RedisError.self) { try decode("$3\r\nabcXY") }
         #expect(throws: RedisError.self) { try decode(String(repeating: "*1\r\n", count: 100) + ":1\r\n") }
-        // A huge declared array does not allocate before its elements arrive.
+        // A huge declared array does not allocate before its elements arrive, nor overflow.
         #expect(try decode("*2000000000\r\n") == nil)
+        #expect(try decode("*4000000000000000000\r\n") == nil)
+        // Attributes count towards the nesting limit.
+        #expect(throws: RedisError.self) { try decode(String(repeating: "|0\r\n", count: 100) + ":1\r\n") }
     }
 
     @Test func commandsEncodeAsBulkStringArrays() {

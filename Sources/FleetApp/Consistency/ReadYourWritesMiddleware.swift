@@ -34,6 +34,7 @@ struct ReadYourWritesMiddleware: RouterMiddleware {
     }
 
     private func keep(_ session: SessionConsistency, for clients: [String]) async {
-        if let position = session.written { await positions.record(position, for: clients) }
+        // `.max` means "position unknown, read the primary": for this request only.
+        if let position = session.written, position.rawValue != .max { await positions.record(position, for: clients) }
     }
 }

@@ -39,8 +39,9 @@ final class LocalWritePositions: WritePositions {
                 positions = positions.filter { $0.value.until > now }
             }
             for client in clients {
-                let kept = positions[client].map { max($0.position, position) } ?? position
-                positions[client] = (kept, until)
+                // Raised positions get a new lifetime; an older one changes nothing.
+                if let kept = positions[client], kept.until > ContinuousClock.now, kept.position >= position { continue }
+                positions[client] = (position, until)
             }
         }
     }
@@ -68,8 +69,6 @@ final class RedisWritePositions: WritePositions {
         local current = tonumber(redis.call('GET', KEYS[1]) or '0')
         if tonumber(ARGV[1]) > current then
           redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-        else
-          redis.call('PEXPIRE', KEYS[1], ARGV[2])
         end
         return 1
         """
