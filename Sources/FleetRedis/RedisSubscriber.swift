@@ -7,7 +7,7 @@ import Synchronization
 /// Pub/sub on a connection of its own, resubscribed after every reconnect.
 ///
 /// Messages published while the subscriber is disconnected are lost (Redis pub/sub keeps
-/// nothing), so `events` reports each disconnect and each completed subscription; a
+/// nothing), so `onEvent` hears of each disconnect and each completed subscription; a
 /// consumer that keeps state derived from messages (a cache) must distrust it from
 /// `.disconnected` until `.subscribed`.
 public final class RedisSubscriber: Service, Sendable {
@@ -20,12 +20,11 @@ public final class RedisSubscriber: Service, Sendable {
         case disconnected
     }
 
-    /// Every event, for consumers that await them.
-    public let events: AsyncStream<Event>
-    private let continuation: AsyncStream<Event>.Continuation
-    /// Every event, delivered synchronously on the connection's event loop: for
-    /// consumers whose handling is quick and must not wait for a free task thread.
-    private let onEvent: (@Sendable (Event) -> Void)?
+    /// Every event, delivered synchronously on the connection's event loop, in order: the
+    /// handler must be quick (a consumer that wants to await events can feed an
+    /// `AsyncStream` from it). Running on the event loop is what lets `barrier()` promise
+    /// that earlier messages were handled.
+    private let onEvent: @Sendable (Event) -> Void
     private let configuration: RedisConfiguration
     private let channels: [String]
     private let eventLoopGroup: any EventLoopGroup
@@ -45,11 +44,10 @@ public final class RedisSubscriber: Service, Sendable {
     public init(
         _ configuration: RedisConfiguration, channels: [String],
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
-        onEvent: (@Sendable (Event) -> Void)? = nil
+        onEvent: @escaping @Sendable (Event) -> Void
     ) {
         self.onEvent = onEvent
         precondition(!channels.isEmpty, "subscribe to at least one channel")
-        (events, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         self.configuration = configuration
         self.channels = channels
         self.eventLoopGroup = eventLoopGroup
@@ -60,7 +58,6 @@ public final class RedisSubscriber: Service, Sendable {
     public var isSubscribed: Bool { subscribed.load(ordering: .acquiring) }
 
     public func run() async throws {
-        defer { continuation.finish() }
         await cancelWhenGracefulShutdown {
             var backoff = Backoff(first: self.configuration.reconnectBackoff.first, max: self.configuration.reconnectBackoff.max)
             while !Task.isCancelled {
@@ -83,7 +80,7 @@ public final class RedisSubscriber: Service, Sendable {
                 if self.subscribed.exchange(false, ordering: .acquiringAndReleasing) {
                     self.logger.warning("redis pub/sub connection lost; reconnecting", metadata: ["reason": "\(reason)"])
                 }
-                self.emit(.disconnected)
+                self.onEvent(.disconnected)
                 guard !Task.isCancelled else { break }
                 try? await Task.sleep(for: backoff.next())
             }
@@ -146,22 +143,17 @@ public final class RedisSubscriber: Service, Sendable {
         return future
     }
 
-    private func emit(_ event: Event) {
-        onEvent?(event)
-        continuation.yield(event)
-    }
-
     private func receive(_ push: RESPValue) {
         guard let elements = push.array, let kind = elements.first?.string else { return }
         switch kind {
         case "message" where elements.count == 3:
             guard let channel = elements[1].string, case .bulkString(let payload) = elements[2] else { return }
-            emit(.message(channel: channel, payload: payload))
+            onEvent(.message(channel: channel, payload: payload))
         case "subscribe" where elements.count == 3:
             // Each channel is confirmed with the running count; the last one completes it.
             if elements[2].int == channels.count {
                 subscribed.store(true, ordering: .releasing)
-                emit(.subscribed)
+                onEvent(.subscribed)
             }
         default:
             break

@@ -181,12 +181,13 @@ struct RedisClientTests {
 
     @Test func subscriberReceivesMessagesAndResubscribesAfterARestart() async throws {
         let server = try RedisServerProcess()
-        let subscriber = RedisSubscriber(configuration(server), channels: ["news"], logger: Logger(label: "test"))
+        let (stream, continuation) = AsyncStream.makeStream(of: RedisSubscriber.Event.self)
+        let subscriber = RedisSubscriber(configuration(server), channels: ["news"], logger: Logger(label: "test")) { continuation.yield($0) }
         try await withClient(configuration(server)) { redis in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await subscriber.run() }
                 defer { group.cancelAll() }
-                var events = subscriber.events.makeAsyncIterator()
+                var events = stream.makeAsyncIterator()
                 #expect(await events.next() == .subscribed)
                 try await redis.send(RedisCommand("PUBLISH", "news", "one"))
                 #expect(await events.next() == .message(channel: "news", payload: ByteBuffer(string: "one")))
