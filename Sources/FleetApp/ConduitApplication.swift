@@ -9,6 +9,7 @@ public import Hummingbird
 public import Logging
 public import Prometheus
 import ServiceLifecycle
+import Synchronization
 
 /// Redis as the app uses it: one client, and the cache bus over it.
 public struct RedisServices: Sendable {
@@ -19,65 +20,78 @@ public struct RedisServices: Sendable {
 /// Builds the Conduit application from settings: storage, services and the router.
 /// The executable runs what this returns; tests build the same thing in-process.
 public enum ConduitApplication {
-    /// Opens the database the settings select (PostgreSQL when `database.url` is set, else
-    /// the embedded SQLite file), runs what it needs beside it (PostgreSQL's pool), applies
-    /// migrations, and hands it to `body`. Everything stops when `body` returns.
+    /// Opens the databases the settings select: every physical shard (one by default: the
+    /// embedded SQLite file, or PostgreSQL when `database.url` is set, with its replicas),
+    /// runs what they need beside them (PostgreSQL's pools, replica tracking), applies
+    /// migrations on every shard's primary, and hands them to `body`. Everything stops
+    /// when `body` returns.
     public static func withDatabase<Result: Sendable>(
         _ settings: FleetSettings, logger: Logger,
-        _ body: (InstrumentedDatabase) async throws -> Result
+        _ body: (Shards) async throws -> Result
     ) async throws -> Result {
         // The data folder holds the generated token secret on every topology.
         try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
-        let database: InstrumentedDatabase
-        let service: (any Service)?
-        if let url = settings.databaseURL {
-            func node(_ url: String) throws -> PostgresDatabase {
-                var configuration = try PostgresDatabase.Configuration(url: url)
-                configuration.minimumConnections = settings.databasePoolMin
-                configuration.maximumConnections = settings.databasePoolMax
-                configuration.acquireTimeout = settings.databaseAcquireTimeout
-                return PostgresDatabase(configuration, logger: logger)
+        var nodes: [InstrumentedDatabase] = []
+        var services: [any Service] = []
+        var replicated: [ReplicatedDatabase] = []
+        do {
+            for (index, shard) in settings.shardNodes.enumerated() {
+                let (node, service) = try await open(shard, index: index, settings: settings, logger: logger)
+                nodes.append(node)
+                if let service { services.append(service) }
+                if let service = service as? ReplicatedDatabase { replicated.append(service) }
             }
-            let primary = try node(url)
-            if settings.databaseReplicaURLs.isEmpty {
-                database = InstrumentedDatabase(primary, system: "postgresql")
-                service = primary
-            } else {
-                var configuration = ReplicatedDatabase.Configuration()
-                configuration.maxLag = settings.databaseReplicaMaxLag
-                let replicated = ReplicatedDatabase(
-                    primary: primary, replicas: try settings.databaseReplicaURLs.map(node), configuration: configuration, logger: logger
-                )
-                database = InstrumentedDatabase(replicated, system: "postgresql")
-                service = replicated
-            }
-        } else {
-            let parent = (settings.databasePath as NSString).deletingLastPathComponent
-            if !parent.isEmpty { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
-            let sqlite = try await SQLiteDatabase.open(
-                .init(
-                    path: settings.databasePath, readers: settings.databaseReaders,
-                    acquireTimeout: settings.databaseAcquireTimeout, synchronous: settings.databaseSynchronous
-                ),
-                logger: logger
-            )
-            database = InstrumentedDatabase(sqlite, system: "sqlite")
-            service = nil
+        } catch {
+            for node in nodes { await node.close() }
+            throw error
         }
+        let shards = Shards(nodes: nodes, map: try settings.shardMap(), timeout: settings.databaseShardTimeout)
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            if let service { group.addTask { try await service.run() } }
+            for service in services { group.addTask { try await service.run() } }
             defer { group.cancelAll() }
             do {
-                try await Schema.migrator.migrate(database, logger: logger)
-                if let replicated = database.base as? ReplicatedDatabase { try await replicated.requireReplicasToCatchUp() }
-                let result = try await body(database)
-                await database.close()
+                for node in nodes { try await Schema.migrator.migrate(node, logger: logger) }
+                for database in replicated { try await database.requireReplicasToCatchUp() }
+                let result = try await body(shards)
+                await shards.close()
                 return result
             } catch {
-                await database.close()
+                await shards.close()
                 throw error
             }
         }
+    }
+
+    /// One physical shard: a SQLite file, a PostgreSQL server, or a primary with replicas.
+    private static func open(
+        _ shard: ShardNode, index: Int, settings: FleetSettings, logger: Logger
+    ) async throws -> (InstrumentedDatabase, (any Service)?) {
+        func postgres(_ url: String) throws -> PostgresDatabase {
+            var configuration = try PostgresDatabase.Configuration(url: url)
+            configuration.minimumConnections = settings.databasePoolMin
+            configuration.maximumConnections = settings.databasePoolMax
+            configuration.acquireTimeout = settings.databaseAcquireTimeout
+            return PostgresDatabase(configuration, logger: logger)
+        }
+        if let url = shard.url, !url.hasPrefix("sqlite:") {
+            let primary = try postgres(url)
+            guard !shard.replicaURLs.isEmpty else { return (InstrumentedDatabase(primary, system: "postgresql", shard: index), primary) }
+            var configuration = ReplicatedDatabase.Configuration()
+            configuration.maxLag = settings.databaseReplicaMaxLag
+            configuration.shard = index
+            let replicated = ReplicatedDatabase(
+                primary: primary, replicas: try shard.replicaURLs.map(postgres), configuration: configuration, logger: logger
+            )
+            return (InstrumentedDatabase(replicated, system: "postgresql", shard: index), replicated)
+        }
+        let path = shard.url.map { String($0.dropFirst("sqlite:".count)) } ?? settings.databasePath
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
+        let sqlite = try await SQLiteDatabase.open(
+            .init(path: path, readers: settings.databaseReaders, acquireTimeout: settings.databaseAcquireTimeout, synchronous: settings.databaseSynchronous),
+            logger: logger
+        )
+        return (InstrumentedDatabase(sqlite, system: "sqlite", shard: index), nil)
     }
 
     /// Redis, when `redis.url` is set: the client and the cache bus run while `body`
@@ -108,14 +122,14 @@ public enum ConduitApplication {
 
     /// The services over a database (and Redis, if any), with the token secret resolved.
     public static func services(
-        _ settings: FleetSettings, database: any Database, redis: RedisServices? = nil, passwords: (any PasswordHasher)? = nil,
+        _ settings: FleetSettings, database: Shards, redis: RedisServices? = nil, passwords: (any PasswordHasher)? = nil,
         logger: Logger
     ) async throws -> ConduitServices {
         let secret = try settings.jwtSecret ?? loadOrCreateSecret(in: settings.dataDirectory, logger: logger)
         var policy = CachePolicy(ttl: settings.cacheTTL, maxEntries: settings.cacheEntries, maxBytes: settings.cacheBytes)
         policy.enabled = settings.cacheEnabled
         return ConduitServices(
-            database: database,
+            shards: database,
             ids: FleetIDGenerator(),
             passwords: passwords ?? BcryptPasswordHasher(cost: settings.bcryptCost),
             tokens: await TokenService(secret: secret, lifetime: settings.jwtTTL),
@@ -150,7 +164,7 @@ public enum ConduitApplication {
         let api = router.group("api")
             .add(middleware: CacheStatusMiddleware())
             .add(middleware: AuthenticationMiddleware(tokens: services.tokens))
-        if !settings.databaseReplicaURLs.isEmpty {
+        if settings.shardNodes.contains(where: { !$0.replicaURLs.isEmpty }) {
             // Positions live for the lag bound and a margin: then every replica in use has them.
             let lifetime = settings.databaseReplicaMaxLag + .seconds(1)
             let positions: any WritePositions = redis.map { RedisWritePositions(redis: $0.client, lifetime: lifetime, logger: services.logger) }
@@ -166,10 +180,22 @@ public enum ConduitApplication {
         return router
     }
 
-    /// Readiness checks for the database: reachable, schema current.
-    public static func registerHealthChecks(_ health: HealthChecks, database: any Database) {
-        health.register("database") { await database.ping() }
-        health.register("schema") { await Schema.migrator.isCurrent(database) }
+    /// Readiness checks for the databases: some shard answers (a shard that is down fails
+    /// only the requests that need it, so it must not take every instance out of the load
+    /// balancer), and every shard has been seen with the schema this build expects.
+    public static func registerHealthChecks(_ health: HealthChecks, database shards: Shards) {
+        health.register("database") {
+            for node in shards.nodes where await node.ping() { return true }
+            return false
+        }
+        let current = CurrentShards()
+        health.register("schema") {
+            for (index, node) in shards.nodes.enumerated() where !current.seen.withLock({ $0.contains(index) }) {
+                guard await Schema.migrator.isCurrent(node) else { return false }
+                current.seen.withLock { _ = $0.insert(index) }
+            }
+            return true
+        }
     }
 
     /// The embedded default's token secret: generated once, kept in the data folder
@@ -190,4 +216,9 @@ public enum ConduitApplication {
         )
         return secret
     }
+}
+
+/// The shards seen with the current schema (a schema never goes back).
+private final class CurrentShards: Sendable {
+    let seen = Mutex(Set<Int>())
 }

@@ -18,9 +18,9 @@ public final class InstrumentedDatabase: Database {
     private let used: Meter
     private let pending: Meter
 
-    public init(_ base: any Database, system: String) {
+    public init(_ base: any Database, system: String, shard: Int = 0) {
         self.base = base
-        func dimensions(_ extra: (String, String)...) -> [(String, String)] { [("db.system", system)] + extra }
+        func dimensions(_ extra: (String, String)...) -> [(String, String)] { [("db.system", system), ("db.shard", String(shard))] + extra }
         self.readTimer = Timer(label: "db.client.operation.duration", dimensions: dimensions(("db.operation", "read")), preferredDisplayUnit: .seconds)
         self.writeTimer = Timer(label: "db.client.operation.duration", dimensions: dimensions(("db.operation", "write")), preferredDisplayUnit: .seconds)
         self.waitTimer = Timer(label: "db.client.connection.wait_time", dimensions: dimensions(), preferredDisplayUnit: .seconds)

@@ -27,6 +27,9 @@ public final class ReplicatedDatabase: Database, Service {
         public var pollInterval: Duration = .milliseconds(100)
         /// How long a probe may take before its node counts as down.
         public var probeTimeout: Duration = .seconds(1)
+        /// Which physical shard this is: sessions keep a write position per shard, and
+        /// metrics name it.
+        public var shard: Int = 0
 
         public init() {}
     }
@@ -40,8 +43,8 @@ public final class ReplicatedDatabase: Database, Service {
     private let cursor = Atomic<Int>(0)
     private let primaryReads = Atomic<Int>(0)
     private let replicaReads = Atomic<Int>(0)
-    private let primaryReadCounter = Counter(label: "db.client.reads.total", dimensions: [("db.node", "primary")])
-    private let replicaReadCounter = Counter(label: "db.client.reads.total", dimensions: [("db.node", "replica")])
+    private let primaryReadCounter: Counter
+    private let replicaReadCounter: Counter
     private let lagGauges: [Gauge]
 
     private struct State {
@@ -66,7 +69,10 @@ public final class ReplicatedDatabase: Database, Service {
         self.configuration = configuration
         self.logger = logger
         self.state = Mutex(State(replicas: replicas.map { _ in Replica() }))
-        self.lagGauges = replicas.indices.map { Gauge(label: "db.replica.lag", dimensions: [("db.node", "replica\($0)")]) }
+        let shard = ("db.shard", String(configuration.shard))
+        self.primaryReadCounter = Counter(label: "db.client.reads.total", dimensions: [("db.node", "primary"), shard])
+        self.replicaReadCounter = Counter(label: "db.client.reads.total", dimensions: [("db.node", "replica"), shard])
+        self.lagGauges = replicas.indices.map { Gauge(label: "db.replica.lag", dimensions: [("db.node", "replica\($0)"), shard]) }
     }
 
     /// Runs every node's pool and the health and lag tracker until cancelled.
@@ -88,7 +94,7 @@ public final class ReplicatedDatabase: Database, Service {
     public func read<Result: Sendable>(
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result {
-        if let index = chooseReplica(atLeast: await SessionConsistency.current?.required()) {
+        if let index = chooseReplica(atLeast: await SessionConsistency.current?.required(on: configuration.shard)) {
             do {
                 let result = try await replicas[index].read(body)
                 countRead(replica: true)
@@ -133,10 +139,10 @@ public final class ReplicatedDatabase: Database, Service {
             // the write position: with asynchronous commit the commit record may not be
             // written out yet, and a replica could look caught up without it.
             do {
-                session.advance(to: try await currentPosition())
+                session.advance(on: configuration.shard, to: try await currentPosition())
             } catch {
                 logger.warning("no WAL position after a commit: this session's next reads go to the primary", metadata: ["error": "\(error)"])
-                session.advance(to: WALPosition(rawValue: .max))
+                session.advance(on: configuration.shard, to: WALPosition(rawValue: .max))
             }
         }
         return result
@@ -191,7 +197,7 @@ public final class ReplicatedDatabase: Database, Service {
 
     private func markReplicaDown(_ index: Int) {
         state.withLock { $0.replicas[index].up = false }
-        logger.warning("replica failed a read; skipping it until it answers again", metadata: ["db.node": "replica\(index)"])
+        logger.warning("replica failed a read; skipping it until it answers again", metadata: ["db.node": "replica\(index)", "db.shard": "\(configuration.shard)"])
     }
 
     private func countRead(replica: Bool) {
@@ -270,7 +276,7 @@ public final class ReplicatedDatabase: Database, Service {
             }
             return changes
         }
-        for change in changes { logger.notice("database topology: \(change)") }
+        for change in changes { logger.notice("database topology: shard \(configuration.shard): \(change)") }
         let lags = state.withLock { $0.replicas.map(\.lag) }
         for (gauge, lag) in zip(lagGauges, lags) {
             gauge.record(Double(lag.components.seconds) + Double(lag.components.attoseconds) / 1e18)

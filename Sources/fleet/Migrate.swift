@@ -12,11 +12,16 @@ struct Migrate: AsyncParsableCommand {
         let settings = try FleetSettings(config: try await FleetSettings.reader(arguments: options.settings, configFile: options.file))
         _ = Observability.bootstrap(logLevel: settings.logLevel)
         let logger = Logger(label: "fleet.migrate")
-        // Opening the database applies what is pending.
-        let version = try await ConduitApplication.withDatabase(settings, logger: logger) { database in
-            try await Schema.migrator.currentVersion(database)
+        // Opening the databases applies what is pending on every shard's primary.
+        let versions = try await ConduitApplication.withDatabase(settings, logger: logger) { shards in
+            var versions: [Int] = []
+            for node in shards.nodes { versions.append(try await Schema.migrator.currentVersion(node)) }
+            return versions
         }
-        print("schema at version \(version) (\(settings.databaseURL == nil ? settings.databasePath : "postgresql"))")
+        for (index, version) in versions.enumerated() {
+            let node = settings.shardNodes[index].url.map { $0.hasPrefix("sqlite:") ? $0 : "postgresql" } ?? settings.databasePath
+            print("shard \(index): schema at version \(version) (\(node))")
+        }
     }
 }
 

@@ -24,12 +24,12 @@ struct Serve: AsyncParsableCommand {
                 let app = Application(
                     router: router,
                     configuration: .init(address: .hostname(settings.httpHost, port: settings.httpPort), serverName: "fleet"),
-                    services: [DrainOnShutdown(health: health)],
+                    services: [DrainOnShutdown(health: health), services.edges],
                     onServerRunning: { channel in
                         logger.notice(
                             "fleet is serving",
                             metadata: [
-                                "address": "\(channel.localAddress.map { "\($0)" } ?? "?")", "database": "\(database.dialect)",
+                                "address": "\(channel.localAddress.map { "\($0)" } ?? "?")", "database": "\(database.dialect)", "shards": "\(database.nodes.count)",
                                 "redis": "\(redis == nil ? "off" : "on")",
                             ]
                         )

@@ -30,15 +30,17 @@ import Testing
                 #expect(response.status == .ok)
                 return database.queryCount - before
             }
-            for (path, token) in [
-                ("/api/articles", nil), ("/api/articles", reader), ("/api/articles/feed", reader),
-                ("/api/articles?tag=all", reader), ("/api/articles?author=author3", reader), ("/api/articles?favorited=reader", reader),
-            ] as [(String, String?)] {
+            // Filters that name a user first resolve it: its directory entry and its row
+            // (two round trips), then its follows or favorites (one).
+            for (path, token, resolving) in [
+                ("/api/articles", nil, 0), ("/api/articles", reader, 0), ("/api/articles/feed", reader, 1),
+                ("/api/articles?tag=all", reader, 0), ("/api/articles?author=author3", reader, 2), ("/api/articles?favorited=reader", reader, 3),
+            ] as [(String, String?, Int)] {
                 let separator = path.contains("?") ? "&" : "?"
                 let counts = try await [1, 20, 100].asyncMap { try await roundTrips("\(path)\(separator)limit=\($0)", token: token) }
                 #expect(counts[0] == counts[1] && counts[1] == counts[2], "\(path) with token \(token != nil): \(counts)")
                 // Count, page of ids, articles, authors; and the viewer's favorites and follows.
-                #expect(counts[0] <= 6, "\(path): \(counts[0]) round trips")
+                #expect(counts[0] <= 6 + resolving, "\(path): \(counts[0]) round trips")
             }
             let page = JSON(try await client.send(.get, "/api/articles/feed?limit=100", token: reader))
             #expect(page["articles"].array.count == 100)

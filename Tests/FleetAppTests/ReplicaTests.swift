@@ -33,7 +33,7 @@ struct ReplicaTests {
     }
 
     static func readsServed(_ harness: TestConduit.Harness) throws -> (primary: Int, replicas: Int) {
-        try #require(harness.database.base as? ReplicatedDatabase).readsServed
+        try #require(harness.database.nodes[0].base as? ReplicatedDatabase).readsServed
     }
 
     @Test func aUsersWritesAreReadBackOnAnyInstanceWhileOthersReadTheReplica() async throws {

@@ -21,7 +21,7 @@ struct TestConduit {
 
     /// What a test may reach behind the HTTP API.
     struct Harness: Sendable {
-        let database: InstrumentedDatabase
+        let database: Shards
         let services: ConduitServices
         var redis: RedisServices? = nil
 
@@ -82,7 +82,7 @@ struct TestConduit {
 
     /// One instance, as `fleet serve` wires it; its Redis services (if any) run with the
     /// application, so tests that use Redis run `.live`.
-    private func instance(database: InstrumentedDatabase, logger: Logger) async throws -> (some ApplicationProtocol, Harness) {
+    private func instance(database: Shards, logger: Logger) async throws -> (some ApplicationProtocol, Harness) {
         let settings = self.settings
         let redis: RedisServices? = try settings.redisURL.map { url in
             let configuration = try RedisConfiguration(url: url)

@@ -75,7 +75,7 @@ struct TwoInstanceTests {
                 let listed = JSON(try await client.send(.get, "/api/articles?limit=1"))
                 #expect(listed["articles"][0]["favoritesCount"].int == users)
             }
-            let stored = try await harnessA.database.read { db in
+            let stored = try await harnessA.database.nodes[0].read { db in
                 try await db.first("SELECT COUNT(*) FROM favorites")?.decode(at: 0, as: Int.self)
             }
             #expect(stored == users)

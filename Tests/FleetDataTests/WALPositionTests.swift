@@ -12,21 +12,24 @@ import Testing
         for bad in ["", "16", "16/", "/1", "xyz/1", "1/2/3", "100000000/0"] { #expect(WALPosition(bad) == nil, "\(bad)") }
     }
 
-    @Test func aSessionOnlyRisesAndLooksItsClientUpOnce() async {
+    @Test func aSessionOnlyRisesAndLooksItsClientUpOncePerShard() async {
         let lookups = Counter()
-        let session = SessionConsistency {
+        let session = SessionConsistency { node in
             await lookups.add()
-            return WALPosition(rawValue: 50)
+            return node == 0 ? WALPosition(rawValue: 50) : nil
         }
-        #expect(session.written == nil)
-        session.advance(to: WALPosition(rawValue: 40))
-        #expect(await session.required() == WALPosition(rawValue: 50))
-        session.advance(to: WALPosition(rawValue: 70))
-        #expect(await session.required() == WALPosition(rawValue: 70))
-        session.advance(to: WALPosition(rawValue: 60))
-        #expect(session.written == WALPosition(rawValue: 70))
-        #expect(await lookups.value == 1)
-        #expect(await SessionConsistency(atLeast: nil).required() == nil)
+        #expect(session.written.isEmpty)
+        session.advance(on: 0, to: WALPosition(rawValue: 40))
+        #expect(await session.required(on: 0) == WALPosition(rawValue: 50))
+        session.advance(on: 0, to: WALPosition(rawValue: 70))
+        #expect(await session.required(on: 0) == WALPosition(rawValue: 70))
+        session.advance(on: 0, to: WALPosition(rawValue: 60))
+        // Another shard's positions are its own.
+        #expect(await session.required(on: 1) == nil)
+        session.advance(on: 1, to: WALPosition(rawValue: 5))
+        #expect(session.written == [0: WALPosition(rawValue: 70), 1: WALPosition(rawValue: 5)])
+        #expect(await lookups.value == 2)
+        #expect(await SessionConsistency(atLeast: nil).required(on: 0) == nil)
     }
 }
 

@@ -21,7 +21,7 @@ struct ReadYourWritesMiddleware: RouterMiddleware {
         let address = addresses.client(peer: context.remoteAddress, forwardedFor: request.headers[values: RateLimits.forwardedFor])
         let clients = ["ip:" + ClientAddressResolver.key(for: address)] + (context.viewer.map { ["user:\($0.rawValue)"] } ?? [])
         let positions = self.positions
-        let session = SessionConsistency { await positions.position(for: clients) }
+        let session = SessionConsistency { node in await positions.position(for: clients, node: node) }
         do {
             let response = try await SessionConsistency.$current.withValue(session) { try await next(request, context) }
             await keep(session, for: clients)
@@ -35,6 +35,7 @@ struct ReadYourWritesMiddleware: RouterMiddleware {
 
     private func keep(_ session: SessionConsistency, for clients: [String]) async {
         // `.max` means "position unknown, read the primary": for this request only.
-        if let position = session.written, position.rawValue != .max { await positions.record(position, for: clients) }
+        let written = session.written.filter { $0.value.rawValue != .max }
+        if !written.isEmpty { await positions.record(written, for: clients) }
     }
 }

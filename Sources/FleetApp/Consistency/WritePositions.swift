@@ -8,11 +8,17 @@ import Synchronization
 /// client is a user, and also an address: a client that writes with its token and then
 /// reads without it still reads its own writes.
 ///
-/// Positions are kept for the replica lag bound plus a margin: after that, every replica
-/// still in use has replayed them anyway.
+/// Positions are per physical shard (`node`): each shard's primary has its own WAL. They
+/// are kept for the replica lag bound plus a margin: after that, every replica still in
+/// use has replayed them anyway.
 protocol WritePositions: Sendable {
-    func position(for clients: [String]) async -> WALPosition?
-    func record(_ position: WALPosition, for clients: [String]) async
+    func position(for clients: [String], node: Int) async -> WALPosition?
+    func record(_ positions: [Int: WALPosition], for clients: [String]) async
+}
+
+extension WritePositions {
+    /// The name a client's position on a node is kept under.
+    static func key(_ client: String, node: Int) -> String { "fleet:wal:\(node):" + client }
 }
 
 /// In this process: enough for one instance.
@@ -24,24 +30,25 @@ final class LocalWritePositions: WritePositions {
         self.lifetime = lifetime
     }
 
-    func position(for clients: [String]) async -> WALPosition? {
+    func position(for clients: [String], node: Int) async -> WALPosition? {
         let now = ContinuousClock.now
         return positions.withLock { positions in
-            clients.compactMap { client in positions[client].flatMap { $0.until > now ? $0.position : nil } }.max()
+            clients.compactMap { client in positions[Self.key(client, node: node)].flatMap { $0.until > now ? $0.position : nil } }.max()
         }
     }
 
-    func record(_ position: WALPosition, for clients: [String]) async {
-        let until = ContinuousClock.now + lifetime
+    func record(_ written: [Int: WALPosition], for clients: [String]) async {
+        let now = ContinuousClock.now
+        let until = now + lifetime
         positions.withLock { positions in
-            if positions.count > 100_000 {
-                let now = ContinuousClock.now
-                positions = positions.filter { $0.value.until > now }
-            }
-            for client in clients {
-                // Raised positions get a new lifetime; an older one changes nothing.
-                if let kept = positions[client], kept.until > ContinuousClock.now, kept.position >= position { continue }
-                positions[client] = (position, until)
+            if positions.count > 100_000 { positions = positions.filter { $0.value.until > now } }
+            for (node, position) in written {
+                for client in clients {
+                    // Raised positions get a new lifetime; an older one changes nothing.
+                    let key = Self.key(client, node: node)
+                    if let kept = positions[key], kept.until > now, kept.position >= position { continue }
+                    positions[key] = (position, until)
+                }
             }
         }
     }
@@ -74,10 +81,10 @@ final class RedisWritePositions: WritePositions {
         """
     )
 
-    func position(for clients: [String]) async -> WALPosition? {
-        let own = await local.position(for: clients)
+    func position(for clients: [String], node: Int) async -> WALPosition? {
+        let own = await local.position(for: clients, node: node)
         do {
-            let shared = try await redis.send(RedisCommand("MGET", arguments: clients.map { .string(Self.key($0)) }))
+            let shared = try await redis.send(RedisCommand("MGET", arguments: clients.map { .string(Self.key($0, node: node)) }))
             let positions = (shared.array ?? []).compactMap { $0.string.flatMap { UInt64($0) }.map { WALPosition(rawValue: $0) } }
             return (positions + [own].compactMap { $0 }).max()
         } catch {
@@ -85,19 +92,20 @@ final class RedisWritePositions: WritePositions {
         }
     }
 
-    func record(_ position: WALPosition, for clients: [String]) async {
-        await local.record(position, for: clients)
+    func record(_ written: [Int: WALPosition], for clients: [String]) async {
+        await local.record(written, for: clients)
         do {
             let milliseconds = Int(lifetime.components.seconds * 1000 + lifetime.components.attoseconds / 1_000_000_000_000_000)
-            for client in clients {
-                _ = try await redis.run(
-                    Self.raise, keys: [.string(Self.key(client))], arguments: [.string(String(position.rawValue)), .integer(milliseconds)]
-                )
+            for (node, position) in written {
+                for client in clients {
+                    _ = try await redis.run(
+                        Self.raise, keys: [.string(Self.key(client, node: node))],
+                        arguments: [.string(String(position.rawValue)), .integer(milliseconds)]
+                    )
+                }
             }
         } catch {
             logger.warning("could not share a write position through Redis; other instances may read older data for this client", metadata: ["error": "\(error)"])
         }
     }
-
-    static func key(_ client: String) -> String { "fleet:wal:" + client }
 }

@@ -15,18 +15,17 @@ public struct ArticleService: Sendable {
     /// batched query; the viewer's bits take two more. The count of queries never
     /// depends on the page size.
     public func list(_ filter: ArticleFilter, viewer: FleetID?) async throws -> ArticlePage {
-        let database = services.database
         let page: CachedPage
         if filter.followedBy != nil {
             // The feed is one viewer's: nothing to share, so it is not cached.
-            page = try await Self.page(filter, in: database, latest: false)
+            page = try await self.page(filter, latest: false)
         } else {
             let cache = filter.favoritedBy == nil ? services.caches.lists : services.caches.favoritedLists
-            page = try await cache.get(Self.pageKey(filter)) { try await Self.page(filter, in: database, latest: true) }
-                ?? CachedPage(ids: [], count: 0)
+            page = try await cache.get(Self.pageKey(filter)) { try await self.page(filter, latest: true) } ?? CachedPage(ids: [], count: 0)
         }
+        let shards = services.shards
         let found = try await services.caches.articles.getMany(page.ids.map(String.init)) { ids in
-            try await Self.articles(ids.compactMap { Int64($0) }, in: database)
+            try await Self.articles(ids.compactMap { Int64($0) }, in: shards)
         }
         let articles = page.ids.compactMap { found[String($0)] }
         return ArticlePage(articles: try await hydrate(articles, viewer: viewer, withBody: false), articlesCount: page.count)
@@ -36,22 +35,28 @@ public struct ArticleService: Sendable {
         try await hydrate([try await cached(slug)], viewer: viewer, withBody: true)[0]
     }
 
+    /// Every tag in use, most used first: each shard's counts, summed.
     public func tags() async throws -> [String] {
-        let database = services.database
+        let shards = services.shards
         return try await services.caches.tags.get(ConduitCaches.allTags) {
-            try await database.readLatest { db in
-                try await db.query("SELECT name FROM tags WHERE articles_count > 0 ORDER BY articles_count DESC, name")
-                    .map { try $0.decode(at: 0) }
+            let perShard = try await shards.scatter { _, node in
+                try await node.readLatest { db in
+                    try await db.query("SELECT name, articles_count FROM tags WHERE articles_count > 0").map {
+                        (try $0.decode(at: 0, as: String.self), try $0.decode(at: 1, as: Int.self))
+                    }
+                }
             }
+            let counts = Dictionary(perShard.joined().map { ($0.0, $0.1) }, uniquingKeysWith: +)
+            return counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map(\.key)
         } ?? []
     }
 
     /// The cached article a slug names, or 404. The id in the slug finds it; the whole
     /// slug must match, so an old slug (before a title change) is not found.
     func cached(_ slug: String) async throws -> CachedArticle {
-        let database = services.database
+        let shards = services.shards
         guard let id = Slug.id(in: slug),
-            let article = try await services.caches.articles.get(id.key, load: { try await Self.articles([id.rawValue], in: database)[id.key] }),
+            let article = try await services.caches.articles.get(id.key, load: { try await Self.articles([id.rawValue], in: shards)[id.key] }),
             article.slug == slug
         else { throw APIError.notFound("article") }
         return article
@@ -63,7 +68,7 @@ public struct ArticleService: Sendable {
         let authors = try await services.users.cached(Set(articles.map(\.authorID)))
         let ids = articles.map { FleetID(rawValue: $0.id) }
         let authorIDs = articles.map { FleetID(rawValue: $0.authorID) }
-        let (favorited, following) = try await Self.relations(of: viewer, articles: ids, authors: authorIDs, in: services.database)
+        let (favorited, following) = try await ViewerRelations.of(viewer, articles: ids, authors: authorIDs, in: services.shards)
         return articles.compactMap { cached in
             guard let author = authors[cached.authorID] else { return nil }
             return Article(
@@ -77,30 +82,56 @@ public struct ArticleService: Sendable {
         }
     }
 
-    static func relations(
-        of viewer: FleetID?, articles: [FleetID], authors: [FleetID], in database: any Database
-    ) async throws -> (favorited: Set<FleetID>, following: Set<FleetID>) {
-        guard viewer != nil else { return ([], []) }
-        return try await database.read { db in
-            (
-                try await ViewerRelations.favorited(by: viewer, among: articles, in: db),
-                try await ViewerRelations.followed(by: viewer, among: authors, in: db)
-            )
+    /// One page of ids for a filter, and the filter's total, gathered from every shard
+    /// that can hold a match: each returns its newest `offset + limit` ids and its count,
+    /// and a k-way merge cuts the page. Filters that name a user narrow the shards first
+    /// (an author's articles live on the author's shard). `latest` for pages that are
+    /// cached for everyone (see `Database.readLatest`).
+    func page(_ filter: ArticleFilter, latest: Bool) async throws -> CachedPage {
+        let empty = CachedPage(ids: [], count: 0)
+        let shards = services.shards
+        var scope = PageScope()
+        if let author = filter.author {
+            guard let id = try await services.profiles.userID(named: author) else { return empty }
+            scope.author = id
         }
+        if let favoritedBy = filter.favoritedBy {
+            guard let id = try await services.profiles.userID(named: favoritedBy) else { return empty }
+            scope.articles = try await Self.read(shards.node(for: id), latest: latest) { db in
+                try await db.query("SELECT article_id FROM favorites WHERE user_id = \(bind: id)").map { try $0.decode(at: 0) }
+            }
+        }
+        if let follower = filter.followedBy {
+            scope.authors = try await Self.read(shards.node(for: follower), latest: latest) { db in
+                try await db.query("SELECT followee_id FROM follows WHERE follower_id = \(bind: follower)").map { try $0.decode(at: 0) }
+            }
+        }
+        let resolved = scope
+        let targets = scope.shards(in: shards)
+        guard !targets.isEmpty else { return empty }
+        // One shard can page by itself; several each send their first offset + limit.
+        let (limit, offset) = targets.count == 1 ? (filter.limit, filter.offset) : (filter.offset + filter.limit, 0)
+        let pages = try await shards.scatter(targets) { physical, node in
+            let local = resolved.on(physical, of: shards)
+            let conditions = Self.conditions(for: filter, scope: local)
+            let countQuery = Self.countQuery(for: filter, conditions: conditions, scope: local)
+            let pageQuery: SQLQuery =
+                "SELECT a.id FROM articles a \(Self.whereClause(conditions)) ORDER BY a.id DESC LIMIT \(bind: limit) OFFSET \(bind: offset)"
+            return try await Self.read(node, latest: latest) { db in
+                let count = try await db.first(countQuery)?.decode(at: 0, as: Int.self) ?? 0
+                return CachedPage(ids: try await db.query(pageQuery).map { try $0.decode(at: 0) }, count: count)
+            }
+        }
+        let count = pages.reduce(0) { $0 + $1.count }
+        guard targets.count > 1 else { return CachedPage(ids: pages[0].ids, count: count) }
+        let merged = mergeDescending(pages.map { $0.ids }, limit: filter.offset + filter.limit)
+        return CachedPage(ids: Array(merged.dropFirst(filter.offset)), count: count)
     }
 
-    /// One page of ids for a filter, and the filter's total. `latest` for pages that are
-    /// cached for everyone (see `Database.readLatest`).
-    static func page(_ filter: ArticleFilter, in database: any Database, latest: Bool) async throws -> CachedPage {
-        let body: @Sendable (any SQLExecutor) async throws -> CachedPage = { db in
-            let conditions = conditions(for: filter)
-            let count = try await db.first(countQuery(for: filter, conditions: conditions))?.decode(at: 0, as: Int.self) ?? 0
-            let rows = try await db.query(
-                "SELECT a.id FROM articles a \(whereClause(conditions)) ORDER BY a.id DESC LIMIT \(bind: filter.limit) OFFSET \(bind: filter.offset)"
-            )
-            return CachedPage(ids: try rows.map { try $0.decode(at: 0) }, count: count)
-        }
-        return latest ? try await database.readLatest(body) : try await database.read(body)
+    private static func read<Result: Sendable>(
+        _ node: InstrumentedDatabase, latest: Bool, _ body: @Sendable (any SQLExecutor) async throws -> Result
+    ) async throws -> Result {
+        latest ? try await node.readLatest(body) : try await node.read(body)
     }
 
     /// The cache key of a page: every filter that shapes it, each value escaped by length.
@@ -133,10 +164,16 @@ public struct ArticleService: Sendable {
         }
     }
 
-    /// Articles by id for the article cache: the latest committed state.
-    static func articles(_ ids: [Int64], in database: any Database) async throws -> [String: CachedArticle] {
+    /// Articles by id for the article cache, from each shard holding some: the latest
+    /// committed state.
+    static func articles(_ ids: [Int64], in shards: Shards) async throws -> [String: CachedArticle] {
         guard !ids.isEmpty else { return [:] }
-        return try await database.readLatest { db in try await articles(ids, in: db) }
+        let groups = shards.partition(ids) { FleetID(rawValue: $0) }
+        let found = try await shards.scatter(groups.map(\.physical)) { physical, node in
+            let ids = groups.first { $0.physical == physical }?.items ?? []
+            return try await node.readLatest { db in try await articles(ids, in: db) }
+        }
+        return found.reduce(into: [:]) { $0.merge($1) { $1 } }
     }
 
     // MARK: - Writes
@@ -153,7 +190,7 @@ public struct ArticleService: Sendable {
         let id = services.ids.next(on: author.shard)
         let slug = Slug.make(title: title, id: id)
         let now = services.now()
-        let article = try await services.database.transaction { db in
+        let article = try await services.shards.node(for: author).transaction { db in
             guard let user = try await UserService.user(where: "id = \(bind: author)", in: db) else { throw APIError.invalidToken }
             try await db.execute(
                 """
@@ -195,7 +232,7 @@ public struct ArticleService: Sendable {
         try validator.check()
         let now = services.now()
 
-        let (id, newSlug, tagsChanged) = try await services.database.transaction { db in
+        let (id, newSlug, tagsChanged) = try await services.shards.node(for: try CommentService.articleID(slug)).transaction { db in
             guard let id = Slug.id(in: slug), let article = try await Self.articles([id.rawValue], in: db)[id.key], article.slug == slug else {
                 throw APIError.notFound("article")
             }
@@ -224,52 +261,63 @@ public struct ArticleService: Sendable {
     }
 
     public func delete(_ slug: String, by user: FleetID) async throws {
-        let id = try await services.database.transaction { db in
+        let ids = services.ids
+        let now = services.now()
+        let (id, queued) = try await services.shards.node(for: try CommentService.articleID(slug)).transaction { db in
             let located = try await Self.locate(slug, in: db)
             guard located.authorID == user else { throw APIError.forbidden("article") }
             try await Self.detach(located.tags, from: located.id, in: db)
-            try await db.execute("DELETE FROM favorites WHERE article_id = \(bind: located.id)")
+            // Favorites live on their users' shards: each is queued for removal there.
+            let favoriters = try await db.query(
+                "SELECT source_id FROM edge_mirror WHERE kind = 'favorite' AND target_id = \(bind: located.id)"
+            ).map { try $0.decode(at: 0, as: Int64.self) }
+            var queued: [(outbox: FleetID, edge: Edge)] = []
+            for favoriter in favoriters {
+                let edge = Edge(kind: .favorite, source: favoriter, target: located.id.rawValue)
+                queued.append((try await EdgeRelay.enqueue(edge, owner: located.id, ids: ids, now: now, in: db), edge))
+            }
             try await db.execute("DELETE FROM comments WHERE article_id = \(bind: located.id)")
             try await db.execute("DELETE FROM articles WHERE id = \(bind: located.id)")
             try await Self.countArticle(by: located.authorID, change: -1, in: db)
-            return located.id
+            return (located.id, queued)
         }
+        // A popular article's favorites beyond the first few are left to the outbox sweep.
+        await services.edges.deliver(Array(queued.prefix(Self.favoritesRemovedInline)))
         await services.caches.articles.invalidate(id.key)
         await services.caches.favoritedLists.invalidateAll()
         await services.caches.articleSetChanged()
     }
 
+    static let favoritesRemovedInline = 32
+
     public func favorite(_ slug: String, by user: FleetID) async throws -> Article {
-        let now = services.now()
-        let id = try await services.database.transaction { db in
-            let located = try await Self.locate(slug, in: db)
-            let inserted = try await db.query(
-                """
-                INSERT INTO favorites (user_id, article_id, created_at) VALUES (\(bind: user), \(bind: located.id), \(bind: now))
-                ON CONFLICT DO NOTHING RETURNING article_id
-                """
-            )
-            if !inserted.isEmpty {
-                try await db.execute("UPDATE articles SET favorites_count = favorites_count + 1 WHERE id = \(bind: located.id)")
-            }
-            return located.id
-        }
-        await favoritesChanged(id)
-        return try await article(slug, viewer: user)
+        try await changeFavorite(slug, by: user, favorite: true)
     }
 
     public func unfavorite(_ slug: String, by user: FleetID) async throws -> Article {
-        let id = try await services.database.transaction { db in
-            let located = try await Self.locate(slug, in: db)
-            let deleted = try await db.query(
-                "DELETE FROM favorites WHERE user_id = \(bind: user) AND article_id = \(bind: located.id) RETURNING article_id"
-            )
-            if !deleted.isEmpty {
-                try await db.execute("UPDATE articles SET favorites_count = favorites_count - 1 WHERE id = \(bind: located.id)")
-            }
-            return located.id
+        try await changeFavorite(slug, by: user, favorite: false)
+    }
+
+    /// The favorite is the user's: written on the user's shard with an outbox row, then
+    /// mirrored (with the count) on the article's shard by `EdgeRelay`.
+    private func changeFavorite(_ slug: String, by user: FleetID, favorite: Bool) async throws -> Article {
+        let articleID = FleetID(rawValue: try await cached(slug).id)  // 404 for an unknown article
+        let now = services.now()
+        let edge = Edge(kind: .favorite, source: user.rawValue, target: articleID.rawValue)
+        let ids = services.ids
+        let queued = try await services.shards.node(for: user).transaction { db in
+            let changed = favorite
+                ? try await db.query(
+                    """
+                    INSERT INTO favorites (user_id, article_id, created_at) VALUES (\(bind: user), \(bind: articleID), \(bind: now))
+                    ON CONFLICT DO NOTHING RETURNING article_id
+                    """
+                )
+                : try await db.query("DELETE FROM favorites WHERE user_id = \(bind: user) AND article_id = \(bind: articleID) RETURNING article_id")
+            return changed.isEmpty ? nil : try await EdgeRelay.enqueue(edge, owner: user, ids: ids, now: now, in: db)
         }
-        await favoritesChanged(id)
+        if let queued { await services.edges.deliver([(queued, edge)]) }
+        await favoritesChanged(articleID)
         return try await article(slug, viewer: user)
     }
 
@@ -290,25 +338,15 @@ public struct ArticleService: Sendable {
         return (id, try row.decode(at: 0), splitTags(try row.decode(at: 2)))
     }
 
-    static func conditions(for filter: ArticleFilter) -> [SQLQuery] {
+    /// The conditions of a filter on one shard, with the users it names already resolved.
+    static func conditions(for filter: ArticleFilter, scope: PageScope) -> [SQLQuery] {
         var conditions: [SQLQuery] = []
         if let tag = filter.tag {
             conditions.append("a.id IN (SELECT article_id FROM article_tags WHERE tag = \(bind: tag))")
         }
-        if let author = filter.author {
-            conditions.append("a.author_id IN (SELECT id FROM users WHERE username_key = \(bind: author.lowercased()))")
-        }
-        if let favoritedBy = filter.favoritedBy {
-            conditions.append(
-                """
-                a.id IN (SELECT f.article_id FROM favorites f JOIN users fu ON fu.id = f.user_id
-                         WHERE fu.username_key = \(bind: favoritedBy.lowercased()))
-                """
-            )
-        }
-        if let follower = filter.followedBy {
-            conditions.append("a.author_id IN (SELECT followee_id FROM follows WHERE follower_id = \(bind: follower))")
-        }
+        if let author = scope.author { conditions.append("a.author_id = \(bind: author)") }
+        if let articles = scope.articles { conditions.append("a.id IN (\(binds: articles))") }
+        if let authors = scope.authors { conditions.append("a.author_id IN (\(binds: authors))") }
         return conditions
     }
 
@@ -316,34 +354,30 @@ public struct ArticleService: Sendable {
         conditions.isEmpty ? "" : "WHERE \(conditions.joined(separator: " AND "))"
     }
 
-    /// The total for a filter. The common shapes read counters kept up to date by every
-    /// write (all articles, per tag, per author, sum over followed authors), so a count
-    /// costs the same whether it is ten or ten million; other combinations count rows.
-    static func countQuery(for filter: ArticleFilter, conditions: [SQLQuery]) -> SQLQuery {
-        switch (filter.tag, filter.author, filter.favoritedBy, filter.followedBy) {
+    /// A shard's share of a filter's total. The common shapes read counters kept up to date
+    /// by every write (all articles, per tag, per author, sum over followed authors), so a
+    /// count costs the same whether it is ten or ten million; other combinations count rows.
+    static func countQuery(for filter: ArticleFilter, conditions: [SQLQuery], scope: PageScope) -> SQLQuery {
+        switch (filter.tag, scope.author, scope.articles, scope.authors) {
         case (nil, nil, nil, nil):
             "SELECT CAST(COALESCE(SUM(value), 0) AS BIGINT) FROM counters WHERE name = 'articles'"
         case (let tag?, nil, nil, nil):
             "SELECT COALESCE(MAX(articles_count), 0) FROM tags WHERE name = \(bind: tag)"
         case (nil, let author?, nil, nil):
-            "SELECT COALESCE(MAX(articles_count), 0) FROM users WHERE username_key = \(bind: author.lowercased())"
-        case (nil, nil, nil, let follower?):
-            """
-            SELECT CAST(COALESCE(SUM(articles_count), 0) AS BIGINT) FROM users
-            WHERE id IN (SELECT followee_id FROM follows WHERE follower_id = \(bind: follower))
-            """
+            "SELECT COALESCE(MAX(articles_count), 0) FROM users WHERE id = \(bind: author)"
+        case (nil, nil, nil, let authors?):
+            "SELECT CAST(COALESCE(SUM(articles_count), 0) AS BIGINT) FROM users WHERE id IN (\(binds: authors))"
         default:
             "SELECT COUNT(*) FROM articles a \(whereClause(conditions))"
         }
     }
 
-    /// Rows per counter: enough that writers rarely meet on one, few enough to sum cheaply.
-    static let counterSlots = 16
-
+    /// Counts an article in its author's logical shard's slot: writers on different shards
+    /// update different rows, and the slot moves with the shard's rows.
     static func countArticle(by author: FleetID, change: Int, in db: any SQLExecutor) async throws {
         try await db.execute(
             """
-            INSERT INTO counters (name, slot, value) VALUES ('articles', \(bind: Int.random(in: 0..<counterSlots)), \(bind: change))
+            INSERT INTO counters (name, slot, value) VALUES ('articles', \(bind: author.shard.rawValue), \(bind: change))
             ON CONFLICT (name, slot) DO UPDATE SET value = counters.value + excluded.value
             """
         )

@@ -1,25 +1,30 @@
 public import FleetData
 import FleetHTTP
 
-/// Comments on articles.
+/// Comments on articles. A comment lives on its article's shard (its id is minted there),
+/// so an article's comments are one query; their authors, who may live anywhere, come
+/// from the user cache.
 public struct CommentService: Sendable {
     let services: ConduitServices
 
     public func list(slug: String, viewer: FleetID?) async throws -> [Comment] {
-        try await services.database.read { db in
+        let rows = try await services.shards.node(for: try Self.articleID(slug)).read { db in
             let article = try await ArticleService.locate(slug, in: db)
-            let rows = try await db.query(
-                """
-                SELECT c.id, c.body, c.created_at, c.updated_at, c.author_id, u.username, u.bio, u.image
-                FROM comments c JOIN users u ON u.id = c.author_id
-                WHERE c.article_id = \(bind: article.id)
-                ORDER BY c.id DESC
-                """
+            return try await db.query(
+                "SELECT id, body, created_at, updated_at, author_id FROM comments WHERE article_id = \(bind: article.id) ORDER BY id DESC"
             )
-            var comments = try rows.map(Self.comment(from:))
-            let following = try await ViewerRelations.followed(by: viewer, among: comments.map(\.authorID), in: db)
-            for index in comments.indices { comments[index].author.following = following.contains(comments[index].authorID) }
-            return comments
+        }
+        let authorIDs = try rows.map { try $0.decode(at: 4, as: FleetID.self) }
+        let authors = try await services.users.cached(Set(authorIDs.map(\.rawValue)))
+        let following = try await ViewerRelations.of(viewer, articles: [], authors: authorIDs, in: services.shards).following
+        return try rows.compactMap { row in
+            let authorID: FleetID = try row.decode(at: 4)
+            guard let author = authors[authorID.rawValue] else { return nil }
+            return Comment(
+                id: try row.decode(at: 0), createdAt: Timestamp(milliseconds: try row.decode(at: 2)),
+                updatedAt: Timestamp(milliseconds: try row.decode(at: 3)), body: try row.decode(at: 1),
+                author: author.profile(following: following.contains(authorID)), authorID: authorID
+            )
         }
     }
 
@@ -27,30 +32,29 @@ public struct CommentService: Sendable {
         var validator = Validator()
         let body = validator.required("body", body, maxLength: Rules.commentMaxLength)
         try validator.check()
-        // A write: the article may be newer than any replica.
-        let article = try await services.database.readLatest { db in try await ArticleService.locate(slug, in: db) }
+        let articleID = try Self.articleID(slug)
+        guard let user = try await services.users.cached([author.rawValue])[author.rawValue] else { throw APIError.invalidToken }
         // A comment lives on the article's shard, so it is found with the article.
-        let id = services.ids.next(on: article.id.shard)
+        let id = services.ids.next(on: articleID.shard)
         let now = services.now()
-        return try await services.database.transaction { db in
-            _ = try await ArticleService.locate(slug, in: db)  // still there
-            guard let user = try await UserService.user(where: "id = \(bind: author)", in: db) else { throw APIError.invalidToken }
+        try await services.shards.node(for: articleID).transaction { db in
+            let article = try await ArticleService.locate(slug, in: db)
             try await db.execute(
                 """
                 INSERT INTO comments (id, article_id, author_id, body, created_at, updated_at)
                 VALUES (\(bind: id), \(bind: article.id), \(bind: author), \(bind: body), \(bind: now), \(bind: now))
                 """
             )
-            return Comment(
-                id: id, createdAt: Timestamp(milliseconds: now), updatedAt: Timestamp(milliseconds: now), body: body,
-                author: Profile(username: user.username, bio: user.bio, image: user.image, following: false), authorID: author
-            )
         }
+        return Comment(
+            id: id, createdAt: Timestamp(milliseconds: now), updatedAt: Timestamp(milliseconds: now), body: body,
+            author: user.profile(following: false), authorID: author
+        )
     }
 
     public func delete(slug: String, commentID: String, by user: FleetID) async throws {
         guard let raw = Int64(commentID), raw > 0 else { throw APIError.notFound("comment") }
-        try await services.database.transaction { db in
+        try await services.shards.node(for: try Self.articleID(slug)).transaction { db in
             let article = try await ArticleService.locate(slug, in: db)
             guard let row = try await db.first(
                 "SELECT author_id FROM comments WHERE id = \(bind: raw) AND article_id = \(bind: article.id)"
@@ -60,12 +64,9 @@ public struct CommentService: Sendable {
         }
     }
 
-    static func comment(from row: SQLRow) throws -> Comment {
-        Comment(
-            id: try row.decode(at: 0), createdAt: Timestamp(milliseconds: try row.decode(at: 2)),
-            updatedAt: Timestamp(milliseconds: try row.decode(at: 3)), body: try row.decode(at: 1),
-            author: Profile(username: try row.decode(at: 5), bio: try row.decode(at: 6), image: try row.decode(at: 7), following: false),
-            authorID: try row.decode(at: 4)
-        )
+    /// The article id a slug carries, which routes to its shard; 404 when it has none.
+    static func articleID(_ slug: String) throws -> FleetID {
+        guard let id = Slug.id(in: slug) else { throw APIError.notFound("article") }
+        return id
     }
 }

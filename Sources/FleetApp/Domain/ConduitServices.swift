@@ -1,9 +1,12 @@
 public import FleetData
 public import Logging
 
+/// The physical databases Conduit's rows live on, each instrumented.
+public typealias Shards = ShardedDatabase<InstrumentedDatabase>
+
 /// Everything the Conduit domain needs from the outside world, passed in once.
 public struct ConduitServices: Sendable {
-    public let database: any Database
+    public let shards: Shards
     public let ids: FleetIDGenerator
     public let passwords: any PasswordHasher
     public let tokens: TokenService
@@ -11,10 +14,10 @@ public struct ConduitServices: Sendable {
     public let logger: Logger
 
     public init(
-        database: any Database, ids: FleetIDGenerator, passwords: any PasswordHasher, tokens: TokenService,
+        shards: Shards, ids: FleetIDGenerator, passwords: any PasswordHasher, tokens: TokenService,
         caches: ConduitCaches, logger: Logger
     ) {
-        self.database = database
+        self.shards = shards
         self.caches = caches
         self.ids = ids
         self.passwords = passwords
@@ -26,13 +29,24 @@ public struct ConduitServices: Sendable {
     public var profiles: ProfileService { ProfileService(services: self) }
     public var articles: ArticleService { ArticleService(services: self) }
     public var comments: CommentService { CommentService(services: self) }
+    var directory: UserDirectory { UserDirectory(shards: shards) }
+    public var edges: EdgeRelay { EdgeRelay(services: self) }
 
     func now() -> Int64 { FleetIDGenerator.wallClockMilliseconds() }
 }
 
 /// Loads the per-viewer bits (following, favorited) for a whole page at once: a fixed
-/// number of queries whatever the page size.
+/// number of queries whatever the page size. Both live on the viewer's shard.
 enum ViewerRelations {
+    static func of(
+        _ viewer: FleetID?, articles: [FleetID], authors: [FleetID], in shards: Shards
+    ) async throws -> (favorited: Set<FleetID>, following: Set<FleetID>) {
+        guard let viewer, !(articles.isEmpty && authors.isEmpty) else { return ([], []) }
+        return try await shards.node(for: viewer).read { db in
+            (try await favorited(by: viewer, among: articles, in: db), try await followed(by: viewer, among: authors, in: db))
+        }
+    }
+
     static func followed(by viewer: FleetID?, among users: some Collection<FleetID>, in db: any SQLExecutor) async throws -> Set<FleetID> {
         guard let viewer, !users.isEmpty else { return [] }
         let rows = try await db.query(

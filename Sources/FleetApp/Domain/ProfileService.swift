@@ -1,46 +1,61 @@
 public import FleetData
 import FleetHTTP
 
-/// Profiles and the follow graph.
+/// Profiles and the follow graph. A follow is written on the follower's shard, which is
+/// where the feed and the `following` bits read it; the followee's shard gets a mirror
+/// through `EdgeRelay`.
 public struct ProfileService: Sendable {
     let services: ConduitServices
 
     public func profile(_ username: String, viewer: FleetID?) async throws -> Profile {
-        let database = services.database
-        let key = username.lowercased()
-        guard username.count <= Rules.usernameMaxLength,
-            let id = try await services.caches.usernames.get(key, load: {
-                try await database.readLatest { db in try await db.first("SELECT id FROM users WHERE username_key = \(bind: key)")?.decode(at: 0) }
-            }),
-            let user = try await services.users.cached([id])[id]
+        guard let id = try await userID(named: username), let user = try await services.users.cached([id.rawValue])[id.rawValue],
+            user.username.lowercased() == username.lowercased()
         else { throw APIError.notFound("profile") }
-        let following = try await ArticleService.relations(of: viewer, articles: [], authors: [FleetID(rawValue: id)], in: database).following
-        return user.profile(following: following.contains(FleetID(rawValue: id)))
+        let following = try await ViewerRelations.of(viewer, articles: [], authors: [id], in: services.shards).following
+        return user.profile(following: following.contains(id))
+    }
+
+    /// The id of the user with this name, through the username cache.
+    func userID(named username: String) async throws -> FleetID? {
+        guard username.count <= Rules.usernameMaxLength else { return nil }
+        let directory = services.directory
+        let key = username.lowercased()
+        return try await services.caches.usernames.get(key) { try await directory.user(.username, key)?.rawValue }.map(FleetID.init(rawValue:))
     }
 
     public func follow(_ username: String, by follower: FleetID) async throws -> Profile {
-        let now = services.now()
-        return try await services.database.transaction { db in
-            let user = try await Self.target(username, in: db)
-            guard user.id != follower else { throw APIError(.unprocessableContent, field: "profile", "cannot follow yourself") }
-            try await db.execute(
-                "INSERT INTO follows (follower_id, followee_id, created_at) VALUES (\(bind: follower), \(bind: user.id), \(bind: now)) ON CONFLICT DO NOTHING"
-            )
-            return Profile(username: user.username, bio: user.bio, image: user.image, following: true)
-        }
+        try await change(username, by: follower, following: true)
     }
 
     public func unfollow(_ username: String, by follower: FleetID) async throws -> Profile {
-        try await services.database.transaction { db in
-            let user = try await Self.target(username, in: db)
-            try await db.execute("DELETE FROM follows WHERE follower_id = \(bind: follower) AND followee_id = \(bind: user.id)")
-            return Profile(username: user.username, bio: user.bio, image: user.image, following: false)
-        }
+        try await change(username, by: follower, following: false)
     }
 
-    static func target(_ username: String, in db: any SQLExecutor) async throws -> UserRecord {
-        guard username.count <= Rules.usernameMaxLength,
-            let user = try await UserService.user(where: "username_key = \(bind: username.lowercased())", in: db)
+    private func change(_ username: String, by follower: FleetID, following: Bool) async throws -> Profile {
+        let user = try await target(username)
+        if following, user.id == follower { throw APIError(.unprocessableContent, field: "profile", "cannot follow yourself") }
+        let now = services.now()
+        let edge = Edge(kind: .follow, source: follower.rawValue, target: user.id.rawValue)
+        let ids = services.ids
+        let queued = try await services.shards.node(for: follower).transaction { db in
+            let changed = following
+                ? try await db.query(
+                    """
+                    INSERT INTO follows (follower_id, followee_id, created_at) VALUES (\(bind: follower), \(bind: user.id), \(bind: now))
+                    ON CONFLICT DO NOTHING RETURNING followee_id
+                    """
+                )
+                : try await db.query("DELETE FROM follows WHERE follower_id = \(bind: follower) AND followee_id = \(bind: user.id) RETURNING followee_id")
+            return changed.isEmpty ? nil : try await EdgeRelay.enqueue(edge, owner: follower, ids: ids, now: now, in: db)
+        }
+        if let queued { await services.edges.deliver([(queued, edge)]) }
+        return Profile(username: user.username, bio: user.bio, image: user.image, following: following)
+    }
+
+    /// The user a follow names, from its own shard's latest state, or 404.
+    private func target(_ username: String) async throws -> UserRecord {
+        guard username.count <= Rules.usernameMaxLength, let id = try await services.directory.user(.username, username.lowercased()),
+            let user = try await services.shards.node(for: id).readLatest({ db in try await UserService.user(where: "id = \(bind: id)", in: db) })
         else { throw APIError.notFound("profile") }
         return user
     }

@@ -13,21 +13,46 @@ public struct UserService: Sendable {
         try validator.check()
 
         let key = username.lowercased()
-        // Refuse a taken name before spending a bcrypt hash on it.
-        try await services.database.read { db in try await Self.ensureAvailable(usernameKey: key, email: email, except: nil, in: db) }
-        let hash = try await services.passwords.hash(password)
+        // The user lives on the shard its name hashes to: its name's directory entry too.
         let id = services.ids.next(on: LogicalShard(hashing: key))
+        let directory = services.directory
+        // Refuse a taken name before spending a bcrypt hash on it.
+        let checked = services.now()
+        if try await !directory.isAvailable(.username, key, for: nil, now: checked) { throw APIError.taken("username") }
+        if try await !directory.isAvailable(.email, email, for: nil, now: checked) { throw APIError.taken("email") }
+        let hash = try await services.passwords.hash(password)
+
         let now = services.now()
-        try await Self.mapUniqueViolation {
-            try await services.database.transaction { db in
-                try await Self.ensureAvailable(usernameKey: key, email: email, except: nil, in: db)
-                try await db.execute(
-                    """
-                    INSERT INTO users (id, username, username_key, email, password_hash, bio, image, created_at, updated_at)
-                    VALUES (\(bind: id), \(bind: username), \(bind: key), \(bind: email), \(bind: hash), NULL, NULL, \(bind: now), \(bind: now))
-                    """
-                )
+        let started = ContinuousClock.now
+        try await directory.claim(.username, key, for: id, now: now)
+        do {
+            try await directory.claim(.email, email, for: id, now: now)
+        } catch {
+            try? await directory.release(.username, key, from: id)
+            throw error
+        }
+        do {
+            try await Self.mapUniqueViolation {
+                try await services.shards.node(for: id).transaction { db in
+                    try await db.execute(
+                        """
+                        INSERT INTO users (id, username, username_key, email, password_hash, bio, image, created_at, updated_at)
+                        VALUES (\(bind: id), \(bind: username), \(bind: key), \(bind: email), \(bind: hash), NULL, NULL, \(bind: now), \(bind: now))
+                        """
+                    )
+                }
             }
+            // A claim is protected for `UserDirectory.grace`; only a sign-up slower than
+            // half of it could have lost a name meanwhile, and then it checks.
+            if ContinuousClock.now - started > .milliseconds(UserDirectory.grace / 2) {
+                guard try await directory.user(.username, key) == id else { throw APIError.taken("username") }
+                guard try await directory.user(.email, email) == id else { throw APIError.taken("email") }
+            }
+        } catch {
+            try? await services.shards.node(for: id).transaction { db in try await db.execute("DELETE FROM users WHERE id = \(bind: id)") }
+            try? await directory.release(.username, key, from: id)
+            try? await directory.release(.email, email, from: id)
+            throw error
         }
         // "No such name" may be cached from before.
         await services.caches.usernames.invalidate(key)
@@ -43,8 +68,10 @@ public struct UserService: Sendable {
         let password = password ?? ""
 
         // From the latest state: an account made a moment ago may not be on a replica yet.
-        let user = try await services.database.readLatest { db in
-            try await Self.user(where: "email = \(bind: email)", in: db)
+        let user: UserRecord? = if let id = try await services.directory.user(.email, email) {
+            try await services.shards.node(for: id).readLatest { db in try await Self.user(where: "id = \(bind: id)", in: db) }
+        } else {
+            nil
         }
         // Verify against a fixed hash when the user is unknown so that timing does not
         // reveal which e-mail addresses are registered.
@@ -63,19 +90,24 @@ public struct UserService: Sendable {
 
     /// Users by id from the user cache; the missing ones in one query.
     func cached(_ ids: some Collection<Int64>) async throws -> [Int64: CachedUser] {
-        let database = services.database
+        let shards = services.shards
         if ids.count == 1, let id = ids.first {
             let user = try await services.caches.users.get(String(id)) {
-                try await database.readLatest { db in try await Self.user(where: "id = \(bind: id)", in: db) }.map(CachedUser.init)
+                try await shards.node(for: FleetID(rawValue: id)).readLatest { db in try await Self.user(where: "id = \(bind: id)", in: db) }
+                    .map(CachedUser.init)
             }
             return user.map { [id: $0] } ?? [:]
         }
         let found = try await services.caches.users.getMany(ids.map(String.init)) { keys in
-            let ids = keys.compactMap { Int64($0) }
-            return try await database.readLatest { db in
-                let rows = try await db.query("SELECT id, username, email, password_hash, bio, image FROM users WHERE id IN (\(binds: ids))")
-                return Dictionary(try rows.map { row in let user = CachedUser(try Self.record(from: row)); return (String(user.id), user) }) { $1 }
+            let groups = shards.partition(keys.compactMap { Int64($0) }) { FleetID(rawValue: $0) }
+            let found = try await shards.scatter(groups.map(\.physical)) { physical, node in
+                let ids = groups.first { $0.physical == physical }?.items ?? []
+                return try await node.readLatest { db in
+                    try await db.query("SELECT id, username, email, password_hash, bio, image FROM users WHERE id IN (\(binds: ids))")
+                        .map { row in CachedUser(try Self.record(from: row)) }
+                }
             }
+            return Dictionary(found.joined().map { (String($0.id), $0) }) { $1 }
         }
         return Dictionary(found.values.map { ($0.id, $0) }) { $1 }
     }
@@ -101,28 +133,54 @@ public struct UserService: Sendable {
 
         let hash: String? = if let password { try await services.passwords.hash(password) } else { nil }
         let now = services.now()
-        let (before, after) = try await Self.mapUniqueViolation {
-            try await services.database.transaction { db in
-                guard var user = try await Self.user(where: "id = \(bind: id)", in: db) else { throw APIError.invalidToken }
-                let before = user.username
-                try await Self.ensureAvailable(usernameKey: username?.lowercased(), email: email, except: id, in: db)
-                if let email { user.email = email }
-                if let username { user.username = username }
-                if let hash { user.passwordHash = hash }
-                if !update.bio.isAbsent { user.bio = bio }
-                if !update.image.isAbsent { user.image = image }
-                try await db.execute(
-                    """
-                    UPDATE users SET email = \(bind: user.email), username = \(bind: user.username),
-                        username_key = \(bind: user.username.lowercased()), password_hash = \(bind: user.passwordHash),
-                        bio = \(bind: user.bio), image = \(bind: user.image), updated_at = \(bind: now)
-                    WHERE id = \(bind: id)
-                    """
-                )
-                return (before, user)
-            }
+        let directory = services.directory
+        let node = services.shards.node(for: id)
+        guard let current = try await node.readLatest({ db in try await Self.user(where: "id = \(bind: id)", in: db) }) else {
+            throw APIError.invalidToken
         }
-        await services.caches.userChanged(id, oldName: before, newName: after.username)
+        // New names are claimed first; the old ones are released once the user has the new.
+        let usernameKey = username?.lowercased()
+        var claimed: [(UserDirectory.Kind, String)] = []
+        if let usernameKey, usernameKey != current.username.lowercased() { claimed.append((.username, usernameKey)) }
+        if let email, email != current.email { claimed.append((.email, email)) }
+        do {
+            for (kind, name) in claimed { try await directory.claim(kind, name, for: id, now: now) }
+        } catch {
+            for (kind, name) in claimed { try? await directory.release(kind, name, from: id) }
+            throw error
+        }
+        let (before, after): (UserRecord, UserRecord)
+        do {
+            (before, after) = try await Self.mapUniqueViolation {
+                try await node.transaction { db in
+                    guard var user = try await Self.user(where: "id = \(bind: id)", in: db) else { throw APIError.invalidToken }
+                    let before = user
+                    if let email { user.email = email }
+                    if let username { user.username = username }
+                    if let hash { user.passwordHash = hash }
+                    if !update.bio.isAbsent { user.bio = bio }
+                    if !update.image.isAbsent { user.image = image }
+                    try await db.execute(
+                        """
+                        UPDATE users SET email = \(bind: user.email), username = \(bind: user.username),
+                            username_key = \(bind: user.username.lowercased()), password_hash = \(bind: user.passwordHash),
+                            bio = \(bind: user.bio), image = \(bind: user.image), updated_at = \(bind: now)
+                        WHERE id = \(bind: id)
+                        """
+                    )
+                    return (before, user)
+                }
+            }
+        } catch {
+            for (kind, name) in claimed { try? await directory.release(kind, name, from: id) }
+            throw error
+        }
+        // Names given up; if this fails, the entries no longer count anyway.
+        if before.username.lowercased() != after.username.lowercased() {
+            try? await directory.release(.username, before.username.lowercased(), from: id)
+        }
+        if before.email != after.email { try? await directory.release(.email, before.email, from: id) }
+        await services.caches.userChanged(id, oldName: before.username, newName: after.username)
         return AuthenticatedUser(email: after.email, token: token, username: after.username, bio: after.bio, image: after.image)
     }
 
@@ -140,21 +198,6 @@ public struct UserService: Sendable {
             id: try row.decode(at: 0), username: try row.decode(at: 1), email: try row.decode(at: 2),
             passwordHash: try row.decode(at: 3), bio: try row.decode(at: 4), image: try row.decode(at: 5)
         )
-    }
-
-    static func ensureAvailable(usernameKey: String?, email: String?, except id: FleetID?, in db: any SQLExecutor) async throws {
-        if let usernameKey,
-            let row = try await db.first("SELECT id FROM users WHERE username_key = \(bind: usernameKey)"),
-            try row.decode(at: 0, as: FleetID.self) != id
-        {
-            throw APIError.taken("username")
-        }
-        if let email,
-            let row = try await db.first("SELECT id FROM users WHERE email = \(bind: email)"),
-            try row.decode(at: 0, as: FleetID.self) != id
-        {
-            throw APIError.taken("email")
-        }
     }
 
     /// A concurrent sign-up can pass the check and still lose at the unique index.

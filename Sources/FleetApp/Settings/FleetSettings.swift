@@ -1,4 +1,5 @@
 public import Configuration
+public import FleetData
 public import FleetHTTP
 import FleetRedis
 import Foundation
@@ -19,6 +20,10 @@ public struct FleetSettings: Sendable {
     public var databasePoolMax: Int
     public var databaseReplicaURLs: [String]
     public var databaseReplicaMaxLag: Duration
+    /// Physical shards after the first (which is `databaseURL` and its replicas).
+    public var databaseShards: [ShardNode]
+    public var databaseShardMapFile: String?
+    public var databaseShardTimeout: Duration
     public var databaseReaders: Int
     public var databaseSynchronous: String
     public var databaseAcquireTimeout: Duration
@@ -57,6 +62,10 @@ public struct FleetSettings: Sendable {
         Entry(key: "database.pool.max", defaultValue: "20", help: "Most PostgreSQL connections per instance; requests beyond it wait for a free one."),
         Entry(key: "database.replica.urls", defaultValue: "unset (no replicas)", help: "Streaming replicas of `database.url`, comma-separated `postgres://` URLs: reads go to them, writes to the primary."),
         Entry(key: "database.replica.max.lag.ms", defaultValue: "2000", help: "Replicas further behind the primary than this are skipped until they catch up."),
+        Entry(key: "database.shard.<n>.url", defaultValue: "unset (one shard)", help: "Physical shard n (1, 2, ...; shard 0 is `database.url`): a `postgres://` URL, or `sqlite:PATH` for a file (topology T3)."),
+        Entry(key: "database.shard.<n>.replica.urls", defaultValue: "unset (no replicas)", help: "Streaming replicas of shard n's primary, comma-separated."),
+        Entry(key: "database.shard.map.file", defaultValue: "unset (even split)", help: "File mapping the 1024 logical shards onto physical shards (`0-511:0,512-1023:1`); `fleet shard-move` rewrites it."),
+        Entry(key: "database.shard.timeout.ms", defaultValue: "2000", help: "How long each shard may take in a scatter-gather (global list, tags, feed) before the request fails with 503."),
         Entry(key: "database.sqlite.path", defaultValue: "<data.dir>/fleet.sqlite", help: "SQLite database file (WAL mode)."),
         Entry(key: "database.sqlite.readers", defaultValue: "4", help: "Read-only SQLite connections (reads run in parallel; writes are queued on one writer)."),
         Entry(key: "database.sqlite.synchronous", defaultValue: "normal", help: "SQLite `synchronous` pragma: `normal` survives a killed process, `full` also a power cut."),
@@ -89,9 +98,15 @@ public struct FleetSettings: Sendable {
         databaseURL = config.string(forKey: "database.url", isSecret: true)
         databasePoolMin = config.int(forKey: "database.pool.min", default: 0)
         databasePoolMax = config.int(forKey: "database.pool.max", default: 20)
-        databaseReplicaURLs = (config.string(forKey: "database.replica.urls", isSecret: true) ?? "")
-            .split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+        databaseReplicaURLs = Self.list(config.string(forKey: "database.replica.urls", isSecret: true))
         databaseReplicaMaxLag = .milliseconds(config.int(forKey: "database.replica.max.lag.ms", default: 2000))
+        databaseShards = []
+        while let url = config.string(forKey: ConfigKey("database.shard.\(databaseShards.count + 1).url"), isSecret: true) {
+            let replicas = config.string(forKey: ConfigKey("database.shard.\(databaseShards.count + 1).replica.urls"), isSecret: true)
+            databaseShards.append(ShardNode(url: url, replicaURLs: Self.list(replicas)))
+        }
+        databaseShardMapFile = config.string(forKey: "database.shard.map.file")
+        databaseShardTimeout = .milliseconds(config.int(forKey: "database.shard.timeout.ms", default: 2000))
         databaseReaders = config.int(forKey: "database.sqlite.readers", default: 4)
         databaseSynchronous = config.string(forKey: "database.sqlite.synchronous", default: "normal")
         databaseAcquireTimeout = .milliseconds(config.int(forKey: "database.acquire.timeout.ms", default: 10_000))
@@ -124,6 +139,28 @@ public struct FleetSettings: Sendable {
         try validate()
     }
 
+    private static func list(_ text: String?) -> [String] {
+        (text ?? "").split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+    }
+
+    /// Every physical shard, in order: the first from `database.url` (nil: the SQLite file).
+    public var shardNodes: [ShardNode] {
+        [ShardNode(url: databaseURL, replicaURLs: databaseReplicaURLs)] + databaseShards
+    }
+
+    /// The shard map: from `database.shard.map.file`, else an even split.
+    public func shardMap() throws -> ShardMap {
+        guard let file = databaseShardMapFile else { return ShardMap(evenlyOver: shardNodes.count) }
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw SettingsError("database.shard.map.file: cannot read \(file)")
+        }
+        do {
+            return try ShardMap(parsing: text, physicalCount: shardNodes.count)
+        } catch {
+            throw SettingsError("database.shard.map.file: \(error)")
+        }
+    }
+
     private func validate() throws {
         guard (1...65535).contains(httpPort) || httpPort == 0 else { throw SettingsError("http.port must be 0-65535") }
         guard (4...31).contains(bcryptCost) else { throw SettingsError("auth.bcrypt.cost must be 4-31") }
@@ -132,6 +169,11 @@ public struct FleetSettings: Sendable {
             throw SettingsError("database.pool.min/max must satisfy 0 <= min <= max <= 1000")
         }
         if !databaseReplicaURLs.isEmpty, databaseURL == nil { throw SettingsError("database.replica.urls needs database.url (the primary)") }
+        for node in databaseShards where !node.replicaURLs.isEmpty && node.url?.hasPrefix("sqlite:") == true {
+            throw SettingsError("database.shard.<n>.replica.urls: SQLite shards have no replicas")
+        }
+        guard databaseShardTimeout >= .milliseconds(1) else { throw SettingsError("database.shard.timeout.ms must be at least 1") }
+        _ = try shardMap()
         guard databaseReplicaMaxLag >= .milliseconds(1) else { throw SettingsError("database.replica.max.lag.ms must be at least 1") }
         guard bodyLimitBytes >= 1024 else { throw SettingsError("http.body.limit.bytes must be at least 1024") }
         if let jwtSecret, jwtSecret.utf8.count < 32 { throw SettingsError("auth.jwt.secret must be at least 32 bytes") }
@@ -159,6 +201,13 @@ public struct FleetSettings: Sendable {
         }
         return ConfigReader(providers: providers)
     }
+}
+
+/// One physical shard as configured: its primary (a `postgres://` URL, `sqlite:PATH`, or
+/// nil for the embedded file) and its replicas.
+public struct ShardNode: Sendable {
+    public var url: String?
+    public var replicaURLs: [String]
 }
 
 /// A setting with a value Fleet cannot use; the message names the key.

@@ -95,6 +95,107 @@ public enum Schema {
                 )
                 """,
             ]
-        }
+        },
+        Migration(version: 2, name: "shards") { dialect in
+            let bigint = dialect.bigint
+            return [
+                // Who owns each username and e-mail address, across shards. An entry lives
+                // on the logical shard its name hashes to; it is valid only while the user
+                // it names still has that name (see `UserDirectory`).
+                """
+                CREATE TABLE directory (
+                    kind TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    user_id \(unsafeSQL: bigint) NOT NULL,
+                    created_at \(unsafeSQL: bigint) NOT NULL,
+                    PRIMARY KEY (kind, name)
+                )
+                """,
+                "INSERT INTO directory (kind, name, user_id, created_at) SELECT 'username', username_key, id, created_at FROM users",
+                "INSERT INTO directory (kind, name, user_id, created_at) SELECT 'email', email, id, created_at FROM users",
+                // Follow-up work committed with the change that causes it (a transactional
+                // outbox): here, edges to mirror on another shard.
+                """
+                CREATE TABLE outbox (
+                    id \(unsafeSQL: bigint) PRIMARY KEY,
+                    topic TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    created_at \(unsafeSQL: bigint) NOT NULL
+                )
+                """,
+                "CREATE INDEX outbox_created ON outbox (created_at)",
+                // The far side of follows and favorites, on the shard of who is followed or
+                // what is favorited; a row exists while the edge does.
+                """
+                CREATE TABLE edge_mirror (
+                    kind TEXT NOT NULL,
+                    target_id \(unsafeSQL: bigint) NOT NULL,
+                    source_id \(unsafeSQL: bigint) NOT NULL,
+                    PRIMARY KEY (kind, target_id, source_id)
+                )
+                """,
+                "INSERT INTO edge_mirror (kind, target_id, source_id) SELECT 'favorite', article_id, user_id FROM favorites",
+                "INSERT INTO edge_mirror (kind, target_id, source_id) SELECT 'follow', followee_id, follower_id FROM follows",
+                // Edges are looked up by their owner only now; the far side has the mirror.
+                "DROP INDEX favorites_article",
+                "DROP INDEX follows_followee",
+                // The article counter is kept per logical shard of the author, so that it
+                // moves with the shard's rows.
+                "DELETE FROM counters WHERE name = 'articles'",
+                """
+                INSERT INTO counters (name, slot, value)
+                SELECT 'articles', (author_id >> \(unsafeSQL: String(FleetID.sequenceBits))) & \(unsafeSQL: String(FleetID.logicalShardCount - 1)), COUNT(*)
+                FROM articles GROUP BY (author_id >> \(unsafeSQL: String(FleetID.sequenceBits))) & \(unsafeSQL: String(FleetID.logicalShardCount - 1))
+                """,
+            ]
+        },
     ])
+
+    /// Where each table's rows belong: the logical shard of the id in `owner`, or for the
+    /// directory, of the name (hashed). What `fleet shard-move` copies; derived tables
+    /// (`tags`) are recounted instead.
+    static let shardedTables: [ShardedTable] = [
+        ShardedTable(name: "users", owner: .id("id"), key: ["id"]),
+        ShardedTable(name: "articles", owner: .id("id"), key: ["id"]),
+        ShardedTable(name: "article_tags", owner: .id("article_id"), key: ["tag", "article_id"]),
+        ShardedTable(name: "comments", owner: .id("article_id"), key: ["id"]),
+        ShardedTable(name: "favorites", owner: .id("user_id"), key: ["user_id", "article_id"]),
+        ShardedTable(name: "follows", owner: .id("follower_id"), key: ["follower_id", "followee_id"]),
+        ShardedTable(name: "edge_mirror", owner: .id("target_id"), key: ["kind", "target_id", "source_id"]),
+        ShardedTable(name: "outbox", owner: .id("id"), key: ["id"]),
+        ShardedTable(name: "counters", owner: .slot("slot"), key: ["name", "slot"]),
+        ShardedTable(name: "directory", owner: .hashedName("name"), key: ["kind", "name"]),
+    ]
+}
+
+/// A table whose rows belong to logical shards, and how to tell which.
+struct ShardedTable: Sendable {
+    enum Owner: Sendable {
+        /// A `FleetID` column: the shard is in the id's bits.
+        case id(String)
+        /// A column holding the logical shard number itself.
+        case slot(String)
+        /// A text column whose hash (`LogicalShard(hashing:)`) is the shard.
+        case hashedName(String)
+    }
+
+    let name: String
+    let owner: Owner
+    let key: [String]
+
+    /// A condition selecting the rows of `shard`, when SQL can say it.
+    func condition(for shard: LogicalShard) -> SQLQuery? {
+        switch owner {
+        case .id(let column):
+            "(\(unsafeSQL: column) >> \(unsafeSQL: String(FleetID.sequenceBits))) & \(unsafeSQL: String(FleetID.logicalShardCount - 1)) = \(bind: shard.rawValue)"
+        case .slot(let column): "\(unsafeSQL: column) = \(bind: shard.rawValue)"
+        case .hashedName: nil
+        }
+    }
+
+    /// Whether a row belongs to `shard` (for owners SQL cannot compute).
+    func owns(_ row: SQLRow, shard: LogicalShard) throws -> Bool {
+        guard case .hashedName(let column) = owner else { return true }
+        return LogicalShard(hashing: try row.decode(column, as: String.self)) == shard
+    }
 }

@@ -1,0 +1,99 @@
+import FleetData
+import FleetHTTP
+
+/// Global uniqueness of usernames and e-mail addresses when users live on many shards.
+///
+/// Each name has one entry, on the logical shard the name hashes to, naming the user
+/// that holds it. Signing up claims both names there first, then writes the user on its
+/// own shard: two databases, no distributed transaction. An entry is valid only while
+/// its user exists and still has that name, so whatever a crash leaves behind (a claim
+/// whose user was never written, an old name after a rename) blocks nobody: the next
+/// claim of that name takes the entry over once it is older than `grace`, the time a
+/// sign-up in progress may take to write its user.
+struct UserDirectory: Sendable {
+    enum Kind: String, Sendable {
+        case username
+        case email
+
+        /// The `users` column the name must match.
+        var column: SQLQuery { self == .username ? "username_key" : "email" }
+    }
+
+    let shards: Shards
+    /// How long a fresh claim is protected while its user is being written.
+    static let grace: Int64 = 60_000
+
+    private func node(for name: String) -> InstrumentedDatabase { shards.node(for: LogicalShard(hashing: name)) }
+
+    /// The user holding `name`, if the entry is valid. `latest` reads the primary (see
+    /// `Database.readLatest`).
+    func user(_ kind: Kind, _ name: String, latest: Bool = true) async throws -> FleetID? {
+        let read: @Sendable (any SQLExecutor) async throws -> FleetID? = { db in
+            try await db.first("SELECT user_id FROM directory WHERE kind = \(bind: kind.rawValue) AND name = \(bind: name)")?.decode(at: 0)
+        }
+        let node = node(for: name)
+        guard let holder = try await latest ? node.readLatest(read) : node.read(read) else { return nil }
+        return try await holds(holder, kind, name) ? holder : nil
+    }
+
+    /// Whether `user` exists and has `name`, on its own shard.
+    func holds(_ user: FleetID, _ kind: Kind, _ name: String) async throws -> Bool {
+        try await shards.node(for: user).readLatest { db in
+            try await db.first("SELECT 1 FROM users WHERE id = \(bind: user) AND \(kind.column) = \(bind: name)") != nil
+        }
+    }
+
+    /// Whether `name` is free for `user` (free, already theirs, or held by an entry that
+    /// no longer counts): the check made before spending a bcrypt hash.
+    func isAvailable(_ kind: Kind, _ name: String, for user: FleetID?, now: Int64) async throws -> Bool {
+        let entry = try await node(for: name).readLatest { db in
+            try await db.first("SELECT user_id, created_at FROM directory WHERE kind = \(bind: kind.rawValue) AND name = \(bind: name)")
+        }
+        guard let entry else { return true }
+        return try await isReclaimable(holder: entry.decode(at: 0), since: entry.decode(at: 1), by: user, kind, name, now: now)
+    }
+
+    /// Makes `user` the holder of `name`, or throws `APIError.taken`.
+    func claim(_ kind: Kind, _ name: String, for user: FleetID, now: Int64) async throws {
+        do {
+            try await node(for: name).transaction { db in
+                guard let entry = try await db.first(
+                    "SELECT user_id, created_at FROM directory WHERE kind = \(bind: kind.rawValue) AND name = \(bind: name)"
+                ) else {
+                    try await db.execute(
+                        "INSERT INTO directory (kind, name, user_id, created_at) VALUES (\(bind: kind.rawValue), \(bind: name), \(bind: user), \(bind: now))"
+                    )
+                    return
+                }
+                let holder: FleetID = try entry.decode(at: 0)
+                guard try await isReclaimable(holder: holder, since: entry.decode(at: 1), by: user, kind, name, now: now) else {
+                    throw APIError.taken(kind.rawValue)
+                }
+                guard holder != user else { return }
+                // Only if nobody else took it over meanwhile.
+                let updated = try await db.query(
+                    """
+                    UPDATE directory SET user_id = \(bind: user), created_at = \(bind: now)
+                    WHERE kind = \(bind: kind.rawValue) AND name = \(bind: name) AND user_id = \(bind: holder) RETURNING user_id
+                    """
+                )
+                if updated.isEmpty { throw APIError.taken(kind.rawValue) }
+            }
+        } catch DatabaseError.uniqueViolation {
+            throw APIError.taken(kind.rawValue)  // a concurrent claim inserted first
+        }
+    }
+
+    /// Drops `name` if it still names `user` (after a rename, or a sign-up that failed).
+    func release(_ kind: Kind, _ name: String, from user: FleetID) async throws {
+        try await node(for: name).transaction { db in
+            try await db.execute("DELETE FROM directory WHERE kind = \(bind: kind.rawValue) AND name = \(bind: name) AND user_id = \(bind: user)")
+        }
+    }
+
+    private func isReclaimable(holder: FleetID, since: Int64, by user: FleetID?, _ kind: Kind, _ name: String, now: Int64) async throws -> Bool {
+        if holder == user { return true }
+        if now - since < Self.grace { return false }  // perhaps a sign-up still writing its user
+        return try await !holds(holder, kind, name)
+    }
+}

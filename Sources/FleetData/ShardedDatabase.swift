@@ -1,0 +1,83 @@
+/// Physical databases (each a `Database`: a file, a server, or a primary with replicas)
+/// holding the 1024 logical shards as `ShardMap` says.
+///
+/// A row lives on the shard of the `FleetID` that owns it, so a call that concerns one
+/// user or one article goes straight to one node (`node(for:)`). Calls that concern
+/// everything (the global list, tags) go to every node at once with `scatter`, each node
+/// bounded by `timeout`: a node that is down fails the calls that need it, quickly and
+/// with its name, and no others.
+///
+/// With one physical shard, every logical shard maps to it and nothing is scattered.
+public final class ShardedDatabase<Node: Database>: Sendable {
+    public let nodes: [Node]
+    public let map: ShardMap
+    /// How long each node may take in a scatter-gather before the call fails.
+    public let timeout: Duration
+
+    public init(nodes: [Node], map: ShardMap, timeout: Duration = .seconds(2)) {
+        precondition(!nodes.isEmpty && map.physicalCount == nodes.count, "the shard map must span exactly the nodes")
+        self.nodes = nodes
+        self.map = map
+        self.timeout = timeout
+    }
+
+    /// One node and no sharding.
+    public convenience init(_ node: Node) {
+        self.init(nodes: [node], map: ShardMap(evenlyOver: 1))
+    }
+
+    public var dialect: SQLDialect { nodes[0].dialect }
+
+    /// The physical shard holding a logical shard.
+    public func physical(for shard: LogicalShard) -> Int { map.physical(for: shard) }
+
+    /// The node holding a logical shard.
+    public func node(for shard: LogicalShard) -> Node { nodes[map.physical(for: shard)] }
+
+    /// The node holding what `id` names.
+    public func node(for id: FleetID) -> Node { node(for: id.shard) }
+
+    /// Items grouped by the physical shard that holds them, in shard order.
+    public func partition<Item>(_ items: some Sequence<Item>, by id: (Item) -> FleetID) -> [(physical: Int, items: [Item])] {
+        var groups: [Int: [Item]] = [:]
+        for item in items { groups[map.physical(for: id(item).shard), default: []].append(item) }
+        return groups.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    /// Runs `body` on each of the `physical` shards (all by default) at once and returns
+    /// the results in the same order. A node that fails, or does not answer within
+    /// `timeout`, fails the whole call with an error that names it; a single node is
+    /// called directly.
+    public func scatter<Result: Sendable>(
+        _ physical: [Int]? = nil, _ body: @escaping @Sendable (_ physical: Int, _ node: Node) async throws -> Result
+    ) async throws -> [Result] {
+        let targets = physical ?? Array(nodes.indices)
+        if targets.count == 1, let only = targets.first { return [try await body(only, nodes[only])] }
+        let nodes = self.nodes
+        let timeout = self.timeout
+        return try await withThrowingTaskGroup(of: (Int, Result).self) { group in
+            for (position, index) in targets.enumerated() {
+                group.addTask {
+                    do {
+                        return (position, try await withTimeout(timeout) { try await body(index, nodes[index]) })
+                    } catch let error as DatabaseError where error.isUnavailable {
+                        throw DatabaseError.unavailable("shard \(index): \(error)")
+                    }
+                }
+            }
+            var results = [Result?](repeating: nil, count: targets.count)
+            for try await (position, result) in group { results[position] = result }
+            return results.compactMap { $0 }
+        }
+    }
+
+    /// Closes every node.
+    public func close() async {
+        for node in nodes { await node.close() }
+    }
+}
+
+extension ShardedDatabase where Node == InstrumentedDatabase {
+    /// Round trips made through every node (see `InstrumentedDatabase.queryCount`).
+    public var queryCount: Int { nodes.reduce(0) { $0 + $1.queryCount } }
+}
