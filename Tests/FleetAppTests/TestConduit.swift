@@ -14,7 +14,8 @@ import Testing
 
 /// A complete Conduit app, as `fleet serve` builds it, over a fresh database: a new
 /// SQLite file, or, when `FLEET_TEST_POSTGRES_URL` names a PostgreSQL server, a new
-/// database on it. The bcrypt cost is low so tests stay fast.
+/// database on it. With `FLEET_TEST_SHARDS=n` (or `shards:`), n such databases are the
+/// physical shards. The bcrypt cost is low so tests stay fast.
 struct TestConduit {
     let directory: URL
     let settings: FleetSettings
@@ -34,7 +35,7 @@ struct TestConduit {
         }
     }
 
-    static func make(_ overrides: [AbsoluteConfigKey: ConfigValue] = [:]) async throws -> TestConduit {
+    static func make(_ overrides: [AbsoluteConfigKey: ConfigValue] = [:], shards: Int? = nil) async throws -> TestConduit {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-app-\(UUID().uuidString)")
         var values: [AbsoluteConfigKey: ConfigValue] = [
             "data.dir": .init(.string(directory.path), isSecret: false),
@@ -43,8 +44,14 @@ struct TestConduit {
             // Tests make requests faster than any client would; the rate-limit tests turn it on.
             "ratelimit.enabled": .init(.bool(false), isSecret: false),
         ]
-        if let admin = ProcessInfo.processInfo.environment["FLEET_TEST_POSTGRES_URL"] {
+        let admin = ProcessInfo.processInfo.environment["FLEET_TEST_POSTGRES_URL"]
+        if let admin {
             values["database.url"] = .init(.string(try await TestPostgres.createDatabase(admin: admin)), isSecret: true)
+        }
+        let count = shards ?? ProcessInfo.processInfo.environment["FLEET_TEST_SHARDS"].flatMap { Int($0) } ?? 1
+        for shard in 1..<max(1, count) {
+            let url = if let admin { try await TestPostgres.createDatabase(admin: admin) } else { "sqlite:\(directory.path)/shard\(shard).sqlite" }
+            values[AbsoluteConfigKey(["database", "shard", "\(shard)", "url"])] = .init(.string(url), isSecret: true)
         }
         values.merge(overrides) { $1 }
         let settings = try FleetSettings(config: ConfigReader(provider: InMemoryProvider(values: values)))

@@ -1,3 +1,5 @@
+@testable import FleetApp
+import FleetData
 import FleetTestSupport
 import Foundation
 import Hummingbird
@@ -75,10 +77,14 @@ struct TwoInstanceTests {
                 let listed = JSON(try await client.send(.get, "/api/articles?limit=1"))
                 #expect(listed["articles"][0]["favoritesCount"].int == users)
             }
-            let stored = try await harnessA.database.nodes[0].read { db in
-                try await db.first("SELECT COUNT(*) FROM favorites")?.decode(at: 0, as: Int.self)
+            // The favorites on the users' shards, and their mirror on the article's.
+            var stored = 0
+            for node in harnessA.database.nodes {
+                stored += try await node.read { db in try await db.first("SELECT COUNT(*) FROM favorites")?.decode(at: 0, as: Int.self) } ?? 0
             }
             #expect(stored == users)
+            let articleID = try #require(Slug.id(in: slug))
+            #expect(try await mirrorCount(.favorite, target: articleID, in: harnessA.database) == users)
         }
     }
 
