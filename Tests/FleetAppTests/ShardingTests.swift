@@ -179,9 +179,11 @@ import Testing
 }
 
 /// A user name, starting with `prefix`, that lands on physical shard `physical`.
-func name(on physical: Int, in shards: Shards, _ prefix: String) -> String {
-    (0...).lazy.map { "\(prefix)\($0)" }.first { shards.physical(for: LogicalShard(hashing: $0)) == physical }!
+func name(on physical: Int, in map: ShardMap, _ prefix: String) -> String {
+    (0...).lazy.map { "\(prefix)\($0)" }.first { map.physical(for: LogicalShard(hashing: $0)) == physical }!
 }
+
+func name(on physical: Int, in shards: Shards, _ prefix: String) -> String { name(on: physical, in: shards.map, prefix) }
 
 func login(_ client: any TestClientProtocol, _ name: String) async throws -> String {
     let response = try await client.send(.post, "/api/users/login", json: #"{"user":{"email":"\#(name)@example.com","password":"password123"}}"#)

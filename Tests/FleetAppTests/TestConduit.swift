@@ -18,7 +18,11 @@ import Testing
 /// physical shards. The bcrypt cost is low so tests stay fast.
 struct TestConduit {
     let directory: URL
-    let settings: FleetSettings
+    var settings: FleetSettings
+    /// What `settings` were made from.
+    var values: [AbsoluteConfigKey: ConfigValue]
+    /// Whether `test` deletes the data folder when done (off to reopen the same data).
+    var removesFiles = true
 
     /// What a test may reach behind the HTTP API.
     struct Harness: Sendable {
@@ -55,12 +59,12 @@ struct TestConduit {
         }
         values.merge(overrides) { $1 }
         let settings = try FleetSettings(config: ConfigReader(provider: InMemoryProvider(values: values)))
-        return TestConduit(directory: directory, settings: settings)
+        return TestConduit(directory: directory, settings: settings, values: values)
     }
 
     /// Runs `body` against the app in-process (or over a socket with `.live`), then cleans up.
     func test<T: Sendable>(_ setup: TestingSetup = .router, _ body: @escaping @Sendable (any TestClientProtocol, Harness) async throws -> T) async throws -> T {
-        defer { try? FileManager.default.removeItem(at: directory) }
+        defer { if removesFiles { try? FileManager.default.removeItem(at: directory) } }
         var logger = Logger(label: "test")
         logger.logLevel = .error
         let settings = self.settings
@@ -107,6 +111,14 @@ struct TestConduit {
             services: redis.map { [$0.client, $0.bus] as [any Service] } ?? [], logger: logger
         )
         return (app, Harness(database: database, services: services, redis: redis))
+    }
+
+    /// The same data with more settings.
+    func with(_ overrides: [AbsoluteConfigKey: ConfigValue]) throws -> TestConduit {
+        var copy = self
+        copy.values.merge(overrides) { $1 }
+        copy.settings = try FleetSettings(config: ConfigReader(provider: InMemoryProvider(values: copy.values)))
+        return copy
     }
 
     func test<T: Sendable>(_ setup: TestingSetup = .router, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {

@@ -32,7 +32,7 @@ struct Edge: Codable, Sendable, Hashable {
 /// the edge (`enqueue`). The request then reconciles the edge at once (`deliver`), and a
 /// background sweep (`run`) reconciles any outbox row a crash or an unreachable shard left
 /// behind: at least once. Reconciling does not replay an operation; it makes the mirror
-/// match what the owner's shard says now, under a lock on the mirror, so applying it
+/// match what the owner's shard says now (see `reconcile`), so applying it
 /// twice, late or out of order changes nothing. An edge whose target is gone (a deleted
 /// article) is removed from the owner's shard too.
 ///
@@ -71,52 +71,63 @@ public struct EdgeRelay: Sendable {
     }
 
     /// Makes the target's shard agree with the owner's shard about `edge`.
+    ///
+    /// The owner's state is read first, then applied to the mirror in a transaction that
+    /// changes the count only if it changes the mirror row (so concurrent applications
+    /// count once), then read again: if it moved meanwhile, a concurrent reconciliation
+    /// may have applied an older state after a newer one, so it goes round again. Whoever
+    /// commits last has therefore seen the owner's final state. Never holds a connection to
+    /// one shard while waiting for another (one pool may serve both).
     func reconcile(_ edge: Edge) async throws {
         let source = shards.node(for: edge.sourceID)
         let kind = edge.kind
-        let (orphaned, changed) = try await shards.node(for: edge.targetID).transaction { db in
-            if db.dialect == .postgres {
-                // One reconciliation of an edge at a time: the owner is read under this lock.
-                try await db.execute("SELECT pg_advisory_xact_lock(\(bind: Self.lockKey(edge)))")
-            }
-            let targetExists = try await db.first("SELECT 1 FROM \(kind.targetTable) WHERE id = \(bind: edge.target)") != nil
-            let mirrored = try await db.first(
-                "SELECT 1 FROM edge_mirror WHERE kind = \(bind: kind.rawValue) AND target_id = \(bind: edge.target) AND source_id = \(bind: edge.source)"
+        let owned: @Sendable (any SQLExecutor) async throws -> Bool = { owner in
+            try await owner.first(
+                "SELECT 1 FROM \(kind.table) WHERE \(kind.sourceColumn) = \(bind: edge.source) AND \(kind.targetColumn) = \(bind: edge.target)"
             ) != nil
-            let owned = try await source.readLatest { owner in
-                try await owner.first(
-                    "SELECT 1 FROM \(kind.table) WHERE \(kind.sourceColumn) = \(bind: edge.source) AND \(kind.targetColumn) = \(bind: edge.target)"
-                ) != nil
-            }
-            let present = owned && targetExists
-            if present && !mirrored {
-                try await db.execute(
-                    "INSERT INTO edge_mirror (kind, target_id, source_id) VALUES (\(bind: kind.rawValue), \(bind: edge.target), \(bind: edge.source))"
-                )
-            } else if !present && mirrored {
-                try await db.execute(
-                    "DELETE FROM edge_mirror WHERE kind = \(bind: kind.rawValue) AND target_id = \(bind: edge.target) AND source_id = \(bind: edge.source)"
-                )
-            }
-            if kind == .favorite, targetExists, present != mirrored {
-                try await db.execute("UPDATE articles SET favorites_count = favorites_count + \(bind: present ? 1 : -1) WHERE id = \(bind: edge.target)")
-            }
-            return (owned && !targetExists, present != mirrored)
         }
-        if orphaned {
-            // The target is gone: so is the edge. After the commit above, which held a
-            // write connection this may need (one SQLite file holds both sides).
-            try await source.transaction { db in
-                try await db.execute(
-                    "DELETE FROM \(kind.table) WHERE \(kind.sourceColumn) = \(bind: edge.source) AND \(kind.targetColumn) = \(bind: edge.target)"
-                )
+        for _ in 0..<Self.attempts {
+            let truth = try await source.readLatest(owned)
+            let (targetExists, changed) = try await shards.node(for: edge.targetID).transaction { db in
+                let targetExists = try await db.first("SELECT 1 FROM \(kind.targetTable) WHERE id = \(bind: edge.target)") != nil
+                let present = truth && targetExists
+                let changed = present
+                    ? try await db.query(
+                        """
+                        INSERT INTO edge_mirror (kind, target_id, source_id) VALUES (\(bind: kind.rawValue), \(bind: edge.target), \(bind: edge.source))
+                        ON CONFLICT DO NOTHING RETURNING source_id
+                        """
+                    )
+                    : try await db.query(
+                        """
+                        DELETE FROM edge_mirror WHERE kind = \(bind: kind.rawValue) AND target_id = \(bind: edge.target) AND source_id = \(bind: edge.source)
+                        RETURNING source_id
+                        """
+                    )
+                if kind == .favorite, targetExists, !changed.isEmpty {
+                    try await db.execute("UPDATE articles SET favorites_count = favorites_count + \(bind: present ? 1 : -1) WHERE id = \(bind: edge.target)")
+                }
+                return (targetExists, !changed.isEmpty)
             }
+            if truth && !targetExists {
+                // The target is gone (a deleted article): so is the edge.
+                try await source.transaction { db in
+                    try await db.execute(
+                        "DELETE FROM \(kind.table) WHERE \(kind.sourceColumn) = \(bind: edge.source) AND \(kind.targetColumn) = \(bind: edge.target)"
+                    )
+                }
+            }
+            if kind == .favorite, changed {
+                await services.caches.articles.invalidate(edge.targetID.key)
+                await services.caches.favoritedLists.invalidateAll()
+            }
+            if try await source.readLatest(owned) == (truth && targetExists) { return }
         }
-        if kind == .favorite, changed || orphaned {
-            await services.caches.articles.invalidate(edge.targetID.key)
-            await services.caches.favoritedLists.invalidateAll()
-        }
+        throw DatabaseError.failed("edge \(edge) kept changing while being mirrored; left for the outbox sweep")
     }
+
+    /// Rounds of `reconcile` before leaving an edge that keeps changing to the sweep.
+    static let attempts = 5
 
     /// Reconciles outbox rows older than `age` on every reachable shard, a batch at a time;
     /// returns how many it completed.
@@ -144,16 +155,6 @@ public struct EdgeRelay: Sendable {
             }
         }
         return done
-    }
-
-    /// A 64-bit lock key for an edge (FNV-1a over its parts).
-    static func lockKey(_ edge: Edge) -> Int64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in "\(edge.kind.rawValue):\(edge.source):\(edge.target)".utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x100_0000_01b3
-        }
-        return Int64(bitPattern: hash)
     }
 }
 
