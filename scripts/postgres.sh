@@ -32,13 +32,14 @@ start)
 replica)
     # A hot standby made with pg_basebackup (-R writes the standby settings), streaming
     # from the primary on PRIMARY_PORT. initdb's trust rules already allow replication
-    # connections from loopback.
+    # connections from loopback. A fast checkpoint: the default spreads it over minutes
+    # once the primary has dirty buffers (e.g. right after CREATE DATABASE).
     dir=${2:?directory}
     port=${3:?port}
     primary=${4:?primary port}
     mkdir -p "$dir"
     if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; fi
-    as_owner "$bin/pg_basebackup" -h 127.0.0.1 -p "$primary" -U fleet -D "$dir/data" -R -X stream --no-sync >/dev/null
+    as_owner "$bin/pg_basebackup" -h 127.0.0.1 -p "$primary" -U fleet -D "$dir/data" -R -X stream --checkpoint=fast --no-sync >/dev/null
     options="-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=200 -c hot_standby=on"
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -o "$options" start >/dev/null
     echo "postgres://fleet@127.0.0.1:$port/postgres"

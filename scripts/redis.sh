@@ -26,7 +26,14 @@ start)
     ;;
 stop)
     dir=${2:?directory}
-    [ -f "$dir/redis.pid" ] && kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
+    [ -f "$dir/redis.pid" ] || exit 0
+    pid=$(cat "$dir/redis.pid")
+    kill "$pid" 2>/dev/null || exit 0
+    # Returns once it has exited (within 5 s), so that nothing outlives the caller's cleanup.
+    for _ in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || exit 0
+        sleep 0.05
+    done
     ;;
 *)
     echo "usage: $0 start DIR PORT | stop DIR" >&2

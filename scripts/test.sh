@@ -3,14 +3,17 @@
 #   1. installs what the build and tests need (Debian packages),
 #   2. builds, then runs the Swift Testing suites on the embedded SQLite default: unit
 #      tests, in-process route tests, and tests that start the real binary,
-#      (the Redis tests start their own redis-server),
+#      (the Redis tests start their own redis-server); then the app tests again on two
+#      SQLite files as two physical shards,
 #   3. starts a throwaway PostgreSQL and runs the app's route tests again on it (T1),
 #   4. for each topology starts `fleet serve` and runs the live checks against it: the
 #      official RealWorld suite (when ../shared/realworld is present, or REALWORLD_DIR
 #      points at it), /metrics, and a graceful SIGTERM. Topologies: T0 (SQLite), T1
-#      (PostgreSQL), and two instances on a PostgreSQL primary and its streaming replica,
-#      sharing a Redis, behind nginx, with requests alternating between them; then the
-#      primary is stopped: reads must go on and writes get 503.
+#      (PostgreSQL), and T3: two instances on two PostgreSQL shards, each a primary and
+#      its streaming replica (scripts/topology.sh), sharing a Redis, behind nginx, with
+#      requests alternating between them; then one shard is stopped, primary first (its
+#      reads go on from the replica, its writes get 503), then its replica (its reads and
+#      pages spanning every shard get 503), while the other shard serves reads and writes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -26,8 +29,8 @@ need() {
     local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
     $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
-# libsqlite3-dev: the embedded database; postgresql: topology T1; redis-server: cache and
-# rate limits; nginx-light: the load balancer; python3, curl: live checks.
+# libsqlite3-dev: the embedded database; postgresql: topologies T1 and T3; redis-server:
+# cache and rate limits; nginx-light: the load balancer; python3, curl: live checks.
 need libsqlite3-dev pkg-config postgresql redis-server nginx-light python3 curl
 # The Redis tests fail (instead of skipping) if redis-server is missing.
 export FLEET_TEST_REQUIRE_REDIS=1
@@ -40,7 +43,7 @@ pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     "$root/scripts/lb.sh" stop "$scratch/lb" 2>/dev/null || true
-    "$root/scripts/redis.sh" stop "$scratch/redis" 2>/dev/null || true
+    "$root/scripts/topology.sh" stop "$scratch/t3" 2>/dev/null || true
     [ -d "$scratch/pg-replica/data" ] && "$root/scripts/postgres.sh" stop "$scratch/pg-replica" 2>/dev/null || true
     [ -d "$scratch/pg/data" ] && "$root/scripts/postgres.sh" stop "$scratch/pg" 2>/dev/null || true
     rm -rf "$scratch"
@@ -52,6 +55,9 @@ swift build --build-tests
 
 step "swift test (T0: SQLite)"
 FLEET_BIN="$root/.build/debug/fleet" swift test --skip-build
+
+step "swift test FleetAppTests on two SQLite shards (every route test, sharded)"
+FLEET_TEST_SHARDS=2 swift test --skip-build --filter FleetAppTests
 
 step "starting PostgreSQL (T1) and a streaming replica of it (pg_basebackup)"
 primary_port=$(free_port)
@@ -144,26 +150,78 @@ step "live checks, T1 (PostgreSQL)"
 psql "$postgres_url" -qc "CREATE DATABASE fleet_live" >/dev/null
 live_checks t1 1 --database-url "${postgres_url%/postgres}/fleet_live"
 
-# With the primary stopped, reads go on (from the replica) and writes get 503.
-primary_down() {
-    local url=$1
-    step "pair: primary down"
-    "$root/scripts/postgres.sh" stop "$scratch/pg"
-    sleep 1
-    local status
-    status=$(curl -s -o /dev/null -w '%{http_code}' "$url/api/articles?limit=5&offset=1")
-    [ "$status" = 200 ] || { echo "FAIL: a read got $status with the primary down"; exit 1; }
-    local body; body=$(curl -s -w '\n%{http_code}' -H 'Content-Type: application/json' \
-        -d '{"user":{"username":"late","email":"late@example.com","password":"password123"}}' "$url/api/users")
-    [ "$(tail -n1 <<<"$body")" = 503 ] || { echo "FAIL: a write with the primary down got: $body"; exit 1; }
-    grep -q '"errors"' <<<"$body" || { echo "FAIL: no error body: $body"; exit 1; }
-    echo "ok: reads served by the replica, writes refused with 503: $(head -n1 <<<"$body")"
+# t3_expect STATUS WHAT METHOD PATH [TOKEN [JSON]]: sends the request through nginx ($url
+# of the caller) and fails unless the answer has STATUS, and for a 503 an error body. The
+# body is left in $t3_body.
+t3_expect() {
+    local status=$1 what=$2 method=$3 path=$4 token=${5:-} data=${6:-}
+    local args=(-s -w '\n%{http_code}' -X "$method")
+    [ -z "$token" ] || args+=(-H "Authorization: Token $token")
+    [ -z "$data" ] || args+=(-H 'Content-Type: application/json' -d "$data")
+    local response; response=$(curl "${args[@]}" "$url$path")
+    local got; got=$(tail -n1 <<<"$response")
+    t3_body=$(sed '$d' <<<"$response")
+    [ "$got" = "$status" ] || { echo "FAIL: $what: $method $path got $got, expected $status: $t3_body"; exit 1; }
+    if [ "$status" = 503 ]; then
+        grep -q '"errors"' <<<"$t3_body" || { echo "FAIL: $what: $method $path got 503 without an error body: $t3_body"; exit 1; }
+        got="$got $t3_body"
+    fi
+    echo "ok: $what ($method $path: $got)"
 }
 
-step "live checks, two instances on PostgreSQL (primary + replica) and Redis, behind nginx"
-redis_url=$("$root/scripts/redis.sh" start "$scratch/redis" "$(free_port)")
-psql "$postgres_url" -qc "CREATE DATABASE fleet_pair" >/dev/null
-after_suite=primary_down live_checks pair 2 --database-url "${postgres_url%/postgres}/fleet_pair" \
-    --database-replica-urls "${replica_url%/postgres}/fleet_pair" --redis-url "$redis_url"
+# T3 with a shard down: shard 1 loses its primary (its reads go on from the replica, its
+# users' writes get 503), then its replica too (its reads, and pages that need every
+# shard, get 503); shard 0 serves reads and writes throughout.
+shard_down() {
+    local url=$1 t3_body
+    step "t3: shard 1 down"
+    # A user's logical shard is FNV-1a 64 of the lower-cased username modulo 1024; with
+    # two physical shards and no shard map, logical shards 0-511 are on shard 0.
+    local names
+    names=$(python3 -c '
+def shard(name):
+    h = 0xcbf29ce484222325
+    for byte in name.lower().encode():
+        h = ((h ^ byte) * 0x100000001b3) % 2**64
+    return h % 1024 * 2 // 1024
+names = [f"shard_user{i}" for i in range(1, 100)]
+print(next(n for n in names if shard(n) == 0), next(n for n in names if shard(n) == 1))')
+    local shard name users=() tokens=() slugs=()
+    read -ra users <<<"$names"
+    for shard in 0 1; do
+        name=${users[$shard]}
+        t3_expect 201 "user $name (on shard $shard) signs up" POST /api/users "" \
+            "{\"user\":{\"username\":\"$name\",\"email\":\"$name@example.com\",\"password\":\"password123\"}}"
+        tokens+=("$(python3 -c 'import json, sys; print(json.load(sys.stdin)["user"]["token"])' <<<"$t3_body")")
+        t3_expect 201 "$name writes an article" POST /api/articles "${tokens[$shard]}" \
+            '{"article":{"title":"On shard '"$shard"'","description":"d","body":"b","tagList":["x"]}}'
+        slugs+=("$(python3 -c 'import json, sys; print(json.load(sys.stdin)["article"]["slug"])' <<<"$t3_body")")
+    done
+    local article='{"article":{"title":"Shard down","description":"d","body":"b","tagList":["x"]}}'
+
+    # The instances' health tracking probes every node each round, giving each 1 s to
+    # answer; until it notices, requests sent to the stopped node wait for a connection
+    # (up to database.acquire.timeout.ms) before their 503. Hence the pauses.
+    "$root/scripts/postgres.sh" stop "$scratch/t3/shard1"
+    sleep 1.5
+    echo "shard 1's primary stopped"
+    t3_expect 503 "shard 1 user's write refused" POST /api/articles "${tokens[1]}" "$article"
+    t3_expect 200 "shard 1 read served by its replica" GET "/api/articles/${slugs[1]}/comments"
+    t3_expect 201 "shard 0 user's write accepted" POST /api/articles "${tokens[0]}" "$article"
+
+    "$root/scripts/postgres.sh" stop "$scratch/t3/shard1-replica"
+    sleep 2
+    echo "shard 1's replica stopped: the whole shard is down"
+    t3_expect 200 "shard 0 read" GET "/api/articles/${slugs[0]}/comments"
+    t3_expect 201 "shard 0 user's write accepted" POST /api/articles "${tokens[0]}" "$article"
+    t3_expect 503 "shard 1 read refused" GET "/api/articles/${slugs[1]}/comments"
+    t3_expect 503 "uncached page spanning every shard refused" GET "/api/articles?limit=7&offset=3"
+}
+
+step "live checks, T3: two PostgreSQL shards (primary + replica each) and Redis, two instances behind nginx"
+t3=$("$root/scripts/topology.sh" start t3 "$scratch/t3" --redis)
+echo "fleet serve $t3"
+read -ra t3_settings <<<"$t3"
+after_suite=shard_down live_checks t3 2 "${t3_settings[@]}"
 
 step "all tests passed"

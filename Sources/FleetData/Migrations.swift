@@ -60,8 +60,9 @@ public struct Migrator: Sendable {
     }
 
     /// The highest applied version, 0 for an empty database.
+    /// From the latest state: a replica may not have replayed the migrations yet.
     public func currentVersion(_ database: some Database) async throws -> Int {
-        try await database.read { db in
+        try await database.readLatest { db in
             guard try await db.first(Self.tableExists(db.dialect)) != nil else { return 0 }
             return try await db.first("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations")?.decode("v") ?? 0
         }
@@ -73,7 +74,7 @@ public struct Migrator: Sendable {
     }
 
     private func isApplied(_ version: Int, in database: some Database) async throws -> Bool {
-        try await database.read { db in
+        try await database.readLatest { db in
             try await db.first("SELECT version FROM schema_migrations WHERE version = \(bind: version)") != nil
         }
     }

@@ -221,20 +221,28 @@ public final class ReplicatedDatabase: Database, Service {
         }
     }
 
+    /// Probes every node at once each round, so that a node that does not answer costs
+    /// one probe timeout per round, not one per node.
     private func track() async {
         while !Task.isCancelled {
-            let primaryPosition = try? await withTimeout(configuration.probeTimeout) { try await self.currentPosition() }
-            var replayed: [WALPosition?] = []
-            for replica in replicas {
-                let position = try? await withTimeout(configuration.probeTimeout) {
-                    try await replica.read { db in
-                        // NULL when the server is not in recovery, i.e. not a replica at all.
-                        try await db.first("SELECT pg_last_wal_replay_lsn()::text")?.decode(at: 0, as: String?.self).flatMap { WALPosition($0) }
+            async let primaryPosition = try? withTimeout(configuration.probeTimeout) { try await self.currentPosition() }
+            let replayed = await withTaskGroup(of: (Int, WALPosition?).self) { group in
+                for (index, replica) in replicas.enumerated() {
+                    group.addTask {
+                        let position = try? await withTimeout(self.configuration.probeTimeout) {
+                            try await replica.read { db in
+                                // NULL when the server is not in recovery, i.e. not a replica at all.
+                                try await db.first("SELECT pg_last_wal_replay_lsn()::text")?.decode(at: 0, as: String?.self).flatMap { WALPosition($0) }
+                            }
+                        }
+                        return (index, position ?? nil)
                     }
                 }
-                replayed.append(position ?? nil)
+                var replayed = [WALPosition?](repeating: nil, count: replicas.count)
+                for await (index, position) in group { replayed[index] = position }
+                return replayed
             }
-            record(primary: primaryPosition, replicas: replayed, at: ContinuousClock.now)
+            record(primary: await primaryPosition, replicas: replayed, at: ContinuousClock.now)
             try? await Task.sleep(for: configuration.pollInterval)
         }
     }
