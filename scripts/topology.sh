@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The databases of a topology on loopback, for tests and for running it locally.
 #
-#   scripts/topology.sh start t1|t3 DIR [--redis]   # prints the `fleet serve` flags to use
+#   scripts/topology.sh start t1|t3 DIR [--redis] [--durable]   # prints the `fleet serve` flags
 #   scripts/topology.sh stop DIR
 #
 # T1: one PostgreSQL. T3: two shards, each a PostgreSQL primary and one streaming replica
 # of it; without a shard map file Fleet splits the 1024 logical shards evenly (0-511 on
 # shard 0, 512-1023 on shard 1). Every primary gets a `fleet` database (created before
 # its replica is made, so the replica has it too), and the flags name it. `--redis` adds
-# a Redis and its `--redis-url`. Ports are free loopback ports, picked at start.
+# a Redis and its `--redis-url`; `--durable` keeps PostgreSQL's fsync and synchronous
+# commit (benchmarks; tests run without). Ports are free loopback ports, picked at start.
 #
 # Layout of DIR (new or empty): shard<n>/ (primary of shard n), shard<n>-replica/, redis/.
 # Tests stop a single server with `scripts/postgres.sh stop DIR/shard1` and the like;
@@ -25,13 +26,19 @@ case ${1:-} in
 start)
     topology=${2:?t1 or t3}
     dir=${3:?directory}
-    redis=${4:-}
+    redis="" durable=""
+    for option in "${@:4}"; do
+        case $option in
+        --redis) redis=1 ;;
+        --durable) durable=durable ;;
+        *) echo "unknown option $option" >&2; exit 2 ;;
+        esac
+    done
     case $topology in
     t1) shards=1 replicas=0 ;;
     t3) shards=2 replicas=1 ;;
     *) echo "unknown topology $topology (t1 or t3)" >&2; exit 2 ;;
     esac
-    [ -z "$redis" ] || [ "$redis" = --redis ] || { echo "unknown option $redis" >&2; exit 2; }
     [ ! -e "$dir/shard0" ] || { echo "$dir is in use: stop it and remove it first" >&2; exit 1; }
     mkdir -p "$dir"
     # A failed start leaves nothing running.
@@ -39,7 +46,7 @@ start)
     flags=()
     for shard in $(seq 0 $((shards - 1))); do
         port=$(free_port)
-        url=$("$scripts/postgres.sh" start "$dir/shard$shard" "$port")
+        url=$("$scripts/postgres.sh" start "$dir/shard$shard" "$port" $durable)
         psql "$url" -qc "CREATE DATABASE fleet" >/dev/null
         url=${url%/postgres}/fleet
         # Shard 0 takes the plain database settings, shard n the `database.shard.<n>` ones.
@@ -65,7 +72,7 @@ stop)
     "$scripts/redis.sh" stop "$dir/redis"
     ;;
 *)
-    echo "usage: $0 start t1|t3 DIR [--redis] | stop DIR" >&2
+    echo "usage: $0 start t1|t3 DIR [--redis] [--durable] | stop DIR" >&2
     exit 2
     ;;
 esac

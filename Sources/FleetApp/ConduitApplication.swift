@@ -33,13 +33,11 @@ public enum ConduitApplication {
         try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
         var nodes: [InstrumentedDatabase] = []
         var services: [any Service] = []
-        var replicated: [ReplicatedDatabase] = []
         do {
             for (index, shard) in settings.shardNodes.enumerated() {
                 let (node, service) = try await open(shard, index: index, settings: settings, logger: logger)
                 nodes.append(node)
                 if let service { services.append(service) }
-                if let service = service as? ReplicatedDatabase { replicated.append(service) }
             }
         } catch {
             for node in nodes { await node.close() }
@@ -50,8 +48,19 @@ public enum ConduitApplication {
             for service in services { group.addTask { try await service.run() } }
             defer { group.cancelAll() }
             do {
-                for node in nodes { try await Schema.migrator.migrate(node, logger: logger) }
-                for database in replicated { try await database.requireReplicasToCatchUp() }
+                for (index, node) in nodes.enumerated() {
+                    do {
+                        try await Schema.migrator.migrate(node, logger: logger)
+                        if let replicated = node.base as? ReplicatedDatabase { try await replicated.requireReplicasToCatchUp() }
+                    } catch let error as DatabaseError where error.isUnavailable && nodes.count > 1 {
+                        // One shard down must not keep every instance down: the others serve,
+                        // and readiness checks this shard's schema once it answers.
+                        logger.error(
+                            "a shard is unreachable at start; requests that need it fail until it is back",
+                            metadata: ["db.shard": "\(index)", "error": "\(error)"]
+                        )
+                    }
+                }
                 let result = try await body(shards)
                 await shards.close()
                 return result
@@ -182,7 +191,7 @@ public enum ConduitApplication {
 
     /// Readiness checks for the databases: some shard answers (a shard that is down fails
     /// only the requests that need it, so it must not take every instance out of the load
-    /// balancer), and every shard has been seen with the schema this build expects.
+    /// balancer), and no shard that answers has a schema older than this build expects.
     public static func registerHealthChecks(_ health: HealthChecks, database shards: Shards) {
         health.register("database") {
             for node in shards.nodes where await node.ping() { return true }
@@ -191,7 +200,9 @@ public enum ConduitApplication {
         let current = CurrentShards()
         health.register("schema") {
             for (index, node) in shards.nodes.enumerated() where !current.seen.withLock({ $0.contains(index) }) {
-                guard await Schema.migrator.isCurrent(node) else { return false }
+                // A shard that does not answer is the "database" check's business.
+                guard let version = try? await Schema.migrator.currentVersion(node) else { continue }
+                guard version >= Schema.migrator.latestVersion else { return false }
                 current.seen.withLock { _ = $0.insert(index) }
             }
             return true

@@ -30,6 +30,9 @@ public struct Migrator: Sendable {
     /// Applies what is missing; returns the versions applied.
     @discardableResult
     public func migrate(_ database: some Database, logger: Logger) async throws -> [Int] {
+        // A current schema needs no write (and no lock): a start-up while the primary is
+        // busy, or only readable, costs one read.
+        if try await currentVersion(database) >= latestVersion { return [] }
         try await database.transaction { db in
             try await Self.lock(db)
             try await db.execute(

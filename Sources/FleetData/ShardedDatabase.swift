@@ -71,6 +71,12 @@ public final class ShardedDatabase<Node: Database>: Sendable {
         }
     }
 
+    /// Runs `body`, or fails with `DatabaseError.unavailable` once it has taken longer than
+    /// `timeout`: for work that spans shards outside a scatter.
+    public func bounded<Result: Sendable>(_ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
+        try await withTimeout(timeout, body)
+    }
+
     /// Closes every node.
     public func close() async {
         for node in nodes { await node.close() }

@@ -33,8 +33,8 @@ struct ShardMoveCommand: AsyncParsableCommand {
         let logger = Logger(label: "fleet.shard-move")
         let (logical, to) = (LogicalShard(rawValue: logical), to)
         try await ConduitApplication.withDatabase(settings, logger: logger) { shards in
-            _ = try await ShardMove(shards: shards, logical: logical, target: to).run(progress: { print($0) }) { map in
-                try ShardMapFile.write(map, to: mapFile)
+            _ = try await ShardMove(shards: shards, logical: logical, target: to).run(progress: { print($0) }) { logical, target in
+                try ShardMapFile.move(logical, to: target, in: mapFile, physicalCount: shards.nodes.count)
             }
         }
     }

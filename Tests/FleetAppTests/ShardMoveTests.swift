@@ -11,12 +11,7 @@ import Testing
 /// answers exactly as before.
 @Suite struct ShardMoveTests {
     @Test func movingALogicalShardLosesAndDuplicatesNothing() async throws {
-        var conduit = try await TestConduit.make(shards: 2)
-        let mapFile = conduit.directory.appendingPathComponent("shards.map").path
-        try FileManager.default.createDirectory(at: conduit.directory, withIntermediateDirectories: true)
-        try ShardMapFile.write(ShardMap(evenlyOver: 2), to: mapFile)
-        conduit = try conduit.with(["database.shard.map.file": .init(.string(mapFile), isSecret: false)])
-        conduit.removesFiles = false
+        let (conduit, mapFile) = try await Self.twoShardsWithAMapFile()
         defer { try? FileManager.default.removeItem(at: conduit.directory) }
 
         // The mover lives on physical shard 0; everyone else on 1.
@@ -46,6 +41,15 @@ import Testing
             return (answers, slug)
         }
         let rowsBefore = try await rowCounts(conduit)
+        // An earlier copy that was interrupted left an older version of a row at the target:
+        // the move replaces it (the profile after the move shows the source's bio).
+        try await ConduitApplication.withDatabase(conduit.settings, logger: Logger(label: "test")) { shards in
+            let row = try #require(try await shards.nodes[0].read { db in try await db.first("SELECT * FROM users WHERE username_key = \(bind: mover)") })
+            try await shards.nodes[1].transaction { db in
+                try await db.execute("INSERT INTO users (\(unsafeSQL: row.columns.names.joined(separator: ", "))) VALUES (\(binds: row.values))")
+                try await db.execute("UPDATE users SET bio = 'stale copy' WHERE username_key = \(bind: mover)")
+            }
+        }
 
         let reports = try await move(conduit, logical, to: 1, mapFile: mapFile)
         #expect(reports.allSatisfy { $0.source == $0.target })
@@ -82,10 +86,36 @@ import Testing
         }
     }
 
+    /// A map that says a shard moved when its rows never did: the move refuses to delete
+    /// the only copy.
+    @Test func aMapThatDisagreesWithTheDataDeletesNothing() async throws {
+        let (conduit, mapFile) = try await Self.twoShardsWithAMapFile()
+        defer { try? FileManager.default.removeItem(at: conduit.directory) }
+        let mover = name(on: 0, in: ShardMap(evenlyOver: 2), "mover")
+        let logical = LogicalShard(hashing: mover)
+        try await conduit.test { client, _ in _ = try await client.createArticle(try await client.register(mover)) }
+        let before = try await rowCounts(conduit)
+
+        try ShardMapFile.write(ShardMap(evenlyOver: 2).moving(logical, to: 1), to: mapFile)
+        await #expect(throws: ShardMoveError.self) { try await move(conduit, logical, to: 1, mapFile: mapFile) }
+        #expect(try await rowCounts(conduit) == before)
+    }
+
+    /// Two shards and an even map in a file; the data outlives each `test` (removed by the caller).
+    private static func twoShardsWithAMapFile() async throws -> (TestConduit, String) {
+        var conduit = try await TestConduit.make(shards: 2)
+        let mapFile = conduit.directory.appendingPathComponent("shards.map").path
+        try FileManager.default.createDirectory(at: conduit.directory, withIntermediateDirectories: true)
+        try ShardMapFile.write(ShardMap(evenlyOver: 2), to: mapFile)
+        conduit = try conduit.with(["database.shard.map.file": .init(.string(mapFile), isSecret: false)])
+        conduit.removesFiles = false
+        return (conduit, mapFile)
+    }
+
     private func move(_ conduit: TestConduit, _ logical: LogicalShard, to target: Int, mapFile: String) async throws -> [ShardMove.TableReport] {
         try await ConduitApplication.withDatabase(conduit.settings, logger: Logger(label: "test")) { shards in
-            try await ShardMove(shards: shards, logical: logical, target: target).run(progress: { _ in }) { map in
-                try ShardMapFile.write(map, to: mapFile)
+            try await ShardMove(shards: shards, logical: logical, target: target).run(progress: { _ in }) { logical, target in
+                try ShardMapFile.move(logical, to: target, in: mapFile, physicalCount: shards.nodes.count)
             }
         }
     }

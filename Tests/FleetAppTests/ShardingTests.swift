@@ -1,6 +1,7 @@
 @testable import FleetApp
 import FleetData
 import Foundation
+import Hummingbird
 import HummingbirdTesting
 import Testing
 
@@ -206,4 +207,39 @@ func outboxCount(in shards: Shards) async throws -> Int {
     var total = 0
     for node in shards.nodes { total += try await node.read { db in try await db.first("SELECT COUNT(*) FROM outbox")?.decode(at: 0) ?? 0 } }
     return total
+}
+
+/// A physical shard nobody answers on (a PostgreSQL port with no server), from the start:
+/// the instance starts, stays ready, serves everything that lives on the other shard, and
+/// fails with 503 and a Conduit error body only what needs the missing one.
+@Suite struct ShardDownTests {
+    @Test func aShardThatIsDownFailsOnlyTheRequestsThatNeedIt() async throws {
+        let conduit = try await TestConduit.make([
+            "database.shard.1.url": .init(.string("postgres://fleet@127.0.0.1:1/fleet"), isSecret: true),
+            "database.acquire.timeout.ms": .init(.int(300), isSecret: false),
+            "database.shard.timeout.ms": .init(.int(500), isSecret: false),
+        ])
+        try await conduit.test { client, harness in
+            #expect(try await client.send(.get, "/health/ready").status == .ok)
+            let map = harness.database.map
+            // A name whose username and e-mail entries are both on shard 0.
+            let local = (0...).lazy.map { "local\($0)" }.first { name in
+                [name, "\(name)@example.com"].allSatisfy { map.physical(for: LogicalShard(hashing: $0)) == 0 }
+            }!
+            let token = try await client.register(local)
+            let slug = try await client.createArticle(token, title: "Still here")
+            #expect(try await client.send(.get, "/api/articles/\(slug)").status == .ok)
+            #expect(try await client.send(.get, "/api/articles/\(slug)/comments").status == .ok)
+            #expect(try await client.send(.get, "/api/profiles/\(local)").status == .ok)
+            #expect(try await client.send(.get, "/api/articles?author=\(local)").status == .ok)
+            #expect(try await client.send(.get, "/api/user", token: token).status == .ok)
+
+            let remote = name(on: 1, in: map, "remote")
+            for (method, path) in [(HTTPRequest.Method.get, "/api/articles"), (.get, "/api/tags"), (.get, "/api/profiles/\(remote)")] {
+                let response = try await client.send(method, path)
+                #expect(response.status == .serviceUnavailable, "\(path)")
+                #expect(errors(response)["server"] != nil, "\(path)")
+            }
+        }
+    }
 }

@@ -266,6 +266,9 @@ public struct ArticleService: Sendable {
         let (id, queued) = try await services.shards.node(for: try CommentService.articleID(slug)).transaction { db in
             let located = try await Self.locate(slug, in: db)
             guard located.authorID == user else { throw APIError.forbidden("article") }
+            // Deleted first: a favorite being mirrored right now holds the row (see
+            // `EdgeRelay.reconcile`), so once this returns its mirror row is visible below.
+            try await db.execute("DELETE FROM articles WHERE id = \(bind: located.id)")
             try await Self.detach(located.tags, from: located.id, in: db)
             // Favorites live on their users' shards: each is queued for removal there.
             let favoriters = try await db.query(
@@ -277,7 +280,6 @@ public struct ArticleService: Sendable {
                 queued.append((try await EdgeRelay.enqueue(edge, owner: located.id, ids: ids, now: now, in: db), edge))
             }
             try await db.execute("DELETE FROM comments WHERE article_id = \(bind: located.id)")
-            try await db.execute("DELETE FROM articles WHERE id = \(bind: located.id)")
             try await Self.countArticle(by: located.authorID, change: -1, in: db)
             return (located.id, queued)
         }

@@ -135,14 +135,12 @@ public struct UserService: Sendable {
         let now = services.now()
         let directory = services.directory
         let node = services.shards.node(for: id)
-        guard let current = try await node.readLatest({ db in try await Self.user(where: "id = \(bind: id)", in: db) }) else {
-            throw APIError.invalidToken
-        }
-        // New names are claimed first; the old ones are released once the user has the new.
-        let usernameKey = username?.lowercased()
+        // Every name the request sets is claimed first, even one the user seems to have
+        // already (a concurrent rename may be taking it away: the claim renews it); names
+        // the user gave up are released once the change is committed.
         var claimed: [(UserDirectory.Kind, String)] = []
-        if let usernameKey, usernameKey != current.username.lowercased() { claimed.append((.username, usernameKey)) }
-        if let email, email != current.email { claimed.append((.email, email)) }
+        if let username { claimed.append((.username, username.lowercased())) }
+        if let email { claimed.append((.email, email)) }
         do {
             for (kind, name) in claimed { try await directory.claim(kind, name, for: id, now: now) }
         } catch {
@@ -153,7 +151,10 @@ public struct UserService: Sendable {
         do {
             (before, after) = try await Self.mapUniqueViolation {
                 try await node.transaction { db in
-                    guard var user = try await Self.user(where: "id = \(bind: id)", in: db) else { throw APIError.invalidToken }
+                    // Locked: of two concurrent updates, the second sees the first's names.
+                    guard var user = try await Self.user(where: "id = \(bind: id)\(unsafeSQL: db.dialect.forUpdate)", in: db) else {
+                        throw APIError.invalidToken
+                    }
                     let before = user
                     if let email { user.email = email }
                     if let username { user.username = username }

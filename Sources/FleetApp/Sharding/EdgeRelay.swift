@@ -60,13 +60,21 @@ public struct EdgeRelay: Sendable {
     func deliver(_ queued: [(outbox: FleetID, edge: Edge)]) async {
         for (outbox, edge) in queued {
             do {
-                try await reconcile(edge)
-                try await shards.node(for: outbox).transaction { db in try await db.execute("DELETE FROM outbox WHERE id = \(bind: outbox)") }
+                try await complete(outbox, edge)
             } catch {
                 services.logger.warning(
                     "edge not mirrored yet; the outbox sweep will retry", metadata: ["edge": "\(edge)", "error": "\(error)"]
                 )
             }
+        }
+    }
+
+    /// Reconciles an outbox row's edge and removes the row, within the shards' timeout (a
+    /// shard that does not answer must not hold up the request or the sweep).
+    private func complete(_ outbox: FleetID, _ edge: Edge) async throws {
+        try await shards.bounded {
+            try await reconcile(edge)
+            try await shards.node(for: outbox).transaction { db in try await db.execute("DELETE FROM outbox WHERE id = \(bind: outbox)") }
         }
     }
 
@@ -89,7 +97,11 @@ public struct EdgeRelay: Sendable {
         for _ in 0..<Self.attempts {
             let truth = try await source.readLatest(owned)
             let (targetExists, changed) = try await shards.node(for: edge.targetID).transaction { db in
-                let targetExists = try await db.first("SELECT 1 FROM \(kind.targetTable) WHERE id = \(bind: edge.target)") != nil
+                // Shared lock: an article delete waits for this to commit (and then sees its
+                // mirror row), or this waits for the delete (and sees the article gone).
+                let targetExists = try await db.first(
+                    "SELECT 1 FROM \(kind.targetTable) WHERE id = \(bind: edge.target)\(unsafeSQL: db.dialect.forShare)"
+                ) != nil
                 let present = truth && targetExists
                 let changed = present
                     ? try await db.query(
@@ -117,7 +129,7 @@ public struct EdgeRelay: Sendable {
                     )
                 }
             }
-            if kind == .favorite, changed {
+            if kind == .favorite, changed || (truth && !targetExists) {
                 await services.caches.articles.invalidate(edge.targetID.key)
                 await services.caches.favoritedLists.invalidateAll()
             }
@@ -130,28 +142,41 @@ public struct EdgeRelay: Sendable {
     static let attempts = 5
 
     /// Reconciles outbox rows older than `age` on every reachable shard, a batch at a time;
-    /// returns how many it completed.
+    /// returns how many it completed. A row that fails (its target's shard is down) is
+    /// skipped until the next round, and does not hold up the others.
     @discardableResult
-    func sweep(olderThan age: Int64, batch: Int = 100) async -> Int {
+    func sweep(olderThan age: Int64, batch: Int = 500) async -> Int {
         var done = 0
-        for node in shards.nodes {
+        for (index, node) in shards.nodes.enumerated() {
+            let queued: [(outbox: FleetID, edge: Edge)]
             do {
                 let cutoff = services.now() - age
-                let rows = try await node.readLatest { db in
-                    try await db.query(
-                        "SELECT id, payload FROM outbox WHERE topic = \(bind: Self.topic) AND created_at <= \(bind: cutoff) ORDER BY created_at LIMIT \(bind: batch)"
-                    )
+                let rows = try await shards.bounded {
+                    try await node.readLatest { db in
+                        try await db.query(
+                            "SELECT id, payload FROM outbox WHERE topic = \(bind: Self.topic) AND created_at <= \(bind: cutoff) ORDER BY created_at LIMIT \(bind: batch)"
+                        )
+                    }
                 }
-                let queued = try rows.map { row in
+                queued = try rows.map { row in
                     (outbox: try row.decode(at: 0, as: FleetID.self), edge: try JSONDecoder().decode(Edge.self, from: Data(try row.decode(at: 1, as: String.self).utf8)))
                 }
-                for item in queued {
-                    try await reconcile(item.edge)
-                    try await node.transaction { db in try await db.execute("DELETE FROM outbox WHERE id = \(bind: item.outbox)") }
-                    done += 1
-                }
             } catch {
-                services.logger.warning("outbox sweep failed on a shard; retrying later", metadata: ["error": "\(error)"])
+                services.logger.warning("outbox sweep cannot read a shard; retrying later", metadata: ["error": "\(error)"])
+                continue
+            }
+            // A shard that fails once this round is not tried again until the next.
+            var failing: Set<Int> = []
+            for (outbox, edge) in queued {
+                let other = [edge.sourceID, edge.targetID].map { shards.physical(for: $0.shard) }.first { $0 != index } ?? index
+                guard !failing.contains(other) else { continue }
+                do {
+                    try await complete(outbox, edge)
+                    done += 1
+                } catch {
+                    failing.insert(other)
+                    services.logger.warning("outbox row not completed; retrying later", metadata: ["edge": "\(edge)", "error": "\(error)"])
+                }
             }
         }
         return done
@@ -160,14 +185,14 @@ public struct EdgeRelay: Sendable {
 
 extension EdgeRelay: Service {
     /// Sweeps the outbox every second for rows their request did not complete (it
-    /// crashed, or a shard was down). Rows younger than two seconds are left to their
-    /// request.
+    /// crashed, or a shard was down). Rows younger than ten seconds are left to their
+    /// request, which gives up on them after the shards' timeout.
     public func run() async throws {
         do {
             try await cancelWhenGracefulShutdown {
                 while true {
                     try await Task.sleep(for: .seconds(1))
-                    await sweep(olderThan: 2_000)
+                    await sweep(olderThan: 10_000)
                 }
             }
         } catch is CancellationError {

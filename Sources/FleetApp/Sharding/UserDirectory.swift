@@ -46,54 +46,71 @@ struct UserDirectory: Sendable {
     /// Whether `name` is free for `user` (free, already theirs, or held by an entry that
     /// no longer counts): the check made before spending a bcrypt hash.
     func isAvailable(_ kind: Kind, _ name: String, for user: FleetID?, now: Int64) async throws -> Bool {
-        let entry = try await node(for: name).readLatest { db in
-            try await db.first("SELECT user_id, created_at FROM directory WHERE kind = \(bind: kind.rawValue) AND name = \(bind: name)")
-        }
-        guard let entry else { return true }
-        return try await isReclaimable(holder: entry.decode(at: 0), since: entry.decode(at: 1), by: user, kind, name, now: now)
+        guard let entry = try await entry(kind, name) else { return true }
+        return try await isReclaimable(entry, by: user, kind, name, now: now)
     }
 
-    /// Makes `user` the holder of `name`, or throws `APIError.taken`.
+    /// Makes `user` the holder of `name`, or throws `APIError.taken`. A claim of a name the
+    /// user already holds renews it, which protects it for `grace` again.
+    ///
+    /// Every change is a compare-and-swap on the entry as it was read, and no connection is
+    /// held while the holder's shard is asked whether the holder still has the name: a
+    /// takeover fails if the entry changed meanwhile (its holder renewed it, or someone
+    /// else took it), so two users never both get one name.
     func claim(_ kind: Kind, _ name: String, for user: FleetID, now: Int64) async throws {
-        do {
-            try await node(for: name).transaction { db in
-                guard let entry = try await db.first(
-                    "SELECT user_id, created_at FROM directory WHERE kind = \(bind: kind.rawValue) AND name = \(bind: name)"
-                ) else {
+        let node = node(for: name)
+        guard let entry = try await entry(kind, name) else {
+            do {
+                try await node.transaction { db in
                     try await db.execute(
                         "INSERT INTO directory (kind, name, user_id, created_at) VALUES (\(bind: kind.rawValue), \(bind: name), \(bind: user), \(bind: now))"
                     )
-                    return
                 }
-                let holder: FleetID = try entry.decode(at: 0)
-                guard try await isReclaimable(holder: holder, since: entry.decode(at: 1), by: user, kind, name, now: now) else {
-                    throw APIError.taken(kind.rawValue)
-                }
-                guard holder != user else { return }
-                // Only if nobody else took it over meanwhile.
-                let updated = try await db.query(
-                    """
-                    UPDATE directory SET user_id = \(bind: user), created_at = \(bind: now)
-                    WHERE kind = \(bind: kind.rawValue) AND name = \(bind: name) AND user_id = \(bind: holder) RETURNING user_id
-                    """
-                )
-                if updated.isEmpty { throw APIError.taken(kind.rawValue) }
+                return
+            } catch DatabaseError.uniqueViolation {
+                throw APIError.taken(kind.rawValue)  // a concurrent claim inserted first
             }
-        } catch DatabaseError.uniqueViolation {
-            throw APIError.taken(kind.rawValue)  // a concurrent claim inserted first
         }
+        guard try await isReclaimable(entry, by: user, kind, name, now: now) else { throw APIError.taken(kind.rawValue) }
+        let swapped = try await node.transaction { db in
+            try await db.query(
+                """
+                UPDATE directory SET user_id = \(bind: user), created_at = \(bind: max(now, entry.since + 1))
+                WHERE kind = \(bind: kind.rawValue) AND name = \(bind: name) AND user_id = \(bind: entry.holder) AND created_at = \(bind: entry.since)
+                RETURNING user_id
+                """
+            )
+        }
+        if swapped.isEmpty { throw APIError.taken(kind.rawValue) }
     }
 
-    /// Drops `name` if it still names `user` (after a rename, or a sign-up that failed).
+    /// Drops `name` from `user` once the user no longer has it (after a rename, or a sign-up
+    /// that failed). Only the entry as read is dropped: a claim that renewed it meanwhile (a
+    /// concurrent rename back) keeps it.
     func release(_ kind: Kind, _ name: String, from user: FleetID) async throws {
+        guard let entry = try await entry(kind, name), entry.holder == user, try await !holds(user, kind, name) else { return }
         try await node(for: name).transaction { db in
-            try await db.execute("DELETE FROM directory WHERE kind = \(bind: kind.rawValue) AND name = \(bind: name) AND user_id = \(bind: user)")
+            try await db.execute(
+                """
+                DELETE FROM directory WHERE kind = \(bind: kind.rawValue) AND name = \(bind: name)
+                    AND user_id = \(bind: user) AND created_at = \(bind: entry.since)
+                """
+            )
         }
     }
 
-    private func isReclaimable(holder: FleetID, since: Int64, by user: FleetID?, _ kind: Kind, _ name: String, now: Int64) async throws -> Bool {
-        if holder == user { return true }
-        if now - since < Self.grace { return false }  // perhaps a sign-up still writing its user
-        return try await !holds(holder, kind, name)
+    private func entry(_ kind: Kind, _ name: String) async throws -> (holder: FleetID, since: Int64)? {
+        try await node(for: name).readLatest { db in
+            guard let row = try await db.first(
+                "SELECT user_id, created_at FROM directory WHERE kind = \(bind: kind.rawValue) AND name = \(bind: name)"
+            ) else { return nil }
+            return (try row.decode(at: 0), try row.decode(at: 1))
+        }
+    }
+
+    private func isReclaimable(_ entry: (holder: FleetID, since: Int64), by user: FleetID?, _ kind: Kind, _ name: String, now: Int64) async throws -> Bool {
+        if entry.holder == user { return true }
+        if now - entry.since < Self.grace { return false }  // perhaps a sign-up still writing its user
+        return try await !holds(entry.holder, kind, name)
     }
 }
