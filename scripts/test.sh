@@ -127,6 +127,13 @@ live_checks() {
             db_client_connection_count db_client_connection_pending_requests cache_requests_total; do
             grep -q "^$metric" <<<"$metrics" || { echo "FAIL: instance on $port: /metrics has no $metric"; exit 1; }
         done
+        if [[ " $* " == *" --database-url "* ]]; then
+            # PostgreSQL pools: after the suite, connections stay open (idle) until the idle timeout.
+            local idle
+            idle=$(awk '/^db_client_connection_count\{/ && /state="idle"/ { sum += $NF } END { print int(sum) }' <<<"$metrics")
+            [ "$idle" -ge 1 ] || { echo "FAIL: instance on $port reports $idle idle PostgreSQL connections"; exit 1; }
+            echo "instance on $port: $idle idle PostgreSQL connections"
+        fi
     done
     echo "ok: request, database, pool and cache metrics exported by every instance; rate-limit and cache headers present"
 

@@ -80,6 +80,7 @@ public enum ConduitApplication {
             configuration.minimumConnections = settings.databasePoolMin
             configuration.maximumConnections = settings.databasePoolMax
             configuration.acquireTimeout = settings.databaseAcquireTimeout
+            configuration.shard = index
             return PostgresDatabase(configuration, logger: logger)
         }
         if let url = shard.url, !url.hasPrefix("sqlite:") {

@@ -1,4 +1,5 @@
 public import Logging
+import Metrics
 import NIOCore
 import Synchronization
 import PostgresNIO
@@ -22,6 +23,8 @@ public final class PostgresDatabase: Database, Service {
         /// How long a call waits for a pooled connection (all busy, or the server not
         /// reachable) before failing with `DatabaseError.acquireTimeout` (503 to clients).
         public var acquireTimeout: Duration = .seconds(10)
+        /// The physical shard this pool serves, for its metrics.
+        public var shard: Int = 0
 
         public init(host: String, port: Int = 5432, username: String, password: String? = nil, database: String) {
             self.host = host
@@ -44,6 +47,7 @@ public final class PostgresDatabase: Database, Service {
     private let client: PostgresClient
     private let logger: Logger
     private let acquireTimeout: Duration
+    private let idle: Meter
 
     public init(_ configuration: Configuration, logger: Logger) {
         var client = PostgresClient.Configuration(
@@ -54,7 +58,13 @@ public final class PostgresDatabase: Database, Service {
         client.options.maximumConnections = configuration.maximumConnections
         client.options.connectTimeout = configuration.connectTimeout
         client.options.connectionIdleTimeout = configuration.idleTimeout
-        self.client = PostgresClient(configuration: client, backgroundLogger: logger)
+        let idle = Meter(
+            label: "db.client.connection.count", dimensions: [("db.system", "postgresql"), ("db.shard", String(configuration.shard)), ("state", "idle")]
+        )
+        var poolLogger = Logger(label: logger.label) { _ in PoolConnectionEvents(forwardingTo: logger, idle: idle) }
+        poolLogger[metadataKey: "db.shard"] = "\(configuration.shard)"
+        self.client = PostgresClient(configuration: client, backgroundLogger: poolLogger)
+        self.idle = idle
         self.logger = logger
         self.acquireTimeout = configuration.acquireTimeout
     }
@@ -91,6 +101,8 @@ public final class PostgresDatabase: Database, Service {
                         // Either the body runs or the caller hears of a timeout, never both.
                         guard lease.state.compareExchange(expected: LeaseState.waiting, desired: LeaseState.acquired, ordering: .acquiringAndReleasing).exchanged
                         else { throw DatabaseError.acquireTimeout }
+                        self.idle.decrement()
+                        defer { self.idle.increment() }
                         return try await body(connection)
                     }
                 }
