@@ -80,6 +80,8 @@ public enum ConduitApplication {
             configuration.minimumConnections = settings.databasePoolMin
             configuration.maximumConnections = settings.databasePoolMax
             configuration.acquireTimeout = settings.databaseAcquireTimeout
+            configuration.connectTimeout = settings.databaseConnectTimeout
+            configuration.idleTimeout = settings.databasePoolIdleTimeout
             configuration.shard = index
             return PostgresDatabase(configuration, logger: logger)
         }

@@ -18,6 +18,8 @@ public struct FleetSettings: Sendable {
     public var databaseURL: String?
     public var databasePoolMin: Int
     public var databasePoolMax: Int
+    public var databasePoolIdleTimeout: Duration
+    public var databaseConnectTimeout: Duration
     public var databaseReplicaURLs: [String]
     public var databaseReplicaMaxLag: Duration
     /// Physical shards after the first (which is `databaseURL` and its replicas).
@@ -60,6 +62,8 @@ public struct FleetSettings: Sendable {
         Entry(key: "database.url", defaultValue: "unset (SQLite)", help: "PostgreSQL to use instead of the embedded SQLite: `postgres://user:password@host:5432/database` (topology T1)."),
         Entry(key: "database.pool.min", defaultValue: "0", help: "PostgreSQL connections kept open when idle."),
         Entry(key: "database.pool.max", defaultValue: "20", help: "Most PostgreSQL connections per instance; requests beyond it wait for a free one."),
+        Entry(key: "database.pool.idle.timeout.seconds", defaultValue: "60", help: "PostgreSQL connections idle this long are closed (down to `database.pool.min`)."),
+        Entry(key: "database.connect.timeout.ms", defaultValue: "10000", help: "How long opening a PostgreSQL connection may take."),
         Entry(key: "database.replica.urls", defaultValue: "unset (no replicas)", help: "Streaming replicas of `database.url`, comma-separated `postgres://` URLs: reads go to them, writes to the primary."),
         Entry(key: "database.replica.max.lag.ms", defaultValue: "2000", help: "Replicas further behind the primary than this are skipped until they catch up."),
         Entry(key: "database.shard.<n>.url", defaultValue: "unset (one shard)", help: "Physical shard n (1, 2, ...; shard 0 is `database.url`): a `postgres://` URL, or `sqlite:PATH` for a file (topology T3)."),
@@ -98,6 +102,8 @@ public struct FleetSettings: Sendable {
         databaseURL = config.string(forKey: "database.url", isSecret: true)
         databasePoolMin = config.int(forKey: "database.pool.min", default: 0)
         databasePoolMax = config.int(forKey: "database.pool.max", default: 20)
+        databasePoolIdleTimeout = .seconds(config.int(forKey: "database.pool.idle.timeout.seconds", default: 60))
+        databaseConnectTimeout = .milliseconds(config.int(forKey: "database.connect.timeout.ms", default: 10_000))
         databaseReplicaURLs = Self.list(config.string(forKey: "database.replica.urls", isSecret: true))
         databaseReplicaMaxLag = .milliseconds(config.int(forKey: "database.replica.max.lag.ms", default: 2000))
         databaseShards = []
@@ -167,6 +173,9 @@ public struct FleetSettings: Sendable {
         guard (1...256).contains(databaseReaders) else { throw SettingsError("database.sqlite.readers must be 1-256") }
         guard databasePoolMin >= 0, (1...1000).contains(databasePoolMax), databasePoolMin <= databasePoolMax else {
             throw SettingsError("database.pool.min/max must satisfy 0 <= min <= max <= 1000")
+        }
+        guard databasePoolIdleTimeout >= .seconds(1), databaseConnectTimeout >= .milliseconds(1) else {
+            throw SettingsError("database.pool.idle.timeout.seconds must be at least 1 and database.connect.timeout.ms at least 1")
         }
         if !databaseReplicaURLs.isEmpty, databaseURL == nil { throw SettingsError("database.replica.urls needs database.url (the primary)") }
         for node in databaseShards where !node.replicaURLs.isEmpty && node.url?.hasPrefix("sqlite:") == true {
