@@ -1,5 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 import Metrics
+import Synchronization
 
 /// Turns postgres-nio's connection-pool events into the idle-connections gauge.
 ///
@@ -17,14 +23,16 @@ import Metrics
 /// `state="used"`: pools of one shard (a primary and its replicas) add up.
 struct PoolConnectionEvents: LogHandler {
     let idle: Meter
+    let connections: PoolConnections
     private let upstream: Logger
     var metadata: Logger.Metadata = [:]
     /// Debug, whatever `upstream` says: the pool's events are debug lines.
     var logLevel: Logger.Level = .debug
 
-    init(forwardingTo upstream: Logger, idle: Meter) {
+    init(forwardingTo upstream: Logger, idle: Meter, connections: PoolConnections) {
         self.upstream = upstream
         self.idle = idle
+        self.connections = connections
     }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -34,8 +42,16 @@ struct PoolConnectionEvents: LogHandler {
 
     func log(event: LogEvent) {
         switch event.message.description {
-        case "Creating new connection": idle.increment()
-        case "Connection creation failed", "Connection closed": idle.decrement()
+        case "Creating new connection":
+            idle.increment()
+            connections.open.add(1, ordering: .relaxed)
+        case "Connection creation failed":
+            idle.decrement()
+            connections.open.subtract(1, ordering: .relaxed)
+            connections.lastFailure.store(PoolConnections.now(), ordering: .relaxed)
+        case "Connection closed":
+            idle.decrement()
+            connections.open.subtract(1, ordering: .relaxed)
         default: break
         }
         guard event.level >= upstream.logLevel else { return }
@@ -44,5 +60,25 @@ struct PoolConnectionEvents: LogHandler {
         upstream.log(
             level: event.level, event.message, metadata: merged, source: event.source, file: event.file, function: event.function, line: event.line
         )
+    }
+}
+
+/// What the pool's events say about reaching the server: how many connections are open or
+/// being opened, and when an attempt last failed. A lease waiting on a pool with nothing
+/// open whose attempts fail is waiting for a server that is not there.
+final class PoolConnections: Sendable {
+    let open = Atomic<Int>(0)
+    /// Monotonic nanoseconds of the last failed attempt; 0 for none.
+    let lastFailure = Atomic<UInt64>(0)
+
+    /// Whether nothing is open and an attempt failed at or after `since`.
+    func unreachable(since: UInt64) -> Bool {
+        open.load(ordering: .relaxed) <= 0 && lastFailure.load(ordering: .relaxed) >= since
+    }
+
+    static func now() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
     }
 }

@@ -48,6 +48,7 @@ public final class PostgresDatabase: Database, Service {
     private let logger: Logger
     private let acquireTimeout: Duration
     private let idle: Meter
+    private let connections: PoolConnections
 
     public init(_ configuration: Configuration, logger: Logger) {
         var client = PostgresClient.Configuration(
@@ -61,10 +62,12 @@ public final class PostgresDatabase: Database, Service {
         let idle = Meter(
             label: "db.client.connection.count", dimensions: [("db.system", "postgresql"), ("db.shard", String(configuration.shard)), ("state", "idle")]
         )
-        var poolLogger = Logger(label: logger.label) { _ in PoolConnectionEvents(forwardingTo: logger, idle: idle) }
+        let connections = PoolConnections()
+        var poolLogger = Logger(label: logger.label) { _ in PoolConnectionEvents(forwardingTo: logger, idle: idle, connections: connections) }
         poolLogger[metadataKey: "db.shard"] = "\(configuration.shard)"
         self.client = PostgresClient(configuration: client, backgroundLogger: poolLogger)
         self.idle = idle
+        self.connections = connections
         self.logger = logger
         self.acquireTimeout = configuration.acquireTimeout
     }
@@ -107,9 +110,18 @@ public final class PostgresDatabase: Database, Service {
                     }
                 }
                 group.addTask {
-                    try await Task.sleep(for: self.acquireTimeout)
+                    // Waits for the acquire timeout, or less when the server cannot be
+                    // reached at all (nothing open, an attempt failed in the last two
+                    // seconds): a server that is down fails its callers in milliseconds.
+                    let started = PoolConnections.now() &- 2_000_000_000
+                    let deadline = ContinuousClock.now + self.acquireTimeout
+                    var unreachable = false
+                    while ContinuousClock.now < deadline, !unreachable {
+                        try await Task.sleep(for: min(Self.reachabilityCheck, deadline - ContinuousClock.now))
+                        unreachable = self.connections.unreachable(since: started)
+                    }
                     if lease.state.compareExchange(expected: LeaseState.waiting, desired: LeaseState.timedOut, ordering: .acquiringAndReleasing).exchanged {
-                        throw DatabaseError.acquireTimeout
+                        throw unreachable ? DatabaseError.unavailable("cannot connect to the server") : DatabaseError.acquireTimeout
                     }
                     return nil
                 }
@@ -123,6 +135,9 @@ public final class PostgresDatabase: Database, Service {
             }
         }
     }
+
+    /// How often a waiting lease checks whether the server can be reached at all.
+    static let reachabilityCheck: Duration = .milliseconds(50)
 
     /// Whether a lease got its connection first or its timer fired first.
     private final class LeaseState: Sendable {

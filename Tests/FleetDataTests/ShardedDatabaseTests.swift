@@ -92,6 +92,29 @@ import Testing
         }
     }
 
+    /// A server that refuses connections fails calls as unavailable in well under the
+    /// acquire timeout: the pool's failed attempts with nothing open say it is not there.
+    @Test func aServerThatRefusesConnectionsFailsFast() async throws {
+        var configuration = try PostgresDatabase.Configuration(url: "postgres://fleet@127.0.0.1:1/fleet")
+        configuration.acquireTimeout = .seconds(10)
+        var quiet = Logger(label: "test")
+        quiet.logLevel = .critical
+        let postgres = PostgresDatabase(configuration, logger: quiet)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await postgres.run() }
+            defer { group.cancelAll() }
+            for _ in 0..<2 {
+                let started = ContinuousClock.now
+                await #expect {
+                    try await postgres.read { db in try await db.first("SELECT 1") != nil }
+                } throws: { error in
+                    (error as? DatabaseError) == .unavailable("cannot connect to the server")
+                }
+                #expect(ContinuousClock.now - started < .seconds(3))
+            }
+        }
+    }
+
     private func withShards(timeout: Duration = .seconds(2), _ body: (ShardedDatabase<SQLiteDatabase>) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-shards-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
