@@ -25,8 +25,4 @@ public enum SQLDialect: String, Sendable, CaseIterable {
     /// concurrent writers (PostgreSQL). SQLite needs none: its write transactions run one
     /// at a time.
     public var forUpdate: String { self == .postgres ? " FOR UPDATE" : "" }
-
-    /// Like `forUpdate`, but concurrent readers that lock the same way are not blocked:
-    /// only writers of those rows wait.
-    public var forShare: String { self == .postgres ? " FOR SHARE" : "" }
 }

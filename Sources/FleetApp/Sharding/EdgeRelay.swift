@@ -97,10 +97,12 @@ public struct EdgeRelay: Sendable {
         for _ in 0..<Self.attempts {
             let truth = try await source.readLatest(owned)
             let (targetExists, changed) = try await shards.node(for: edge.targetID).transaction { db in
-                // Shared lock: an article delete waits for this to commit (and then sees its
+                // Locked: an article delete waits for this to commit (and then sees its
                 // mirror row), or this waits for the delete (and sees the article gone).
+                // Exclusive, not shared: two reconciliations that both held a shared lock
+                // would deadlock on the count update below.
                 let targetExists = try await db.first(
-                    "SELECT 1 FROM \(kind.targetTable) WHERE id = \(bind: edge.target)\(unsafeSQL: db.dialect.forShare)"
+                    "SELECT 1 FROM \(kind.targetTable) WHERE id = \(bind: edge.target)\(unsafeSQL: db.dialect.forUpdate)"
                 ) != nil
                 let present = truth && targetExists
                 let changed = present
