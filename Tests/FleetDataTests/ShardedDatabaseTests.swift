@@ -55,13 +55,14 @@ import Testing
             let started = ContinuousClock.now
             await #expect {
                 try await shards.scatter { index, _ in
-                    if index == 1 { try await Task.sleep(for: .seconds(5)) }
+                    if index == 1 { try await Task.sleep(for: .seconds(30)) }
                     return index
                 }
             } throws: { error in
                 (error as? DatabaseError).map { "\($0)".contains("shard 1") && $0.isUnavailable } ?? false
             }
-            #expect(ContinuousClock.now - started < .seconds(2))
+            // Far less than the slow shard takes (a loaded test machine may delay timers).
+            #expect(ContinuousClock.now - started < .seconds(10))
         }
     }
 
@@ -96,7 +97,7 @@ import Testing
     /// acquire timeout: the pool's failed attempts with nothing open say it is not there.
     @Test func aServerThatRefusesConnectionsFailsFast() async throws {
         var configuration = try PostgresDatabase.Configuration(url: "postgres://fleet@127.0.0.1:1/fleet")
-        configuration.acquireTimeout = .seconds(10)
+        configuration.acquireTimeout = .seconds(30)
         var quiet = Logger(label: "test")
         quiet.logLevel = .critical
         let postgres = PostgresDatabase(configuration, logger: quiet)
@@ -110,7 +111,7 @@ import Testing
                 } throws: { error in
                     (error as? DatabaseError) == .unavailable("cannot connect to the server")
                 }
-                #expect(ContinuousClock.now - started < .seconds(3))
+                #expect(ContinuousClock.now - started < .seconds(10))  // not the acquire timeout
             }
         }
     }

@@ -55,8 +55,9 @@ public struct EdgeRelay: Sendable {
         return id
     }
 
-    /// Reconciles the edges of outbox rows just committed and removes the rows. Failures
-    /// are left for the sweep: the change is committed, only its mirror is late.
+    /// Reconciles the edges of outbox rows just committed and removes the rows. After a
+    /// failure the rest are left for the sweep too (a shard is likely down, and the request
+    /// must not wait a timeout per edge): the change is committed, only its mirror is late.
     func deliver(_ queued: [(outbox: FleetID, edge: Edge)]) async {
         for (outbox, edge) in queued {
             do {
@@ -65,6 +66,7 @@ public struct EdgeRelay: Sendable {
                 services.logger.warning(
                     "edge not mirrored yet; the outbox sweep will retry", metadata: ["edge": "\(edge)", "error": "\(error)"]
                 )
+                return
             }
         }
     }

@@ -25,14 +25,10 @@ struct UserDirectory: Sendable {
 
     private func node(for name: String) -> InstrumentedDatabase { shards.node(for: LogicalShard(hashing: name)) }
 
-    /// The user holding `name`, if the entry is valid. `latest` reads the primary (see
-    /// `Database.readLatest`).
-    func user(_ kind: Kind, _ name: String, latest: Bool = true) async throws -> FleetID? {
-        let read: @Sendable (any SQLExecutor) async throws -> FleetID? = { db in
-            try await db.first("SELECT user_id FROM directory WHERE kind = \(bind: kind.rawValue) AND name = \(bind: name)")?.decode(at: 0)
-        }
-        let node = node(for: name)
-        guard let holder = try await latest ? node.readLatest(read) : node.read(read) else { return nil }
+    /// The user holding `name`, if the entry is valid, from the latest state (a name
+    /// claimed a moment ago may not be on a replica yet).
+    func user(_ kind: Kind, _ name: String) async throws -> FleetID? {
+        guard let holder = try await entry(kind, name)?.holder else { return nil }
         return try await holds(holder, kind, name) ? holder : nil
     }
 
