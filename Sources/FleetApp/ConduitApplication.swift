@@ -52,9 +52,10 @@ public enum ConduitApplication {
                     do {
                         try await Schema.migrator.migrate(node, logger: logger)
                         if let replicated = node.base as? ReplicatedDatabase { try await replicated.requireReplicasToCatchUp() }
-                    } catch let error as DatabaseError where error.isUnavailable && nodes.count > 1 {
+                    } catch let error as DatabaseError where error != .acquireTimeout && error.isUnavailable && nodes.count > 1 {
                         // One shard down must not keep every instance down: the others serve,
-                        // and readiness checks this shard's schema once it answers.
+                        // and readiness checks this shard's schema once it answers. A shard
+                        // that is only slow is not skipped: its schema must be migrated.
                         logger.error(
                             "a shard is unreachable at start; requests that need it fail until it is back",
                             metadata: ["db.shard": "\(index)", "error": "\(error)"]
