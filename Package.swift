@@ -14,6 +14,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "fleet", targets: ["fleet"]),
+        .library(name: "FleetSupport", targets: ["FleetSupport"]),
+        .library(name: "FleetResilience", targets: ["FleetResilience"]),
         .library(name: "FleetData", targets: ["FleetData"]),
         .library(name: "FleetHTTP", targets: ["FleetHTTP"]),
         .library(name: "FleetObservability", targets: ["FleetObservability"]),
@@ -24,6 +26,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -41,10 +44,20 @@ let package = Package(
         // SQLite from the system (Debian: libsqlite3-dev).
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // Building blocks: they know nothing of Conduit.
+        // Clocks, durations, URLs, hashing: what every other module would otherwise write again.
+        .target(name: "FleetSupport", swiftSettings: strict),
+        // Bulkheads (and, with the resilience work, breakers, timeouts and retries).
+        .target(
+            name: "FleetResilience",
+            dependencies: [
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "FleetData",
             dependencies: [
-                "CSQLite",
+                "CSQLite", "FleetSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -56,6 +69,7 @@ let package = Package(
         .target(
             name: "FleetRedis",
             dependencies: [
+                "FleetSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -68,7 +82,7 @@ let package = Package(
         .target(
             name: "FleetCache",
             dependencies: [
-                "FleetRedis",
+                "FleetRedis", "FleetSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -78,7 +92,7 @@ let package = Package(
         .target(
             name: "FleetRateLimit",
             dependencies: [
-                "FleetRedis",
+                "FleetRedis", "FleetSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -97,8 +111,14 @@ let package = Package(
         .target(
             name: "FleetHTTP",
             dependencies: [
-                "FleetObservability", "FleetRateLimit",
+                "FleetObservability", "FleetRateLimit", "FleetSupport",
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -110,7 +130,8 @@ let package = Package(
         .target(
             name: "FleetApp",
             dependencies: [
-                "FleetData", "FleetHTTP", "FleetObservability", "FleetCache", "FleetRedis", "FleetRateLimit",
+                "FleetData", "FleetHTTP", "FleetObservability", "FleetCache", "FleetRedis", "FleetRateLimit", "FleetSupport",
+                "FleetResilience",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -126,7 +147,7 @@ let package = Package(
         .executableTarget(
             name: "fleet",
             dependencies: [
-                "FleetApp", "FleetData", "FleetObservability", "FleetRedis",
+                "FleetApp", "FleetData", "FleetObservability", "FleetRedis", "FleetSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -136,6 +157,8 @@ let package = Package(
         ),
         // Helpers for tests: real servers (redis-server) started and stopped per test.
         .target(name: "FleetTestSupport", path: "Tests/Support", swiftSettings: strict),
+        .testTarget(name: "FleetSupportTests", dependencies: ["FleetSupport"], swiftSettings: strict),
+        .testTarget(name: "FleetResilienceTests", dependencies: ["FleetResilience"], swiftSettings: strict),
         .testTarget(name: "FleetDataTests", dependencies: ["FleetData"], swiftSettings: strict),
         .testTarget(
             name: "FleetRateLimitTests",
@@ -167,6 +190,7 @@ let package = Package(
             name: "FleetHTTPTests",
             dependencies: [
                 "FleetHTTP", "FleetRateLimit",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
@@ -175,7 +199,8 @@ let package = Package(
         .testTarget(
             name: "FleetAppTests",
             dependencies: [
-                "FleetApp", "FleetData", "FleetHTTP", "FleetObservability", "FleetCache", "FleetRedis", "FleetTestSupport",
+                "FleetApp", "FleetData", "FleetHTTP", "FleetObservability", "FleetCache", "FleetRedis", "FleetResilience", "FleetTestSupport",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -128,7 +128,7 @@ measure() {
     run_wrk "$WARMUP" "$script" "$BASE_URL$path" "$OUT/$name.warmup.txt"
   fi
   echo "==> $label: measured run ($DURATION, $THREADS threads, $CONNECTIONS connections)"
-  curl -fsS --max-time 10 -o "$OUT/$name.metrics-before.txt" "$BASE_URL/metrics" || warn "could not scrape /metrics"
+  curl -fsS --max-time 10 -o "$OUT/$name.metrics-before.txt" "$METRICS_URL/metrics" || warn "could not scrape /metrics"
   run_wrk "$DURATION" "$script" "$BASE_URL$path" "$OUT/$name.txt"
   if ! kill -0 "$SERVER_PID" 2>/dev/null; then
     warn "THE SERVER DIED during '$label'; last lines of its log:"
@@ -136,7 +136,7 @@ measure() {
     SERVER_PID=""
     return 1
   fi
-  curl -fsS --max-time 10 -o "$OUT/$name.metrics-after.txt" "$BASE_URL/metrics" || warn "could not scrape /metrics"
+  curl -fsS --max-time 10 -o "$OUT/$name.metrics-after.txt" "$METRICS_URL/metrics" || warn "could not scrape /metrics"
   digest "$OUT/$name.txt"
   if grep -q 'Non-2xx or 3xx responses' "$OUT/$name.txt"; then
     warn "'$label' had non-2xx replies: $(grep 'Non-2xx or 3xx responses' "$OUT/$name.txt")"

@@ -36,7 +36,7 @@ WORK_DATA="$OUT/data"
 
 echo "==> instance B"
 start_server "$WORK_DATA" "$OUT/b.log"
-B_PID=$SERVER_PID B_URL=$BASE_URL
+B_PID=$SERVER_PID B_URL=$BASE_URL B_METRICS=$METRICS_URL
 echo "==> instance A"
 PORT=$((PORT + 10))
 start_server "$WORK_DATA" "$OUT/a.log"
@@ -76,7 +76,7 @@ SLUG=$(cat "$OUT/slug" 2>/dev/null || true)
 WRK=$!
 wait $WRITER
 kill $WRK 2>/dev/null || true
-curl -fsS "$B_URL/metrics" >"$OUT/b.metrics"
+curl -fsS "$B_METRICS/metrics" >"$OUT/b.metrics"
 python3 - "$OUT/b.metrics" <<'PY'
 import re, sys
 buckets, count, total = [], 0, 0.0

@@ -289,10 +289,10 @@ run_wrk() {
 # scrape_metrics FILE: saves the server's /metrics as $OUT/FILE and prints FILE; on failure
 # only warns and prints "-" (the summary then shows "–" for the /metrics columns).
 scrape_metrics() {
-  if curl -fsS --max-time 10 -o "$OUT/$1" "$BASE_URL/metrics" 2>"$TMP/scrape.err"; then
+  if curl -fsS --max-time 10 -o "$OUT/$1" "$METRICS_URL/metrics" 2>"$TMP/scrape.err"; then
     echo "$1"
   else
-    warn "could not scrape $BASE_URL/metrics for $1: $(head -c 200 "$TMP/scrape.err")"
+    warn "could not scrape $METRICS_URL/metrics for $1: $(head -c 200 "$TMP/scrape.err")"
     rm -f "$OUT/$1"
     echo "-"
   fi

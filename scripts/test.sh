@@ -53,11 +53,14 @@ trap cleanup EXIT
 step "building (debug, with tests)"
 swift build --build-tests
 
+# A test run that hangs fails within this bound instead of holding CI for its whole limit.
+suite_timeout=900
+
 step "swift test (T0: SQLite)"
-FLEET_BIN="$root/.build/debug/fleet" swift test --skip-build
+FLEET_BIN="$root/.build/debug/fleet" timeout "$suite_timeout" swift test --skip-build
 
 step "swift test FleetAppTests on two SQLite shards (every route test, sharded)"
-FLEET_TEST_SHARDS=2 swift test --skip-build --filter FleetAppTests
+FLEET_TEST_SHARDS=2 timeout "$suite_timeout" swift test --skip-build --filter FleetAppTests
 
 step "starting PostgreSQL (T1) and a streaming replica of it (pg_basebackup)"
 primary_port=$(free_port)
@@ -66,7 +69,8 @@ replica_url=$("$root/scripts/postgres.sh" replica "$scratch/pg-replica" "$(free_
 echo "primary $postgres_url, replica $replica_url"
 
 step "swift test FleetAppTests (T1: PostgreSQL, with the replica for the replica tests)"
-FLEET_TEST_POSTGRES_URL="$postgres_url" FLEET_TEST_POSTGRES_REPLICA_URL="$replica_url" swift test --skip-build --filter FleetAppTests
+FLEET_TEST_POSTGRES_URL="$postgres_url" FLEET_TEST_POSTGRES_REPLICA_URL="$replica_url" timeout "$suite_timeout" \
+    swift test --skip-build --filter FleetAppTests
 
 # The rate limits stay on in the live checks, raised so that the suite's burst of
 # sign-ups from one address fits.
@@ -76,15 +80,16 @@ limits=(--ratelimit-auth-per-minute 10000 --ratelimit-write-per-minute 100000 --
 # nginx when more than one), then runs the suite, checks /metrics and stops them.
 live_checks() {
     local name=$1 count=$2; shift 2
-    local ports=() instance_pids=() url
+    local ports=() admin_ports=() instance_pids=() url
     for index in $(seq "$count"); do
-        local port; port=$(free_port)
+        local port admin_port; port=$(free_port); admin_port=$(free_port)
         local log="$scratch/$name-$index.log"
-        "$root/.build/debug/fleet" serve --data-dir "$scratch/$name-data" --http-port "$port" \
+        "$root/.build/debug/fleet" serve --data-dir "$scratch/$name-data" --http-port "$port" --http-admin-port "$admin_port" \
             --auth-bcrypt-cost 4 --log-level warning "${limits[@]}" "$@" 2>"$log" &
         pids+=("$!")
         instance_pids+=("$!")
         ports+=("$port")
+        admin_ports+=("$admin_port")
         for _ in $(seq 100); do
             curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break
             sleep 0.1
@@ -113,9 +118,13 @@ live_checks() {
     local headers; headers=$(curl -fsS -D - -o /dev/null "$url/api/tags")
     grep -qi '^RateLimit-Policy: "read"' <<<"$headers" || { echo "FAIL: no RateLimit-Policy header"; exit 1; }
     grep -qi '^Cache-Status: fleet' <<<"$headers" || { echo "FAIL: no Cache-Status header"; exit 1; }
-    for port in "${ports[@]}"; do
+    for index in "${!ports[@]}"; do
+        local port=${ports[$index]} admin_port=${admin_ports[$index]}
         curl -fsS "http://127.0.0.1:$port/api/tags" >/dev/null
-        local metrics; metrics=$(curl -fsS "http://127.0.0.1:$port/metrics")
+        # Metrics are on the admin listener only.
+        local public_status; public_status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/metrics")
+        [ "$public_status" = 404 ] || { echo "FAIL: instance on $port serves /metrics on its API port ($public_status)"; exit 1; }
+        local metrics; metrics=$(curl -fsS "http://127.0.0.1:$admin_port/metrics")
         # Every instance served a share of the suite (round robin), or the only one all of it.
         local served
         served=$(awk '/^http_server_request_duration_seconds_count/ { sum += $NF } END { print int(sum) }' <<<"$metrics")

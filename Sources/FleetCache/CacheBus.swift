@@ -1,13 +1,9 @@
 public import FleetRedis
 public import Logging
+import FleetSupport
 import Metrics
 public import ServiceLifecycle
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// What a cache needs to hear from other instances.
 protocol CacheInvalidationListener: AnyObject, Sendable {
@@ -137,7 +133,7 @@ public final class CacheBus: Service, Sendable {
 
     /// `get` for many keys in one pipelined round trip.
     func getMany(_ namespace: String, _ ids: [String]) async throws -> [(bytes: [UInt8]?, version: String)] {
-        let replies = try await runMany(Self.getScript, namespace: namespace, arguments: ids.map { [.string(namespace), .string($0)] })
+        let replies = try await redis.run(Self.getScript, calls: ids.map { ([generationKey(namespace)], [.string(namespace), .string($0)]) })
         return try replies.map { reply in
             guard let fields = reply.array, let version = fields.first?.string else { throw RedisError.protocolError("cache get reply") }
             return (fields.count > 1 ? fields[1].bytes : nil, version)
@@ -146,25 +142,12 @@ public final class CacheBus: Service, Sendable {
 
     /// `set` for many keys in one pipelined round trip.
     func setMany(_ namespace: String, _ entries: [(id: String, bytes: [UInt8], version: String)], ttl: Duration) async throws {
-        _ = try await runMany(
-            Self.setScript, namespace: namespace,
-            arguments: entries.map { [.string(namespace), .string($0.id), .string($0.version), .bytes($0.bytes), .integer(Self.milliseconds(ttl))] }
+        _ = try await redis.run(
+            Self.setScript,
+            calls: entries.map {
+                ([generationKey(namespace)], [.string(namespace), .string($0.id), .string($0.version), .bytes($0.bytes), .integer(Self.milliseconds(ttl))])
+            }
         )
-    }
-
-    /// Runs one script per argument list, pipelined; loads the script first if the server
-    /// does not know it yet.
-    private func runMany(_ script: RedisScript, namespace: String, arguments: [[RedisArgument]]) async throws -> [RESPValue] {
-        func commands() -> [RedisCommand] {
-            arguments.map { RedisCommand("EVALSHA", arguments: [.string(script.sha1), 1, generationKey(namespace)] + $0) }
-        }
-        var replies = try await redis.pipeline(commands())
-        if replies.contains(where: { if case .error(let message) = $0 { message.hasPrefix("NOSCRIPT") } else { false } }) {
-            try await redis.send(RedisCommand("SCRIPT", "LOAD", .string(script.source)))
-            replies = try await redis.pipeline(commands())
-        }
-        for reply in replies { if case .error(let message) = reply { throw RedisError.server(message) } }
-        return replies
     }
 
     /// Stores `bytes` unless the key or its namespace was invalidated since `version`.
@@ -198,10 +181,7 @@ public final class CacheBus: Service, Sendable {
         )
     }
 
-    private static func milliseconds(_ duration: Duration) -> Int {
-        let (seconds, attoseconds) = duration.components
-        return max(1, Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
-    }
+    private static func milliseconds(_ duration: Duration) -> Int { max(1, Int(duration.inMilliseconds)) }
 
     /// `kind|origin|sent-at-µs|namespace|id`; the id, which may hold `|`, comes last.
     private func message(_ kind: String, _ namespace: String, _ id: String) -> String {
@@ -240,14 +220,5 @@ private final class InvalidationRouter: Sendable {
                 slowestPropagation.max(elapsed, ordering: .relaxed)
             }
         }
-    }
-}
-
-/// Microseconds since the Unix epoch, for timestamps compared between processes.
-enum WallClock {
-    static func microseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1_000_000 + Int64(now.tv_nsec) / 1000
     }
 }

@@ -82,32 +82,50 @@ extension Database {
     }
 }
 
-/// The errors that callers may want to tell apart, whatever the driver.
-public enum DatabaseError: Error, Equatable, CustomStringConvertible {
-    /// A unique or primary-key constraint was violated; the message names the constraint.
-    case uniqueViolation(String)
-    /// The database could not be reached or is shutting down.
-    case unavailable(String)
-    /// The pool had no connection free within its acquire timeout.
-    case acquireTimeout
-    /// Anything else the driver reported.
-    case failed(String)
+/// What went wrong with a database call, whatever the driver: a struct with a code, so
+/// that callers tell failures apart by `code` and new codes can come without breaking them.
+public struct DatabaseError: Error, Sendable, Equatable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let raw: String
+        public var description: String { raw }
+
+        /// A unique or primary-key constraint was violated; the message names the constraint.
+        public static let uniqueViolation = Code(raw: "uniqueViolation")
+        /// The database could not be reached or is shutting down.
+        public static let unavailable = Code(raw: "unavailable")
+        /// The pool had no connection free within its acquire timeout.
+        public static let acquireTimeout = Code(raw: "acquireTimeout")
+        /// A setting (a URL, a mode) that cannot be used.
+        public static let configuration = Code(raw: "configuration")
+        /// Anything else the driver reported.
+        public static let failed = Code(raw: "failed")
+    }
+
+    public let code: Code
+    /// For logs: never shown to clients (it may quote SQL or a server's message).
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public static func uniqueViolation(_ message: String) -> DatabaseError { DatabaseError(.uniqueViolation, message) }
+    public static func unavailable(_ message: String) -> DatabaseError { DatabaseError(.unavailable, message) }
+    public static let acquireTimeout = DatabaseError(.acquireTimeout, "timed out waiting for a database connection")
+    public static func configuration(_ message: String) -> DatabaseError { DatabaseError(.configuration, message) }
+    public static func failed(_ message: String) -> DatabaseError { DatabaseError(.failed, message) }
 
     /// The node could not serve the call at all (down, or no connection to be had):
     /// another node may.
-    public var isUnavailable: Bool {
-        switch self {
-        case .unavailable, .acquireTimeout: true
-        case .uniqueViolation, .failed: false
-        }
-    }
+    public var isUnavailable: Bool { code == .unavailable || code == .acquireTimeout }
 
     public var description: String {
-        switch self {
-        case .uniqueViolation(let message): "unique violation: \(message)"
-        case .unavailable(let message): "database unavailable: \(message)"
-        case .acquireTimeout: "timed out waiting for a database connection"
-        case .failed(let message): message
+        switch code {
+        case .uniqueViolation: "unique violation: \(message)"
+        case .unavailable: "database unavailable: \(message)"
+        case .configuration: "database configuration: \(message)"
+        default: message
         }
     }
 }

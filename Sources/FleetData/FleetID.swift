@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+public import FleetSupport
 import Synchronization
 
 /// A 63-bit identifier that carries the logical shard of what it names.
@@ -62,12 +58,7 @@ public struct LogicalShard: RawRepresentable, Hashable, Sendable {
 
     /// A stable shard for a key (FNV-1a), used to place a new user.
     public init(hashing key: String) {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in key.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x100_0000_01b3
-        }
-        self.init(rawValue: Int(hash % UInt64(FleetID.logicalShardCount)))
+        self.init(rawValue: Int(FNV1a.hash(key.utf8) % UInt64(FleetID.logicalShardCount)))
     }
 }
 
@@ -82,14 +73,8 @@ public final class FleetIDGenerator: Sendable {
     private let state = Mutex(State())
     private let clock: @Sendable () -> Int64
 
-    public init(clock: @escaping @Sendable () -> Int64 = FleetIDGenerator.wallClockMilliseconds) {
+    public init(clock: @escaping @Sendable () -> Int64 = WallClock.milliseconds) {
         self.clock = clock
-    }
-
-    public static func wallClockMilliseconds() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
     }
 
     public func next(on shard: LogicalShard) -> FleetID {

@@ -3,15 +3,14 @@ import Synchronization
 
 /// Wraps any `Database` to count and time every round trip and every connection lease.
 ///
-/// The count is what the N+1 tests read: an endpoint whose query count grows with the
-/// page size shows up as a different number at `limit=1` and `limit=100`. Everything else
-/// goes to swift-metrics under OpenTelemetry's database-client names:
+/// Round trips are counted for whoever asks (`QueryCount.measure`): what the N+1 tests
+/// read, since an endpoint whose query count grows with the page size shows up as a
+/// different number at `limit=1` and `limit=100`. Everything else goes to swift-metrics under OpenTelemetry's database-client names:
 /// `db.client.operation.duration` per statement, `db.client.connection.wait_time` for
 /// the wait for a pooled connection, and the `used` and `pending_requests` connection
 /// gauges, the same for SQLite and PostgreSQL.
 public final class InstrumentedDatabase: Database {
     public let base: any Database
-    private let counter = QueryCounter()
     private let readTimer: Timer
     private let writeTimer: Timer
     private let waitTimer: Timer
@@ -27,9 +26,6 @@ public final class InstrumentedDatabase: Database {
         self.used = Meter(label: "db.client.connection.count", dimensions: dimensions(("state", "used")))
         self.pending = Meter(label: "db.client.connection.pending_requests", dimensions: dimensions())
     }
-
-    /// Round trips made through this database since it was created.
-    public var queryCount: Int { counter.value }
 
     public var dialect: SQLDialect { base.dialect }
 
@@ -49,7 +45,7 @@ public final class InstrumentedDatabase: Database {
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result {
         // BEGIN and COMMIT are round trips too.
-        counter.add(2)
+        QueryCount.current?.add(2)
         return try await instrumented(body, timer: writeTimer) { try await base.transaction($0) }
     }
 
@@ -66,7 +62,7 @@ public final class InstrumentedDatabase: Database {
             try await call { executor in
                 lease.acquired()
                 defer { lease.released() }
-                return try await body(CountingExecutor(base: executor, counter: counter, timer: timer))
+                return try await body(CountingExecutor(base: executor, timer: timer))
             }
         }
     }
@@ -102,22 +98,33 @@ public final class InstrumentedDatabase: Database {
 
 private struct CountingExecutor: SQLExecutor {
     let base: any SQLExecutor
-    let counter: QueryCounter
     let timer: Timer
     var dialect: SQLDialect { base.dialect }
 
     @discardableResult
     func query(_ query: SQLQuery) async throws -> [SQLRow] {
-        counter.add(1)
+        QueryCount.current?.add(1)
         let start = ContinuousClock.now
         defer { timer.record(duration: ContinuousClock.now - start) }
         return try await base.query(query)
     }
 }
 
-/// A shared, lock-free count of round trips.
-final class QueryCounter: Sendable {
-    private let count = Atomic<Int>(0)
-    var value: Int { count.load(ordering: .relaxed) }
-    func add(_ n: Int) { count.add(n, ordering: .relaxed) }
+/// Counts the round trips a piece of work makes through `InstrumentedDatabase`s, on any
+/// node, in the tasks it starts too; background work running meanwhile is not counted.
+public enum QueryCount {
+    @TaskLocal static var current: Counter?
+
+    /// Runs `body` and returns its result and the round trips it made.
+    public static func measure<Result>(_ body: () async throws -> Result) async rethrows -> (Result, Int) {
+        let counter = Counter()
+        let result = try await $current.withValue(counter) { try await body() }
+        return (result, counter.value)
+    }
+
+    final class Counter: Sendable {
+        private let count = Atomic<Int>(0)
+        var value: Int { count.load(ordering: .relaxed) }
+        func add(_ n: Int) { count.add(n, ordering: .relaxed) }
+    }
 }

@@ -3,6 +3,7 @@ import Metrics
 import NIOCore
 import Synchronization
 import PostgresNIO
+import FleetSupport
 public import ServiceLifecycle
 
 /// A PostgreSQL database through postgres-nio's `PostgresClient`, which pools connections.
@@ -35,11 +36,18 @@ public final class PostgresDatabase: Database, Service {
         }
 
         /// Reads `postgres://user:password@host:port/database`.
-        public init(url: String) throws {
-            guard let components = URLParts(url), ["postgres", "postgresql"].contains(components.scheme), !components.host.isEmpty,
-                !components.path.isEmpty, let user = components.user
-            else { throw DatabaseError.failed("database.url must look like postgres://user:password@host:5432/database") }
-            self.init(host: components.host, port: components.port ?? 5432, username: user, password: components.password, database: components.path)
+        public init(url: String) throws(DatabaseError) {
+            let shape = "must look like postgres://user:password@host:5432/database"
+            let parts: ServiceURL
+            do {
+                parts = try ServiceURL(url)
+            } catch {
+                throw .configuration("\(error); it \(shape)")
+            }
+            guard ["postgres", "postgresql"].contains(parts.scheme), !parts.path.isEmpty, let user = parts.user else {
+                throw .configuration("the URL \(shape)")
+            }
+            self.init(host: parts.host, port: parts.port ?? 5432, username: user, password: parts.password, database: parts.path)
         }
     }
 
@@ -251,57 +259,5 @@ struct PostgresExecutor: SQLExecutor {
         default:
             return DatabaseError.failed("postgres: \(error.code)")
         }
-    }
-}
-
-/// The parts of a URL Fleet needs, without Foundation's URL (and its percent rules).
-struct URLParts {
-    var scheme: String
-    var user: String?
-    var password: String?
-    var host: String
-    var port: Int?
-    var path: String
-
-    init?(_ text: String) {
-        guard let schemeEnd = text.range(of: "://") else { return nil }
-        scheme = String(text[..<schemeEnd.lowerBound]).lowercased()
-        var rest = Substring(text[schemeEnd.upperBound...])
-        if let at = rest.lastIndex(of: "@") {
-            let credentials = rest[..<at]
-            rest = rest[rest.index(after: at)...]
-            let pieces = credentials.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-            user = pieces.first.map { String($0).removingPercentEncoding ?? String($0) }
-            password = pieces.count > 1 ? String(pieces[1]).removingPercentEncoding ?? String(pieces[1]) : nil
-        }
-        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
-        let hostPort = rest[..<slash]
-        path = slash < rest.endIndex ? String(rest[rest.index(after: slash)...].prefix { $0 != "?" }) : ""
-        if let colon = hostPort.lastIndex(of: ":") {
-            host = String(hostPort[..<colon])
-            guard let number = Int(hostPort[hostPort.index(after: colon)...]), (1...65535).contains(number) else { return nil }
-            port = number
-        } else {
-            host = String(hostPort)
-        }
-    }
-}
-
-extension String {
-    /// Decodes `%XX` escapes; nil when an escape is malformed.
-    var removingPercentEncoding: String? {
-        var bytes: [UInt8] = []
-        var iterator = utf8.makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "%") {
-                guard let high = iterator.next(), let low = iterator.next(),
-                    let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
-                else { return nil }
-                bytes.append(value)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(validating: bytes, as: UTF8.self)
     }
 }

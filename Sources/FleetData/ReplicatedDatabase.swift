@@ -1,4 +1,5 @@
 public import Logging
+import FleetSupport
 import Metrics
 public import ServiceLifecycle
 import Synchronization
@@ -287,7 +288,7 @@ public final class ReplicatedDatabase: Database, Service {
         for change in changes { logger.notice("database topology: shard \(configuration.shard): \(change)") }
         let lags = state.withLock { $0.replicas.map(\.lag) }
         for (gauge, lag) in zip(lagGauges, lags) {
-            gauge.record(Double(lag.components.seconds) + Double(lag.components.attoseconds) / 1e18)
+            gauge.record(lag.inSeconds)
         }
     }
 }

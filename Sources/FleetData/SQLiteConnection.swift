@@ -1,13 +1,15 @@
 import CSQLite
 
-/// One connection to a SQLite file, called synchronously.
+/// One connection to a SQLite file, called synchronously, with a thread of its own.
 ///
-/// SQLite answers a point read from its page cache in microseconds, which is less than
-/// handing the call to another thread and back costs; so queries run on the calling
-/// task's thread, like any other CPU-bound work, and prepared statements are kept and
-/// reused. A connection is not safe for concurrent use: `SQLiteDatabase` lends each one
-/// to a single task at a time, which is what `@unchecked Sendable` relies on.
+/// Whoever holds the connection runs on its thread (`executor`, see `SQLiteDatabase`):
+/// one hop in and one out per lease, however many statements, and a slow statement
+/// blocks that thread only, never one of Swift's cooperative threads. Prepared
+/// statements are kept and reused. A connection is not safe for concurrent use:
+/// `SQLiteDatabase` lends each one to a single task at a time, which is what
+/// `@unchecked Sendable` relies on.
 final class SQLiteConnection: @unchecked Sendable {
+    let executor: ThreadExecutor
     private let handle: OpaquePointer
     private var statements: [String: Statement] = [:]
     private static let statementCacheLimit = 512
@@ -28,6 +30,7 @@ final class SQLiteConnection: @unchecked Sendable {
             throw DatabaseError.unavailable("cannot open \(path): \(message)")
         }
         self.handle = handle
+        self.executor = ThreadExecutor(name: "sqlite")
         sqlite3_extended_result_codes(handle, 1)
         // Waits (sleeping) for a lock held by another process, e.g. `fleet migrate`.
         sqlite3_busy_timeout(handle, 5_000)
@@ -36,6 +39,7 @@ final class SQLiteConnection: @unchecked Sendable {
     deinit {
         for statement in statements.values { sqlite3_finalize(statement.pointer) }
         sqlite3_close_v2(handle)
+        executor.stop()
     }
 
     /// Runs one statement with its binds and returns every row.

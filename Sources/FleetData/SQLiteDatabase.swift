@@ -60,7 +60,7 @@ public final class SQLiteDatabase: Database {
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result {
         try await readers.withResource(timeout: configuration.acquireTimeout) { connection in
-            try await body(SQLiteExecutor(connection: connection))
+            try await withTaskExecutorPreference(connection.executor) { try await body(SQLiteExecutor(connection: connection)) }
         }
     }
 
@@ -68,8 +68,10 @@ public final class SQLiteDatabase: Database {
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result {
         try await writer.withResource(timeout: configuration.acquireTimeout) { connection in
-            // IMMEDIATE takes the write lock up front instead of upgrading mid-transaction.
-            try await SQLiteExecutor(connection: connection).inTransaction(begin: "BEGIN IMMEDIATE", logger: logger, body)
+            try await withTaskExecutorPreference(connection.executor) {
+                // IMMEDIATE takes the write lock up front instead of upgrading mid-transaction.
+                try await SQLiteExecutor(connection: connection).inTransaction(begin: "BEGIN IMMEDIATE", logger: logger, body)
+            }
         }
     }
 

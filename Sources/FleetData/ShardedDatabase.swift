@@ -82,8 +82,3 @@ public final class ShardedDatabase<Node: Database>: Sendable {
         for node in nodes { await node.close() }
     }
 }
-
-extension ShardedDatabase where Node == InstrumentedDatabase {
-    /// Round trips made through every node (see `InstrumentedDatabase.queryCount`).
-    public var queryCount: Int { nodes.reduce(0) { $0 + $1.queryCount } }
-}

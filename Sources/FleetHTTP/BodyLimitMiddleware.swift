@@ -1,6 +1,7 @@
 public import Hummingbird
 
-/// Refuses request bodies over a size limit with 413, before any handler reads them.
+/// Refuses request bodies over a size limit with `RequestBodyError.tooLarge`, before any
+/// handler reads them.
 ///
 /// A declared `Content-Length` over the limit is refused without reading a byte; a
 /// chunked body is read up to the limit and refused as soon as it passes it.
@@ -13,20 +14,16 @@ public struct BodyLimitMiddleware<Context: RequestContext>: RouterMiddleware {
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maxBytes {
-            throw Self.tooLarge(maxBytes)
+            throw RequestBodyError.tooLarge(limit: maxBytes)
         }
         var request = request
         if request.method == .post || request.method == .put || request.method == .patch {
             do {
                 _ = try await request.collectBody(upTo: maxBytes)
             } catch let error as HTTPError where error.status == .contentTooLarge {
-                throw Self.tooLarge(maxBytes)
+                throw RequestBodyError.tooLarge(limit: maxBytes)
             }
         }
         return try await next(request, context)
-    }
-
-    static func tooLarge(_ maxBytes: Int) -> APIError {
-        APIError(.contentTooLarge, field: "body", "is too large (maximum is \(maxBytes) bytes)")
     }
 }

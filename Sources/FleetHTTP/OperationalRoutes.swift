@@ -2,16 +2,13 @@ public import Hummingbird
 public import FleetObservability
 public import Prometheus
 
-/// The routes an operator and an orchestrator need: liveness, readiness and metrics.
-///
-/// They bypass authentication and rate limiting by being added to the router ahead of
-/// the API group.
+/// The routes an orchestrator and an operator need. Health stays on the API port, where
+/// load balancers look; metrics (and what an operator reads) go on the admin listener,
+/// which is not exposed to clients.
 public enum OperationalRoutes {
-    public static func add<Context: RequestContext>(
-        to router: Router<Context>,
-        health: HealthChecks,
-        metrics: PrometheusCollectorRegistry
-    ) {
+    /// `/health/live` and `/health/ready`. Add them to the router ahead of the API's
+    /// groups: they are neither authenticated nor rate-limited.
+    public static func addHealth<Context: RequestContext>(to router: Router<Context>, health: HealthChecks) {
         router.get("/health/live") { _, _ -> Response in
             jsonResponse(.ok, #"{"status":"ok"}"#)
         }
@@ -22,6 +19,10 @@ public enum OperationalRoutes {
                 .joined(separator: ",")
             return jsonResponse(ready ? .ok : .serviceUnavailable, #"{"status":"\#(ready ? "ready" : "not ready")","checks":{\#(checks)}}"#)
         }
+    }
+
+    /// `/metrics`, in Prometheus's text format.
+    public static func addMetrics<Context: RequestContext>(to router: Router<Context>, metrics: PrometheusCollectorRegistry) {
         router.get("/metrics") { _, _ -> Response in
             var buffer: [UInt8] = []
             buffer.reserveCapacity(16 * 1024)

@@ -1,61 +1,61 @@
 public import FleetRateLimit
-import HTTPTypes
+import FleetSupport
+public import HTTPTypes
 public import Hummingbird
 
-/// Applies a rate limit to each request that `rule` assigns one, and tells the client
-/// where it stands with the IETF headers (`RateLimit-Policy: "reads";q=600;w=60` and
-/// `RateLimit: "reads";r=599;t=1`). A refused request gets 429, `Retry-After`, and the
-/// error in the API's shape.
+/// One rate-limit class on the routes it is added to (a router group: the matched route,
+/// never the raw path, decides): each request is counted against `policy` under the key
+/// `key` gives it, and told where it stands with the IETF headers
+/// (`RateLimit-Policy: "read";q=600;w=60` and `RateLimit: "read";r=599;t=1`). A refused
+/// request fails with `RateLimitedError`; an error further in keeps the headers.
 public struct RateLimitMiddleware<Context: RequestContext>: RouterMiddleware {
-    /// What limits a request: the policy, and whose quota it counts against.
-    public struct Rule: Sendable {
-        public var policy: RateLimitPolicy
-        public var key: String
-
-        public init(policy: RateLimitPolicy, key: String) {
-            self.policy = policy
-            self.key = key
-        }
-    }
-
     let limiter: any RateLimiter
-    let rule: @Sendable (Request, Context) -> Rule?
+    public let policy: RateLimitPolicy
+    let key: @Sendable (Request, Context) -> String
 
-    public init(limiter: any RateLimiter, rule: @escaping @Sendable (Request, Context) -> Rule?) {
+    public init(limiter: any RateLimiter, policy: RateLimitPolicy, key: @escaping @Sendable (Request, Context) -> String) {
         self.limiter = limiter
-        self.rule = rule
+        self.policy = policy
+        self.key = key
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let rule = rule(request, context) else { return try await next(request, context) }
-        let decision = await limiter.check(rule.policy.name + ":" + rule.key, policy: rule.policy)
-        var headers = HTTPFields()
-        let name = rule.policy.name
-        headers[Self.policyHeader] = "\"\(name)\";q=\(rule.policy.quota);w=\(Self.seconds(rule.policy.window))"
-        headers[Self.stateHeader] = "\"\(name)\";r=\(decision.remaining);t=\(Self.seconds(decision.reset))"
-        guard decision.allowed else {
-            let wait = max(1, Self.seconds(decision.retryAfter))
-            headers[.retryAfter] = String(wait)
-            throw APIError(.tooManyRequests, field: "body", "too many requests: retry in \(wait) s", headers: headers)
-        }
+        let headers = try await admit(request, context: context)
         do {
             var response = try await next(request, context)
             response.headers.append(contentsOf: headers)
             return response
         } catch {
             // Error responses count against the quota too, so they carry the headers.
-            var apiError = ErrorMiddleware<Context>.apiError(for: error, logger: context.logger)
-            apiError.headers.append(contentsOf: headers)
-            throw apiError
+            throw HeaderedError(error, headers: headers)
         }
     }
 
-    /// Whole seconds, rounded up: a client that waits this long is never early.
-    static func seconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return attoseconds > 0 ? seconds + 1 : seconds
+    /// Counts one request; returns the headers that tell its state, or throws
+    /// `RateLimitedError` when the quota is spent. Also for handlers that charge a second
+    /// class once they know what a request does (a password change).
+    public func admit(_ request: Request, context: Context) async throws -> HTTPFields {
+        let decision = await limiter.check(policy.name + ":" + key(request, context), policy: policy)
+        var headers = HTTPFields()
+        let name = policy.name
+        headers[Self.policyHeader] = "\"\(name)\";q=\(policy.quota);w=\(policy.window.inSecondsRoundedUp)"
+        headers[Self.stateHeader] = "\"\(name)\";r=\(decision.remaining);t=\(decision.reset.inSecondsRoundedUp)"
+        guard decision.allowed else {
+            let wait = max(1, Int(decision.retryAfter.inSecondsRoundedUp))
+            headers[.retryAfter] = String(wait)
+            throw RateLimitedError(policy: name, retryAfterSeconds: wait, headers: headers)
+        }
+        return headers
     }
 
-    static var policyHeader: HTTPField.Name { HTTPField.Name("RateLimit-Policy")! }
-    static var stateHeader: HTTPField.Name { HTTPField.Name("RateLimit")! }
+    public static var policyHeader: HTTPField.Name { HTTPField.Name("RateLimit-Policy")! }
+    public static var stateHeader: HTTPField.Name { HTTPField.Name("RateLimit")! }
+}
+
+/// A request refused by a rate limit, with the headers its response must carry
+/// (`Retry-After` and the limit's state).
+public struct RateLimitedError: Error, Sendable {
+    public let policy: String
+    public let retryAfterSeconds: Int
+    public let headers: HTTPFields
 }

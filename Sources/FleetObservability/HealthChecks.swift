@@ -4,17 +4,34 @@ import Synchronization
 ///
 /// Liveness only says the process can serve HTTP. Readiness says it should get traffic:
 /// every registered check passes and the process is not draining for shutdown.
+///
+/// Readiness is what load balancers poll, often several of them, every second or two;
+/// the checks query every database. So a result is reused for `maxAge`, and callers that
+/// arrive while the checks run wait for that run instead of starting their own. Draining
+/// is never cached: it shows at once.
 public final class HealthChecks: Sendable {
     public typealias Check = @Sendable () async -> Bool
 
     private let checks = Mutex<[(name: String, check: Check)]>([])
     private let draining = Atomic<Bool>(false)
+    private let maxAge: Duration
+    private let cached = Mutex<Cached>(.none)
 
-    public init() {}
+    private enum Cached {
+        case none
+        case running(Task<[String: Bool], Never>)
+        case done([String: Bool], at: ContinuousClock.Instant)
+    }
+
+    /// - Parameter maxAge: how long a readiness result is reused.
+    public init(maxAge: Duration = .seconds(1)) {
+        self.maxAge = maxAge
+    }
 
     /// Adds a named dependency check (database reachable, schema current, ...).
     public func register(_ name: String, _ check: @escaping Check) {
         checks.withLock { $0.append((name, check)) }
+        cached.withLock { $0 = .none }
     }
 
     /// Marks the process as shutting down: readiness fails from now on so that load
@@ -23,12 +40,36 @@ public final class HealthChecks: Sendable {
 
     public var isDraining: Bool { draining.load(ordering: .relaxed) }
 
-    /// Runs every check; the result names each one and whether it passed.
+    /// The checks' results (at most `maxAge` old); the result names each one and whether it passed.
     public func readiness() async -> (ready: Bool, results: [String: Bool]) {
-        let snapshot = checks.withLock { $0 }
-        var results: [String: Bool] = [:]
-        for (name, check) in snapshot { results[name] = await check() }
+        var results = await checkResults()
         results["accepting_traffic"] = !isDraining
         return (results.values.allSatisfy { $0 }, results)
+    }
+
+    private func checkResults() async -> [String: Bool] {
+        let now = ContinuousClock.now
+        let fresh: [String: Bool]?
+        let task: Task<[String: Bool], Never>?
+        (fresh, task) = cached.withLock { cached in
+            switch cached {
+            case .done(let results, let at) where now - at < maxAge:
+                return (results, nil)
+            case .running(let task):
+                return (nil, task)
+            default:
+                let snapshot = checks.withLock { $0 }
+                let task = Task { [weak self] in
+                    var results: [String: Bool] = [:]
+                    for (name, check) in snapshot { results[name] = await check() }
+                    self?.cached.withLock { $0 = .done(results, at: .now) }
+                    return results
+                }
+                cached = .running(task)
+                return (nil, task)
+            }
+        }
+        if let fresh { return fresh }
+        return await task?.value ?? [:]
     }
 }

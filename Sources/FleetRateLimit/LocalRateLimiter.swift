@@ -1,3 +1,4 @@
+import FleetSupport
 import Synchronization
 
 /// GCRA in this process's memory: exact for one instance, and the fallback of the Redis
@@ -13,7 +14,7 @@ public final class LocalRateLimiter: RateLimiter {
     }
 
     public func check(_ key: String, policy: RateLimitPolicy) async -> RateLimitDecision {
-        let now = (ContinuousClock.now - origin).microseconds
+        let now = (ContinuousClock.now - origin).inMicroseconds
         return state.withLock { state in
             let (decision, newTAT) = GCRA.decide(tat: state.tats[key], now: now, policy: policy)
             if let newTAT { state.tats[key] = newTAT }

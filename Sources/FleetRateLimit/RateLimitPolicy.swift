@@ -1,3 +1,5 @@
+import FleetSupport
+
 /// `quota` requests per `window`, refilled smoothly: one every `window / quota`, and at
 /// most `quota` in a burst. That is GCRA (the generic cell rate algorithm), which needs a
 /// single number per key (the theoretical arrival time) instead of a window of timestamps.
@@ -15,7 +17,7 @@ public struct RateLimitPolicy: Sendable, Hashable {
     }
 
     /// Microseconds between two requests at the sustained rate.
-    var intervalMicroseconds: Int64 { max(1, window.microseconds / Int64(quota)) }
+    var intervalMicroseconds: Int64 { max(1, window.inMicroseconds / Int64(quota)) }
 }
 
 /// The outcome of one request against a policy.
@@ -42,12 +44,5 @@ enum GCRA {
         }
         let remaining = Int((now - allowAt) / interval)
         return (RateLimitDecision(allowed: true, remaining: remaining, retryAfter: .zero, reset: .microseconds(newTAT - now)), newTAT)
-    }
-}
-
-extension Duration {
-    var microseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
     }
 }

@@ -1,4 +1,5 @@
 public import Logging
+import FleetSupport
 import Metrics
 public import NIOCore
 public import NIOPosix
@@ -63,11 +64,11 @@ public final class RedisClient: Service, Sendable {
     public func send(_ command: RedisCommand) async throws -> RESPValue {
         let connection = try nextConnection()
         let start = ContinuousClock.now
-        defer { timer(for: command.name).recordNanoseconds(Int64((ContinuousClock.now - start).nanoseconds)) }
+        defer { timer(for: command.name).recordNanoseconds((ContinuousClock.now - start).inNanoseconds) }
         do {
             return try await connection.send(command)
         } catch let error as RedisError {
-            if case .server = error {} else { failures.increment() }
+            if error.code != .server { failures.increment() }
             throw error
         }
     }
@@ -86,12 +87,22 @@ public final class RedisClient: Service, Sendable {
     /// Runs a Lua script by its SHA1 and loads it on the first `NOSCRIPT` (after a server
     /// restart or `SCRIPT FLUSH`), so the script body crosses the wire once per server.
     public func run(_ script: RedisScript, keys: [RedisArgument], arguments: [RedisArgument]) async throws -> RESPValue {
-        let tail: [RedisArgument] = [.integer(keys.count)] + keys + arguments
-        do {
-            return try await send(RedisCommand("EVALSHA", arguments: [.string(script.sha1)] + tail))
-        } catch RedisError.server(let message) where message.hasPrefix("NOSCRIPT") {
-            return try await send(RedisCommand("EVAL", arguments: [.string(script.source)] + tail))
+        try await run(script, calls: [(keys, arguments)])[0]
+    }
+
+    /// Runs a script once per call, pipelined in one round trip, the same way: by SHA1,
+    /// loading it once if the server does not know it. An error reply to any call throws.
+    public func run(_ script: RedisScript, calls: [(keys: [RedisArgument], arguments: [RedisArgument])]) async throws -> [RESPValue] {
+        let commands = calls.map { call in
+            RedisCommand("EVALSHA", arguments: [.string(script.sha1), .integer(call.keys.count)] + call.keys + call.arguments)
         }
+        var replies = try await pipeline(commands)
+        if replies.contains(where: { if case .error(let message) = $0 { message.hasPrefix("NOSCRIPT") } else { false } }) {
+            try await send(RedisCommand("SCRIPT", "LOAD", .string(script.source)))
+            replies = try await pipeline(commands)
+        }
+        for reply in replies { if case .error(let message) = reply { throw RedisError.server(message) } }
+        return replies
     }
 
     private func nextConnection() throws -> RedisConnection {
@@ -145,32 +156,4 @@ public final class RedisClient: Service, Sendable {
 /// One connection's place in the client; empty while reconnecting.
 private final class Slot: Sendable {
     let connection = Mutex<RedisConnection?>(nil)
-}
-
-/// Exponential backoff with full jitter between `first` and the current ceiling.
-struct Backoff {
-    let first: Duration
-    let max: Duration
-    private var ceiling: Duration
-
-    init(first: Duration, max: Duration) {
-        self.first = first
-        self.max = max
-        self.ceiling = first
-    }
-
-    mutating func reset() { ceiling = first }
-
-    mutating func next() -> Duration {
-        let wait = first + (ceiling - first) * Double.random(in: 0...1)
-        ceiling = Swift.min(ceiling * 2, max)
-        return wait
-    }
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
 }

@@ -1,3 +1,5 @@
+import FleetSupport
+
 /// Where Redis is and how to talk to it.
 public struct RedisConfiguration: Sendable {
     public var host: String
@@ -31,58 +33,20 @@ public struct RedisConfiguration: Sendable {
 
     /// Reads `redis://[user[:password]@]host[:port][/database]`. A password alone is
     /// written `redis://:password@host`.
-    public init(url: String) throws {
-        let bad = RedisError.server("redis.url must look like redis://user:password@host:6379/0")
-        guard url.hasPrefix("redis://") else { throw bad }
-        var rest = Substring(url.dropFirst("redis://".count))
-        var username: String?
-        var password: String?
-        if let at = rest.lastIndex(of: "@") {
-            let credentials = rest[..<at]
-            rest = rest[rest.index(after: at)...]
-            if let colon = credentials.firstIndex(of: ":") {
-                username = String(credentials[..<colon]).removingPercentEncodingIfAny
-                password = String(credentials[credentials.index(after: colon)...]).removingPercentEncodingIfAny
-            } else {
-                username = String(credentials).removingPercentEncodingIfAny
-            }
-            if username == "" { username = nil }
+    public init(url: String) throws(RedisError) {
+        let shape = "must look like redis://user:password@host:6379/0"
+        let parts: ServiceURL
+        do {
+            parts = try ServiceURL(url)
+        } catch {
+            throw .configuration("\(error); it \(shape)")
         }
+        guard parts.scheme == "redis", parts.query == nil else { throw .configuration("the URL \(shape)") }
         var database = 0
-        if let slash = rest.firstIndex(of: "/") {
-            let path = rest[rest.index(after: slash)...]
-            if !path.isEmpty {
-                guard let number = Int(path), number >= 0 else { throw bad }
-                database = number
-            }
-            rest = rest[..<slash]
+        if !parts.path.isEmpty {
+            guard let number = Int(parts.path), number >= 0 else { throw .configuration("the database must be a number; the URL \(shape)") }
+            database = number
         }
-        var port = 6379
-        if let colon = rest.lastIndex(of: ":") {
-            guard let number = Int(rest[rest.index(after: colon)...]), (1...65535).contains(number) else { throw bad }
-            port = number
-            rest = rest[..<colon]
-        }
-        guard !rest.isEmpty else { throw bad }
-        self.init(host: String(rest), port: port, username: username, password: password, database: database)
-    }
-}
-
-extension String {
-    /// Decodes `%XX` escapes (so a password may hold `@` or `:`); leaves malformed ones alone.
-    fileprivate var removingPercentEncodingIfAny: String {
-        guard contains("%") else { return self }
-        var bytes: [UInt8] = []
-        var iterator = utf8.makeIterator()
-        while let byte = iterator.next() {
-            if byte == UInt8(ascii: "%"), let high = iterator.next(), let low = iterator.next(),
-                let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16)
-            {
-                bytes.append(value)
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        self.init(host: parts.host, port: parts.port ?? 6379, username: parts.user, password: parts.password, database: database)
     }
 }

@@ -1,4 +1,5 @@
 public import NIOCore
+import FleetSupport
 import NIOPosix
 
 /// One connection to Redis, after its handshake (HELLO or AUTH, then SELECT).
@@ -67,7 +68,7 @@ public final class RedisConnection: Sendable {
             do {
                 _ = try await send(RedisCommand("HELLO", arguments: hello))
                 version = 3
-            } catch RedisError.server(let message) where message.hasPrefix("NOPROTO") || message.contains("unknown command") {
+            } catch let error as RedisError where error.isServerError("NOPROTO") || (error.code == .server && error.message.contains("unknown command")) {
                 version = 2
             }
         }
@@ -174,7 +175,6 @@ public final class RedisConnection: Sendable {
 
 extension TimeAmount {
     init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        self = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        self = .nanoseconds(duration.inNanoseconds)
     }
 }

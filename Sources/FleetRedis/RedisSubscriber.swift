@@ -2,6 +2,7 @@ public import Logging
 public import NIOCore
 public import NIOPosix
 public import ServiceLifecycle
+import FleetSupport
 import Synchronization
 
 /// Pub/sub on a connection of its own, resubscribed after every reconnect.

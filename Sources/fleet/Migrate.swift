@@ -13,7 +13,7 @@ struct Migrate: AsyncParsableCommand {
         _ = Observability.bootstrap(logLevel: settings.logLevel)
         let logger = Logger(label: "fleet.migrate")
         // Opening the databases applies what is pending on every shard's primary.
-        let versions = try await ConduitApplication.withDatabase(settings, logger: logger) { shards in
+        let versions = try await Databases.with(settings, logger: logger) { shards in
             var versions: [Int] = []
             for node in shards.nodes { versions.append(try await Schema.migrator.currentVersion(node)) }
             return versions

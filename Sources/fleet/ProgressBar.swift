@@ -1,3 +1,4 @@
+import FleetSupport
 import Foundation
 import Synchronization
 
@@ -19,8 +20,7 @@ final class ProgressBar: Sendable {
                 state.started = .now
                 state.lastDecile = -1
             }
-            let seconds = max(0.001, Double((ContinuousClock.now - state.started).components.attoseconds) / 1e18
-                + Double((ContinuousClock.now - state.started).components.seconds))
+            let seconds = max(0.001, (ContinuousClock.now - state.started).inSeconds)
             let rate = Double(done) / seconds
             let left = rate > 0 ? Double(total - done) / rate : 0
             let fraction = Double(done) / Double(max(total, 1))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FleetRedis
+import FleetSupport
 import Logging
 
 /// Measures FleetRedis against a Redis server the way `redis-benchmark` does: N callers,
@@ -38,7 +39,7 @@ struct RedisBenchmark: AsyncParsableCommand {
                     try await callers.waitForAll()
                 }
                 let elapsed = ContinuousClock.now - start
-                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                let seconds = elapsed.inSeconds
                 print("\(name): \(Int(Double(perClient * clients) / seconds)) requests per second (\(clients) callers, \(connections) connections)")
             }
         }

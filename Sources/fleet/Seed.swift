@@ -26,9 +26,9 @@ struct Seed: AsyncParsableCommand {
         plan.comments = comments
         plan.seed = seed
         let bar = ProgressBar()
-        let elapsed = try await ConduitApplication.withDatabase(settings, logger: logger) { database in
-            let services = try await ConduitApplication.services(
-                settings, database: database, passwords: MemoizingPasswordHasher(BcryptPasswordHasher(cost: settings.bcryptCost)), logger: logger
+        let elapsed = try await Databases.with(settings, logger: logger) { database in
+            let services = try await ConduitServices.make(
+                settings, shards: database, redis: nil, passwords: MemoizingPasswordHasher(BcryptPasswordHasher(cost: settings.bcryptCost)), logger: logger
             )
             return try await ContinuousClock().measure {
                 try await Seeder(services: services, plan: plan).run { phase, done, total in bar.update(phase, done, total) }

@@ -32,7 +32,7 @@ struct ShardMoveCommand: AsyncParsableCommand {
         guard (0..<FleetID.logicalShardCount).contains(logical) else { throw ValidationError("--logical must be 0-1023") }
         let logger = Logger(label: "fleet.shard-move")
         let (logical, to) = (LogicalShard(rawValue: logical), to)
-        try await ConduitApplication.withDatabase(settings, logger: logger) { shards in
+        try await Databases.with(settings, logger: logger) { shards in
             _ = try await ShardMove(shards: shards, logical: logical, target: to).run(progress: { print($0) }) { logical, target in
                 try ShardMapFile.move(logical, to: target, in: mapFile, physicalCount: shards.nodes.count)
             }

@@ -112,10 +112,10 @@ import Testing
             let tokens = harness.services.tokens
             let good = try await client.register("holder")
             let forger = await TokenService(secret: String(repeating: "k", count: 40), lifetime: .seconds(3600))
-            let forged = try await forger.issue(for: FleetID(rawValue: 1))
+            let forged = try await forger.issue(for: FleetID(rawValue: 1), version: 0)
             let parts = good.split(separator: ".")
             let tampered = parts[0] + "." + parts[1] + "." + parts[2].reversed()
-            let expired = try await tokens.issue(for: FleetID(rawValue: 1), now: Date(timeIntervalSinceNow: -40 * 86_400))
+            let expired = try await tokens.issue(for: FleetID(rawValue: 1), version: 0, now: Date(timeIntervalSinceNow: -40 * 86_400))
             for token in [forged, String(tampered), expired, "garbage", "a.b.c", String(repeating: "x", count: 10_000)] {
                 let response = try await client.send(.get, "/api/user", headers: [.authorization: "Token \(token)"])
                 #expect(response.status == .unauthorized, "\(token.prefix(20))")

@@ -1,3 +1,4 @@
+import FleetData
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -13,24 +14,25 @@ import Testing
             let reader = try await client.register("reader")
             var slugs: [String] = []
             for index in 0..<5 { slugs.append(try await client.createArticle(token, title: "Post \(index)", tags: ["warm"])) }
+            // Every signed-in request checks its token against the user's entry in the cache.
+            #expect(try await client.send(.get, "/api/user", token: reader).status == .ok)
             for path in ["/api/articles?limit=5", "/api/articles/\(slugs[0])", "/api/profiles/writer", "/api/tags", "/api/articles?tag=warm"] {
                 let cold = try await client.send(.get, path)
                 #expect(cold.status == .ok)
-                let before = harness.database.queryCount
-                let warm = try await client.send(.get, path)
+                let (warm, queries) = try await QueryCount.measure { try await client.send(.get, path) }
                 #expect(warm.status == .ok)
-                #expect(harness.database.queryCount == before, "\(path) warm should not reach the database")
+                #expect(queries == 0, "\(path) warm should not reach the database")
                 #expect(warm.headers[.init("Cache-Status")!] == "fleet; hit; detail=l1", "\(path)")
                 // A signed-in reader adds only the per-viewer bits: one read of two queries at most.
-                let beforeViewer = harness.database.queryCount
-                #expect(try await client.send(.get, path, token: reader).status == .ok)
-                #expect(harness.database.queryCount - beforeViewer <= 2, "\(path) with a viewer")
+                let (viewed, viewerQueries) = try await QueryCount.measure { try await client.send(.get, path, token: reader) }
+                #expect(viewed.status == .ok)
+                #expect(viewerQueries <= 2, "\(path) with a viewer")
             }
             let missing = try await client.send(.get, "/api/profiles/nobody")
             #expect(missing.status == .notFound)
-            let before = harness.database.queryCount
-            #expect(try await client.send(.get, "/api/profiles/nobody").status == .notFound)
-            #expect(harness.database.queryCount == before, "unknown names are cached as unknown")
+            let (again, queries) = try await QueryCount.measure { try await client.send(.get, "/api/profiles/nobody") }
+            #expect(again.status == .notFound)
+            #expect(queries == 0, "unknown names are cached as unknown")
         }
     }
 

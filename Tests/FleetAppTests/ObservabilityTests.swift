@@ -1,8 +1,11 @@
+import Configuration
+@testable import FleetApp
+import FleetObservability
 import Hummingbird
 import HummingbirdTesting
 import Metrics
-import FleetObservability
 import Prometheus
+import Synchronization
 import Testing
 
 @Suite struct ObservabilityTests {
@@ -42,12 +45,49 @@ import Testing
         #expect(text.contains(#"http_server_request_duration_seconds_bucket{http_route="/api/articles/{slug}",http_request_method="GET",http_response_status_code="200",le="0.005"} 1"#))
     }
 
-    @Test func metricsEndpointServesPrometheusText() async throws {
-        try await TestConduit.make().test { client in
-            let response = try await client.send(.get, "/metrics")
-            #expect(response.status == .ok)
-            #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
+    @Test func metricsAreServedOnTheAdminListenerOnly() async throws {
+        try await TestConduit.make().test { client, harness in
+            #expect(try await client.send(.get, "/metrics").status == .notFound)
+            try await harness.fleet.admin.test(.router) { admin in
+                let response = try await admin.execute(uri: "/metrics", method: .get)
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
+            }
         }
+    }
+
+    @Test func theAdminListenerIsOnLoopbackByDefault() throws {
+        let settings = try FleetSettings(config: ConfigReader(provider: InMemoryProvider(values: [:])))
+        #expect(settings.adminHost == "127.0.0.1")
+        #expect(settings.adminPort == 9464)
+    }
+
+    /// Load balancers poll readiness often; its checks query every database, so a result
+    /// is reused for `health.ready.cache.ms` and concurrent polls share one run.
+    @Test func readinessIsCachedBriefly() async throws {
+        let runs = Atomic<Int>(0)
+        let health = HealthChecks(maxAge: .seconds(60))
+        health.register("counted") {
+            runs.add(1, ordering: .relaxed)
+            try? await Task.sleep(for: .milliseconds(20))
+            return true
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<20 { group.addTask { _ = await health.readiness() } }
+        }
+        #expect(await health.readiness().ready)
+        #expect(runs.load(ordering: .relaxed) == 1)
+        // Draining is never cached.
+        health.beginDraining()
+        #expect(await !health.readiness().ready)
+        let fresh = HealthChecks(maxAge: .zero)
+        fresh.register("counted") {
+            runs.add(1, ordering: .relaxed)
+            return true
+        }
+        _ = await fresh.readiness()
+        _ = await fresh.readiness()
+        #expect(runs.load(ordering: .relaxed) == 3)
     }
 
     @Test func requestIDIsReturned() async throws {

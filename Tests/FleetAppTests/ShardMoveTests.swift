@@ -43,7 +43,7 @@ import Testing
         let rowsBefore = try await rowCounts(conduit)
         // An earlier copy that was interrupted left an older version of a row at the target:
         // the move replaces it (the profile after the move shows the source's bio).
-        try await ConduitApplication.withDatabase(conduit.settings, logger: Logger(label: "test")) { shards in
+        try await Databases.with(conduit.settings, logger: Logger(label: "test")) { shards in
             let row = try #require(try await shards.nodes[0].read { db in try await db.first("SELECT * FROM users WHERE username_key = \(bind: mover)") })
             try await shards.nodes[1].transaction { db in
                 try await db.execute("INSERT INTO users (\(unsafeSQL: row.columns.names.joined(separator: ", "))) VALUES (\(binds: row.values))")
@@ -62,7 +62,7 @@ import Testing
         let rowsAfter = try await rowCounts(conduit)
         #expect(rowsAfter == rowsBefore)
         let reopened = try conduit.with(["database.shard.map.file": .init(.string(mapFile), isSecret: false)])
-        try await ConduitApplication.withDatabase(reopened.settings, logger: Logger(label: "test")) { shards in
+        try await Databases.with(reopened.settings, logger: Logger(label: "test")) { shards in
             #expect(shards.physical(for: logical) == 1)
             let left = try await shards.nodes[0].read { db in
                 try await db.first("SELECT COUNT(*) FROM users WHERE (id >> 12) & 1023 = \(bind: logical.rawValue)")?.decode(at: 0, as: Int.self)
@@ -113,7 +113,7 @@ import Testing
     }
 
     private func move(_ conduit: TestConduit, _ logical: LogicalShard, to target: Int, mapFile: String) async throws -> [ShardMove.TableReport] {
-        try await ConduitApplication.withDatabase(conduit.settings, logger: Logger(label: "test")) { shards in
+        try await Databases.with(conduit.settings, logger: Logger(label: "test")) { shards in
             try await ShardMove(shards: shards, logical: logical, target: target).run(progress: { _ in }) { logical, target in
                 try ShardMapFile.move(logical, to: target, in: mapFile, physicalCount: shards.nodes.count)
             }
@@ -122,7 +122,7 @@ import Testing
 
     /// Rows per table, summed over both physical shards.
     private func rowCounts(_ conduit: TestConduit) async throws -> [String: Int] {
-        try await ConduitApplication.withDatabase(conduit.settings, logger: Logger(label: "test")) { shards in
+        try await Databases.with(conduit.settings, logger: Logger(label: "test")) { shards in
             var counts: [String: Int] = [:]
             // (Tag rows are per physical shard and recounted; `/api/tags` checks them.)
             for table in Schema.shardedTables.map(\.name) {

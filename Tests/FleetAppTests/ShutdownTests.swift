@@ -19,22 +19,24 @@ import Glibc
     struct Server {
         let process: Process
         let port: Int
+        let adminPort: Int
 
-        static func start(dataDirectory: URL, bcryptCost: Int) async throws -> Server {
+        static func start(dataDirectory: URL, bcryptCost: Int, settings: [String] = []) async throws -> Server {
             for _ in 0..<5 {
                 let port = Int.random(in: 20_000..<45_000)
+                let adminPort = port + 1
                 let process = Process()
                 process.executableURL = ShutdownTests.binary
                 process.arguments = [
-                    "serve", "--data-dir", dataDirectory.path, "--http-port", "\(port)",
+                    "serve", "--data-dir", dataDirectory.path, "--http-port", "\(port)", "--http-admin-port", "\(adminPort)",
                     "--auth-bcrypt-cost", "\(bcryptCost)", "--log-level", "warning",
-                ]
+                ] + settings
                 process.standardOutput = FileHandle.nullDevice
                 try process.run()
                 for _ in 0..<100 {
                     try await Task.sleep(for: .milliseconds(50))
                     guard process.isRunning else { break }
-                    if (try? await get(port: port, "/health/ready")) == .ok { return Server(process: process, port: port) }
+                    if (try? await get(port: port, "/health/ready")) == .ok { return Server(process: process, port: port, adminPort: adminPort) }
                 }
                 if process.isRunning { process.terminate() }
             }
@@ -55,6 +57,7 @@ import Glibc
         return try await client.get(path).head.status
     }
 
+    /// From the admin listener's `/metrics`.
     static func signupInFlight(port: Int) async throws -> Bool {
         let client = TestClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(2)))
         client.connect()
@@ -81,7 +84,7 @@ import Glibc
         }
         // SIGTERM only once the server is working on the sign-up (on a busy machine the
         // request can take a while to arrive): /metrics counts active POST requests.
-        for _ in 0..<200 where try await !Self.signupInFlight(port: server.port) {
+        for _ in 0..<200 where try await !Self.signupInFlight(port: server.adminPort) {
             try await Task.sleep(for: .milliseconds(10))
         }
         kill(server.process.processIdentifier, SIGTERM)

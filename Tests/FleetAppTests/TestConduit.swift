@@ -3,7 +3,6 @@ import Configuration
 import FleetCache
 import FleetData
 import FleetRedis
-import ServiceLifecycle
 import FleetObservability
 import Foundation
 import Hummingbird
@@ -26,9 +25,12 @@ struct TestConduit {
 
     /// What a test may reach behind the HTTP API.
     struct Harness: Sendable {
-        let database: Shards
-        let services: ConduitServices
-        var redis: RedisServices? = nil
+        let fleet: FleetApplication
+        var database: Shards { fleet.databases.shards }
+        var services: ConduitServices { fleet.services }
+        var redis: RedisServices? { fleet.redis }
+
+        init(_ fleet: FleetApplication) { self.fleet = fleet }
 
         /// Waits until this instance receives invalidations (its pub/sub is subscribed).
         func waitForRedis() async throws {
@@ -47,6 +49,9 @@ struct TestConduit {
             "log.level": .init(.string("error"), isSecret: false),
             // Tests make requests faster than any client would; the rate-limit tests turn it on.
             "ratelimit.enabled": .init(.bool(false), isSecret: false),
+            // Any free port: many instances run at once.
+            "http.admin.port": .init(.int(0), isSecret: false),
+            "http.port": .init(.int(0), isSecret: false),
         ]
         let admin = ProcessInfo.processInfo.environment["FLEET_TEST_POSTGRES_URL"]
         if let admin {
@@ -62,55 +67,34 @@ struct TestConduit {
         return TestConduit(directory: directory, settings: settings, values: values)
     }
 
-    /// Runs `body` against the app in-process (or over a socket with `.live`), then cleans up.
+    /// Runs `body` against the app as `fleet serve` builds it (`FleetApplication`),
+    /// in-process (or over a socket with `.live`), then cleans up.
     func test<T: Sendable>(_ setup: TestingSetup = .router, _ body: @escaping @Sendable (any TestClientProtocol, Harness) async throws -> T) async throws -> T {
         defer { if removesFiles { try? FileManager.default.removeItem(at: directory) } }
-        var logger = Logger(label: "test")
-        logger.logLevel = .error
-        let settings = self.settings
-        return try await ConduitApplication.withDatabase(settings, logger: logger) { database in
-            let (app, harness) = try await instance(database: database, logger: logger)
-            return try await app.test(setup) { client in try await body(client, harness) }
-        }
+        let fleet = try await FleetApplication.build(settings, logger: Self.logger, metrics: PrometheusCollectorRegistry())
+        return try await fleet.api.test(setup) { client in try await body(client, Harness(fleet)) }
     }
 
-    /// Two API instances over one database and one Redis (`redis.url` must be set),
-    /// each with its own caches and limiter, reached over real sockets.
+    /// Two API instances over the same data and one Redis (`redis.url` must be set), each
+    /// with its own caches and limiter, reached over real sockets. The second uses the
+    /// databases the first opened (one SQLite file has one writer per process).
     func testPair(_ body: @escaping @Sendable (any TestClientProtocol, any TestClientProtocol, Harness, Harness) async throws -> Void) async throws {
         defer { try? FileManager.default.removeItem(at: directory) }
-        var logger = Logger(label: "test")
-        logger.logLevel = .error
-        try await ConduitApplication.withDatabase(settings, logger: logger) { database in
-            let (appA, harnessA) = try await instance(database: database, logger: logger)
-            let (appB, harnessB) = try await instance(database: database, logger: logger)
-            try await appA.test(.live) { a in
-                try await appB.test(.live) { b in
-                    try await body(a, b, harnessA, harnessB)
-                }
+        let first = try await FleetApplication.build(settings, logger: Self.logger, metrics: PrometheusCollectorRegistry())
+        let second = try await FleetApplication.build(
+            settings, logger: Self.logger, metrics: PrometheusCollectorRegistry(), sharing: first.databases
+        )
+        try await first.api.test(.live) { a in
+            try await second.api.test(.live) { b in
+                try await body(a, b, Harness(first), Harness(second))
             }
         }
     }
 
-    /// One instance, as `fleet serve` wires it; its Redis services (if any) run with the
-    /// application, so tests that use Redis run `.live`.
-    private func instance(database: Shards, logger: Logger) async throws -> (some ApplicationProtocol, Harness) {
-        let settings = self.settings
-        let redis: RedisServices? = try settings.redisURL.map { url in
-            let configuration = try RedisConfiguration(url: url)
-            let client = RedisClient(configuration, logger: logger)
-            return RedisServices(client: client, bus: CacheBus(redis: client, configuration: configuration, logger: logger))
-        }
-        let services = try await ConduitApplication.services(settings, database: database, redis: redis, logger: logger)
-        let health = HealthChecks()
-        ConduitApplication.registerHealthChecks(health, database: database)
-        let router = ConduitApplication.router(
-            services: services, settings: settings, health: health, metrics: PrometheusCollectorRegistry(), redis: redis
-        )
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            services: redis.map { [$0.client, $0.bus] as [any Service] } ?? [], logger: logger
-        )
-        return (app, Harness(database: database, services: services, redis: redis))
+    static var logger: Logger {
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        return logger
     }
 
     /// The same data with more settings.
@@ -136,7 +120,7 @@ enum TestPostgres {
             defer { group.cancelAll() }
             try await admin.read { try await $0.execute(SQLQuery(unsafeSQL: "CREATE DATABASE \(name)")) }
         }
-        guard let slash = url.lastIndex(of: "/") else { throw DatabaseError.failed("bad admin url") }
+        let slash = try #require(url.lastIndex(of: "/"), "the admin URL names no database")
         return url[..<slash] + "/" + name
     }
 }

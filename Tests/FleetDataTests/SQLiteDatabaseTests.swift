@@ -68,7 +68,7 @@ func withTemporaryDatabase<T>(readers: Int = 4, _ body: (SQLiteDatabase) async t
             do {
                 try await db.transaction { try await $0.execute("INSERT INTO u (name) VALUES ('a')") }
                 Issue.record("duplicate accepted")
-            } catch DatabaseError.uniqueViolation {
+            } catch let error as DatabaseError where error.code == .uniqueViolation {
             }
         }
     }
@@ -125,13 +125,19 @@ func withTemporaryDatabase<T>(readers: Int = 4, _ body: (SQLiteDatabase) async t
     @Test func instrumentationCountsRoundTrips() async throws {
         try await withTemporaryDatabase { (sqlite: SQLiteDatabase) async throws in
             let db = InstrumentedDatabase(sqlite, system: "sqlite")
-            _ = try await db.read { db in
-                try await db.query("SELECT 1")
-                try await db.query("SELECT 2")
+            let (_, reads) = try await QueryCount.measure {
+                try await db.read { db in
+                    try await db.query("SELECT 1")
+                    try await db.query("SELECT 2")
+                }
             }
-            #expect(db.queryCount == 2)
-            try await db.transaction { try await $0.execute("SELECT 3") }
-            #expect(db.queryCount == 5)  // BEGIN + statement + COMMIT
+            #expect(reads == 2)
+            let (_, writes) = try await QueryCount.measure { try await db.transaction { try await $0.execute("SELECT 3") } }
+            #expect(writes == 3)  // BEGIN + statement + COMMIT
+            // Work outside a measurement is not counted in one.
+            let (_, nothing) = await QueryCount.measure {}
+            _ = try await db.read { try await $0.query("SELECT 4") }
+            #expect(nothing == 0)
         }
     }
 }

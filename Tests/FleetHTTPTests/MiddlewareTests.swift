@@ -1,14 +1,41 @@
 import FleetHTTP
 import Foundation
 import Hummingbird
+import Logging
 import HummingbirdTesting
 import Testing
 
+/// Renders errors plainly: `{"error": "<what>"}`, with a status per kind. The real
+/// application supplies its own (Conduit's shape); FleetHTTP only routes errors to it.
+struct PlainErrorResponder: ErrorResponder {
+    func response(to error: any Error, request: Request, logger: Logger) -> Response {
+        let (status, what): (HTTPResponse.Status, String) =
+            switch error {
+            case let error as RequestBodyError where error.code == .tooLarge: (.contentTooLarge, "too large")
+            case is RequestBodyError: (.unprocessableContent, "empty")
+            case is DecodingError: (.unprocessableContent, "undecodable")
+            case let error as HTTPError: (error.status, "http")
+            case is Forbidden: (.forbidden, "forbidden")
+            default: (.internalServerError, "internal")
+            }
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"error":"\#(what)"}"#)))
+    }
+}
+
+struct Forbidden: Error {}
+
 /// A small app exercising each middleware on its own, with no domain behind it.
-func makeApp(bodyLimit: Int = 1024) -> some ApplicationProtocol {
+func makeApp(bodyLimit: Int = 1024, corsInside: Bool = false) -> some ApplicationProtocol {
     let router = Router()
     router.add(middleware: RequestIDMiddleware())
-    router.add(middleware: ErrorMiddleware())
+    router.add(
+        middleware: CrossOriginMiddleware(
+            allowHeaders: [.contentType], allowMethods: [.get, .post], exposeHeaders: [.retryAfter], maxAge: .seconds(60)
+        )
+    )
+    router.add(middleware: ErrorMiddleware(PlainErrorResponder()))
+    // Hummingbird's CORS middleware wraps the errors passing through it.
+    if corsInside { router.add(middleware: CORSMiddleware(allowOrigin: .all)) }
     router.add(middleware: BodyLimitMiddleware(maxBytes: bodyLimit))
     struct Input: Decodable { let user: Inner }
     struct Inner: Decodable { let name: String; let age: Int? }
@@ -20,62 +47,55 @@ func makeApp(bodyLimit: Int = 1024) -> some ApplicationProtocol {
         struct Secret: Error { let password = "hunter2" }
         throw Secret()
     }
-    router.get("forbidden") { _, _ -> String in throw APIError(.forbidden, field: "article", "forbidden") }
+    router.get("forbidden") { _, _ -> String in throw Forbidden() }
+    router.get("headered") { _, _ -> String in throw HeaderedError(Forbidden(), headers: [.retryAfter: "7"]) }
     return Application(router: router)
 }
 
-func json(_ response: TestResponse) throws -> [String: [String: [String]]] {
-    try JSONDecoder().decode([String: [String: [String]]].self, from: Data(response.body.readableBytesView))
-}
+func body(_ response: TestResponse) -> String { String(buffer: response.body) }
 
 @Suite struct ErrorMiddlewareTests {
-    @Test func apiErrorsKeepTheirStatusAndShape() async throws {
+    @Test func everyErrorGoesThroughTheResponder() async throws {
         try await makeApp().test(.router) { client in
-            let response = try await client.execute(uri: "/forbidden", method: .get)
-            #expect(response.status == .forbidden)
-            #expect(try json(response) == ["errors": ["article": ["forbidden"]]])
-            #expect(response.headers[.contentType] == "application/json; charset=utf-8")
+            let forbidden = try await client.execute(uri: "/forbidden", method: .get)
+            #expect(forbidden.status == .forbidden && body(forbidden) == #"{"error":"forbidden"}"#)
+            let failed = try await client.execute(uri: "/fail", method: .get)
+            #expect(failed.status == .internalServerError && !body(failed).contains("hunter2"))
+            let unknown = try await client.execute(uri: "/nowhere", method: .get)
+            #expect(unknown.status == .notFound && body(unknown) == #"{"error":"http"}"#)
+            let empty = try await client.execute(uri: "/echo", method: .post)
+            #expect(empty.status == .unprocessableContent && body(empty) == #"{"error":"empty"}"#)
+            let bad = try await client.execute(uri: "/echo", method: .post, body: ByteBuffer(string: #"{"user": {"name": 5}}"#))
+            #expect(bad.status == .unprocessableContent && body(bad) == #"{"error":"undecodable"}"#)
         }
     }
 
-    @Test func unexpectedErrorsBecomeAGeneric500WithoutDetails() async throws {
-        try await makeApp().test(.router) { client in
-            let response = try await client.execute(uri: "/fail", method: .get)
-            #expect(response.status == .internalServerError)
-            #expect(try json(response) == ["errors": ["server": ["internal error"]]])
-            #expect(!String(buffer: response.body).contains("hunter2"))
+    /// A browser sends `Origin`: the error keeps its status, body and headers, and gets
+    /// the CORS headers that let a front end read it.
+    @Test func errorsToABrowserKeepTheirMeaningAndCarryCORS() async throws {
+        for corsInside in [false, true] {
+            try await makeApp(corsInside: corsInside).test(.router) { client in
+                for origin in [nil, "https://app.example"] as [String?] {
+                    let headers: HTTPFields = origin.map { [.origin: $0] } ?? [:]
+                    let response = try await client.execute(uri: "/headered", method: .get, headers: headers)
+                    #expect(response.status == .forbidden, "Origin \(origin ?? "none"), CORS inside: \(corsInside)")
+                    #expect(body(response) == #"{"error":"forbidden"}"#)
+                    #expect(response.headers[.retryAfter] == "7")
+                    #expect(response.headers[.accessControlAllowOrigin] == (origin == nil ? nil : "*"))
+                    if origin != nil { #expect(response.headers[.accessControlExposeHeaders]?.lowercased() == "retry-after") }
+                }
+            }
         }
     }
 
-    @Test func unknownRoutesGetTheShapeToo() async throws {
+    @Test func preflightsAreAnswered() async throws {
         try await makeApp().test(.router) { client in
-            let response = try await client.execute(uri: "/nowhere", method: .get)
-            #expect(response.status == .notFound)
-            #expect(try json(response)["errors"] != nil)
-        }
-    }
-
-    @Test(arguments: [
-        (#"{"user": {"name": 5}}"#, "name", "must be a string"),
-        (#"{"user": {"name": "x", "age": "old"}}"#, "age", "must be an integer"),
-        (#"{"user": {}}"#, "name", "can't be blank"),
-        (#"{"nobody": {}}"#, "user", "can't be blank"),
-        (#"{"user": {"name": null}}"#, "name", "must be a string"),
-    ])
-    func decodingErrorsNameTheField(body: String, field: String, message: String) async throws {
-        try await makeApp().test(.router) { client in
-            let response = try await client.execute(uri: "/echo", method: .post, body: ByteBuffer(string: body))
-            #expect(response.status == .unprocessableContent)
-            #expect(try json(response) == ["errors": [field: [message]]])
-        }
-    }
-
-    @Test(arguments: [#"{"user": {"name": "x""#, "not json at all", "[1, 2", "\u{0}\u{1}"])
-    func malformedJSONIsABadRequest(body: String) async throws {
-        try await makeApp().test(.router) { client in
-            let response = try await client.execute(uri: "/echo", method: .post, body: ByteBuffer(string: body))
-            #expect(response.status == .unprocessableContent || response.status == .badRequest)
-            #expect(try json(response)["errors"]?["body"] != nil)
+            let response = try await client.execute(
+                uri: "/echo", method: .options, headers: [.origin: "https://app.example", .accessControlRequestMethod: "POST"]
+            )
+            #expect(response.status == .noContent)
+            #expect(response.headers[.accessControlAllowMethods] == "GET, POST")
+            #expect(response.headers[.accessControlAllowOrigin] == "*")
         }
     }
 }
@@ -86,7 +106,7 @@ func json(_ response: TestResponse) throws -> [String: [String: [String]]] {
             let big = #"{"user": {"name": ""# + String(repeating: "x", count: 4096) + #""}}"#
             let response = try await client.execute(uri: "/echo", method: .post, body: ByteBuffer(string: big))
             #expect(response.status == .contentTooLarge)
-            #expect(try json(response)["errors"]?["body"]?.first?.contains("too large") == true)
+            #expect(body(response) == #"{"error":"too large"}"#)
         }
     }
 

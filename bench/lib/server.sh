@@ -6,6 +6,7 @@
 
 SERVER_PID=""
 BASE_URL=""
+METRICS_URL=""   # the admin listener, where /metrics is
 WORK_DATA=""
 TMP="$(mktemp -d)"
 
@@ -53,14 +54,16 @@ PY
 # start_server DATA_DIR LOG_FILE [extra settings...]: `fleet serve` in the background; waits
 # for /health/ready.
 start_server() {
-  local data_dir=$1 log=$2 port
+  local data_dir=$1 log=$2 port admin_port
   shift 2
   port=$(free_port "$PORT") || die "could not find a free port"
+  admin_port=$(free_port $((port + 1))) || die "could not find a free port"
   # shellcheck disable=SC2086 # FLEET_BENCH_SETTINGS is a list of flags
-  "$FLEET_BIN" serve --http-host 127.0.0.1 --http-port "$port" --data-dir "$data_dir" ${FLEET_BENCH_SETTINGS:-} \
+  "$FLEET_BIN" serve --http-host 127.0.0.1 --http-port "$port" --http-admin-port "$admin_port" --data-dir "$data_dir" ${FLEET_BENCH_SETTINGS:-} \
     --auth-bcrypt-cost "$BCRYPT_COST" --ratelimit-enabled false --log-level warning "$@" >"$log" 2>&1 &
   SERVER_PID=$!
   BASE_URL="http://127.0.0.1:$port"
+  METRICS_URL="http://127.0.0.1:$admin_port"
   local deadline=$((SECONDS + 60))
   until curl -fsS -o /dev/null --max-time 2 "$BASE_URL/health/ready" 2>/dev/null; do
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then

@@ -28,7 +28,8 @@ public struct ConduitCaches: Sendable {
         var lists = policy
         lists.maxEntries = max(1, policy.maxEntries / 10)
         articles = Cache(namespace: "article", policy: policy, bus: bus, logger: logger) { $0.weight }
-        users = Cache(namespace: "user", policy: policy, bus: bus, logger: logger) { $0.weight }
+        // The namespace names the stored shape: entries of an older shape are never read.
+        users = Cache(namespace: "user2", policy: policy, bus: bus, logger: logger) { $0.weight }
         usernames = Cache(namespace: "username", policy: policy, bus: bus, logger: logger) { _ in 64 }
         tags = Cache(namespace: "tags", policy: policy, bus: bus, logger: logger) { $0.reduce(64) { $0 + $1.utf8.count + 16 } }
         self.lists = Cache(namespace: "list", policy: lists, bus: bus, logger: logger) { 64 + 8 * $0.ids.count }
@@ -76,24 +77,23 @@ struct CachedArticle: Codable, Sendable {
     var weight: Int { 128 + slug.utf8.count + title.utf8.count + description.utf8.count + body.utf8.count + tagList.count * 24 }
 }
 
-/// A user's public profile and e-mail (for `GET /api/user`); never the password hash.
+/// A user's public profile, e-mail (for `GET /api/user`) and token version (which every
+/// authenticated request checks); never the password hash.
 struct CachedUser: Codable, Sendable {
     var id: Int64
     var username: String
     var email: String
     var bio: String?
     var image: String?
+    var tokenVersion: Int64
 
     init(_ record: UserRecord) {
-        self.init(id: record.id.rawValue, username: record.username, email: record.email, bio: record.bio, image: record.image)
-    }
-
-    init(id: Int64, username: String, email: String, bio: String?, image: String?) {
-        self.id = id
-        self.username = username
-        self.email = email
-        self.bio = bio
-        self.image = image
+        id = record.id.rawValue
+        username = record.username
+        email = record.email
+        bio = record.bio
+        image = record.image
+        tokenVersion = record.tokenVersion
     }
 
     func profile(following: Bool) -> Profile { Profile(username: username, bio: bio, image: image, following: following) }

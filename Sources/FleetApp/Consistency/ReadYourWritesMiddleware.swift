@@ -8,18 +8,16 @@ import Hummingbird
 /// when the request wrote: with replicas, a client always reads what it wrote, through
 /// any instance, without sticky sessions.
 ///
-/// The client is the signed-in user and the client address (as the rate limiter finds
-/// it), so a client that writes with its token and then reads without it still reads its
-/// own writes; clients behind one address share a position, which only sends a few more
-/// of their reads to the primary.
+/// The client is the signed-in user and the client address (resolved once per request by
+/// `ClientAddressMiddleware`), so a client that writes with its token and then reads
+/// without it still reads its own writes; clients behind one address share a position,
+/// which only sends a few more of their reads to the primary.
 struct ReadYourWritesMiddleware: RouterMiddleware {
     typealias Context = ConduitContext
     let positions: any WritePositions
-    let addresses: ClientAddressResolver
 
     func handle(_ request: Request, context: ConduitContext, next: (Request, ConduitContext) async throws -> Response) async throws -> Response {
-        let address = addresses.client(peer: context.remoteAddress, forwardedFor: request.headers[values: RateLimits.forwardedFor])
-        let clients = ["ip:" + ClientAddressResolver.key(for: address)] + (context.viewer.map { ["user:\($0.rawValue)"] } ?? [])
+        let clients = [context.clientKey] + (context.viewer.map { ["user:\($0.rawValue)"] } ?? [])
         let positions = self.positions
         let session = SessionConsistency { node in await positions.position(for: clients, node: node) }
         do {

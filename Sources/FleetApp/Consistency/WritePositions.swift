@@ -1,4 +1,5 @@
 import FleetData
+import FleetSupport
 import FleetRedis
 import Logging
 import Synchronization
@@ -95,7 +96,7 @@ final class RedisWritePositions: WritePositions {
     func record(_ written: [Int: WALPosition], for clients: [String]) async {
         await local.record(written, for: clients)
         do {
-            let milliseconds = Int(lifetime.components.seconds * 1000 + lifetime.components.attoseconds / 1_000_000_000_000_000)
+            let milliseconds = Int(lifetime.inMilliseconds)
             for (node, position) in written {
                 for client in clients {
                     _ = try await redis.run(

@@ -1,5 +1,4 @@
 public import FleetData
-import FleetHTTP
 
 /// Articles, their tags and favorites.
 public struct ArticleService: Sendable {
@@ -58,7 +57,7 @@ public struct ArticleService: Sendable {
         guard let id = Slug.id(in: slug),
             let article = try await services.caches.articles.get(id.key, load: { try await Self.articles([id.rawValue], in: shards)[id.key] }),
             article.slug == slug
-        else { throw APIError.notFound("article") }
+        else { throw ConduitError.notFound("article") }
         return article
     }
 
@@ -85,8 +84,12 @@ public struct ArticleService: Sendable {
     /// One page of ids for a filter, and the filter's total, gathered from every shard
     /// that can hold a match: each returns its newest `offset + limit` ids and its count,
     /// and a k-way merge cuts the page. Filters that name a user narrow the shards first
-    /// (an author's articles live on the author's shard). `latest` for pages that are
-    /// cached for everyone (see `Database.readLatest`).
+    /// (an author's articles live on the author's shard; a viewer's follows and a user's
+    /// favorites say, in one bounded query, which logical shards they reach). On each
+    /// shard the filter is a join the database runs (on the mirror of follows and
+    /// favorites, see `EdgeRelay`), so no request binds a list that grows with a user's
+    /// follows or favorites. `latest` for pages that are cached for everyone (see
+    /// `Database.readLatest`).
     func page(_ filter: ArticleFilter, latest: Bool) async throws -> CachedPage {
         let empty = CachedPage(ids: [], count: 0)
         let shards = services.shards
@@ -94,30 +97,31 @@ public struct ArticleService: Sendable {
         if let author = filter.author {
             guard let id = try await services.profiles.userID(named: author) else { return empty }
             scope.author = id
+            scope.narrow(to: [id.shard])
         }
         if let favoritedBy = filter.favoritedBy {
             guard let id = try await services.profiles.userID(named: favoritedBy) else { return empty }
-            scope.articles = try await Self.read(shards.node(for: id), latest: latest) { db in
-                try await db.query("SELECT article_id FROM favorites WHERE user_id = \(bind: id)").map { try $0.decode(at: 0) }
+            scope.favoritedBy = id
+            if shards.nodes.count > 1 {
+                scope.narrow(to: try await Self.logicalShards(of: .favorite, from: id, in: shards, latest: latest))
             }
         }
         if let follower = filter.followedBy {
-            scope.authors = try await Self.read(shards.node(for: follower), latest: latest) { db in
-                try await db.query("SELECT followee_id FROM follows WHERE follower_id = \(bind: follower)").map { try $0.decode(at: 0) }
+            scope.followedBy = follower
+            if shards.nodes.count > 1 {
+                scope.narrow(to: try await Self.logicalShards(of: .follow, from: follower, in: shards, latest: latest))
             }
         }
-        let resolved = scope
         let targets = scope.shards(in: shards)
         guard !targets.isEmpty else { return empty }
+        let conditions = Self.conditions(for: filter, scope: scope)
+        let countQuery = Self.countQuery(for: filter, conditions: conditions, scope: scope)
         // One shard can page by itself; several each send their first offset + limit.
         let (limit, offset) = targets.count == 1 ? (filter.limit, filter.offset) : (filter.offset + filter.limit, 0)
-        let pages = try await shards.scatter(targets) { physical, node in
-            let local = resolved.on(physical, of: shards)
-            let conditions = Self.conditions(for: filter, scope: local)
-            let countQuery = Self.countQuery(for: filter, conditions: conditions, scope: local)
-            let pageQuery: SQLQuery =
-                "SELECT a.id FROM articles a \(Self.whereClause(conditions)) ORDER BY a.id DESC LIMIT \(bind: limit) OFFSET \(bind: offset)"
-            return try await Self.read(node, latest: latest) { db in
+        let pageQuery: SQLQuery =
+            "SELECT a.id FROM articles a \(Self.whereClause(conditions)) ORDER BY a.id DESC LIMIT \(bind: limit) OFFSET \(bind: offset)"
+        let pages = try await shards.scatter(targets) { _, node in
+            try await Self.read(node, latest: latest) { db in
                 let count = try await db.first(countQuery)?.decode(at: 0, as: Int.self) ?? 0
                 return CachedPage(ids: try await db.query(pageQuery).map { try $0.decode(at: 0) }, count: count)
             }
@@ -126,6 +130,16 @@ public struct ArticleService: Sendable {
         guard targets.count > 1 else { return CachedPage(ids: pages[0].ids, count: count) }
         let merged = mergeDescending(pages.map { $0.ids }, limit: filter.offset + filter.limit)
         return CachedPage(ids: Array(merged.dropFirst(filter.offset)), count: count)
+    }
+
+    /// The logical shards a user's follows or favorites point at: at most 1024 rows, read
+    /// on the user's own shard, whatever the number of edges.
+    private static func logicalShards(of kind: Edge.Kind, from user: FleetID, in shards: Shards, latest: Bool) async throws -> Set<LogicalShard> {
+        let shard = "(\(kind.targetColumn) >> \(unsafeSQL: String(FleetID.sequenceBits))) & \(unsafeSQL: String(FleetID.logicalShardCount - 1))" as SQLQuery
+        return try await read(shards.node(for: user), latest: latest) { db in
+            Set(try await db.query("SELECT DISTINCT \(shard) FROM \(kind.table) WHERE \(kind.sourceColumn) = \(bind: user)")
+                .map { LogicalShard(rawValue: try $0.decode(at: 0, as: Int.self)) })
+        }
     }
 
     private static func read<Result: Sendable>(
@@ -141,14 +155,14 @@ public struct ArticleService: Sendable {
             + "l\(filter.limit)o\(filter.offset)"
     }
 
-    /// Articles by id, in one query.
-    static func articles(_ ids: [Int64], in db: any SQLExecutor) async throws -> [String: CachedArticle] {
+    /// Articles by id, in one query; `locked` as for `locate`.
+    static func articles(_ ids: [Int64], locked: Bool = false, in db: any SQLExecutor) async throws -> [String: CachedArticle] {
         guard !ids.isEmpty else { return [:] }
         do {
             let rows = try await db.query(
                 """
                 SELECT id, slug, title, description, body, tag_list, created_at, updated_at, favorites_count, author_id
-                FROM articles WHERE id IN (\(binds: ids))
+                FROM articles WHERE id IN (\(binds: ids))\(unsafeSQL: locked ? db.dialect.forUpdate : "")
                 """
             )
             var result: [String: CachedArticle] = [:]
@@ -180,9 +194,9 @@ public struct ArticleService: Sendable {
 
     public func create(title: String?, description: String?, body: String?, tagList: [String]?, author: FleetID) async throws -> Article {
         var validator = Validator()
-        let title = validator.required("title", title, maxLength: Rules.titleMaxLength)
-        let description = validator.required("description", description, maxLength: Rules.descriptionMaxLength)
-        let body = validator.required("body", body, maxLength: Rules.articleBodyMaxLength)
+        let title = validator.required("title", title, Rules.title)
+        let description = validator.required("description", description, Rules.description)
+        let body = validator.required("body", body, Rules.articleBody)
         let tags = Rules.tags(tagList, into: &validator)
         try validator.check()
 
@@ -191,7 +205,7 @@ public struct ArticleService: Sendable {
         let slug = Slug.make(title: title, id: id)
         let now = services.now()
         let article = try await services.shards.node(for: author).transaction { db in
-            guard let user = try await UserService.user(where: "id = \(bind: author)", in: db) else { throw APIError.invalidToken }
+            guard let user = try await UserService.user(where: "id = \(bind: author)", in: db) else { throw ConduitError.invalidToken }
             try await db.execute(
                 """
                 INSERT INTO articles (id, author_id, slug, title, description, body, tag_list, favorites_count, created_at, updated_at)
@@ -223,20 +237,21 @@ public struct ArticleService: Sendable {
 
     public func update(_ slug: String, with update: Update, by user: FleetID) async throws -> Article {
         var validator = Validator()
-        let title = update.title.isAbsent ? nil : validator.required("title", update.title.value, maxLength: Rules.titleMaxLength)
-        let description = update.description.isAbsent
-            ? nil : validator.required("description", update.description.value, maxLength: Rules.descriptionMaxLength)
-        let body = update.body.isAbsent ? nil : validator.required("body", update.body.value, maxLength: Rules.articleBodyMaxLength)
+        let title = update.title.isAbsent ? nil : validator.required("title", update.title.value, Rules.title)
+        let description = update.description.isAbsent ? nil : validator.required("description", update.description.value, Rules.description)
+        let body = update.body.isAbsent ? nil : validator.required("body", update.body.value, Rules.articleBody)
         if case .null = update.tagList { validator.add("tagList", "must be a list (use [] to remove every tag)") }
         let tags = update.tagList.isAbsent ? nil : Rules.tags(update.tagList.value, into: &validator)
         try validator.check()
         let now = services.now()
 
         let (id, newSlug, tagsChanged) = try await services.shards.node(for: try CommentService.articleID(slug)).transaction { db in
-            guard let id = Slug.id(in: slug), let article = try await Self.articles([id.rawValue], in: db)[id.key], article.slug == slug else {
-                throw APIError.notFound("article")
-            }
-            guard article.authorID == user.rawValue else { throw APIError.forbidden("article") }
+            // Locked: of two concurrent updates, the second applies its fields to what the
+            // first wrote; a concurrent delete either waits for this or makes it a 404.
+            guard let id = Slug.id(in: slug), let article = try await Self.articles([id.rawValue], locked: true, in: db)[id.key],
+                article.slug == slug
+            else { throw ConduitError.notFound("article") }
+            guard article.authorID == user.rawValue else { throw ConduitError.forbidden("article") }
             let newSlug = title.map { Slug.make(title: $0, id: id) } ?? article.slug
             // Strictly increasing, even for two updates within one millisecond.
             let updatedAt = max(now, article.updatedAt + 1)
@@ -248,9 +263,10 @@ public struct ArticleService: Sendable {
                 WHERE id = \(bind: id)
                 """
             )
-            let tagsChanged = tags.map { $0 != article.tagList } ?? false
+            // Compared byte for byte: SQL tells apart what Swift's `==` finds equal.
+            let tagsChanged = tags.map { $0.map { Array($0.utf8) } != article.tagList.map { Array($0.utf8) } } ?? false
             if let tags, tagsChanged {
-                try await Self.detach(article.tagList, from: id, in: db)
+                try await Self.detach(from: id, in: db)
                 try await Self.attach(tags, to: id, in: db)
             }
             return (id, newSlug, tagsChanged)
@@ -264,12 +280,14 @@ public struct ArticleService: Sendable {
         let ids = services.ids
         let now = services.now()
         let (id, queued) = try await services.shards.node(for: try CommentService.articleID(slug)).transaction { db in
-            let located = try await Self.locate(slug, in: db)
-            guard located.authorID == user else { throw APIError.forbidden("article") }
+            // Locked: a second delete, or an update, waits and then finds the article gone
+            // (404) instead of counting it out twice or re-attaching its tags.
+            let located = try await Self.locate(slug, locked: true, in: db)
+            guard located.authorID == user else { throw ConduitError.forbidden("article") }
             // Deleted first: a favorite being mirrored right now holds the row (see
             // `EdgeRelay.reconcile`), so once this returns its mirror row is visible below.
             try await db.execute("DELETE FROM articles WHERE id = \(bind: located.id)")
-            try await Self.detach(located.tags, from: located.id, in: db)
+            try await Self.detach(from: located.id, in: db)
             // Favorites live on their users' shards: each is queued for removal there.
             let favoriters = try await db.query(
                 "SELECT source_id FROM edge_mirror WHERE kind = 'favorite' AND target_id = \(bind: located.id)"
@@ -331,24 +349,32 @@ public struct ArticleService: Sendable {
 
     // MARK: - Building blocks
 
-    /// The id, author and tags of the article a slug names, or 404.
-    static func locate(_ slug: String, in db: any SQLExecutor) async throws -> (id: FleetID, authorID: FleetID, tags: [String]) {
+    /// The id and author of the article a slug names, or 404. `locked` (in a transaction):
+    /// the row stays locked until it ends, so a concurrent update or delete of the article
+    /// waits, then sees what this one did.
+    static func locate(_ slug: String, locked: Bool = false, in db: any SQLExecutor) async throws -> (id: FleetID, authorID: FleetID) {
         guard let id = Slug.id(in: slug),
-            let row = try await db.first("SELECT author_id, slug, tag_list FROM articles WHERE id = \(bind: id)"),
+            let row = try await db.first(
+                "SELECT author_id, slug FROM articles WHERE id = \(bind: id)\(unsafeSQL: locked ? db.dialect.forUpdate : "")"
+            ),
             try row.decode(at: 1, as: String.self) == slug
-        else { throw APIError.notFound("article") }
-        return (id, try row.decode(at: 0), splitTags(try row.decode(at: 2)))
+        else { throw ConduitError.notFound("article") }
+        return (id, try row.decode(at: 0))
     }
 
-    /// The conditions of a filter on one shard, with the users it names already resolved.
+    /// The conditions of a filter, with the users it names resolved; the same on every shard.
     static func conditions(for filter: ArticleFilter, scope: PageScope) -> [SQLQuery] {
         var conditions: [SQLQuery] = []
         if let tag = filter.tag {
             conditions.append("a.id IN (SELECT article_id FROM article_tags WHERE tag = \(bind: tag))")
         }
         if let author = scope.author { conditions.append("a.author_id = \(bind: author)") }
-        if let articles = scope.articles { conditions.append("a.id IN (\(binds: articles))") }
-        if let authors = scope.authors { conditions.append("a.author_id IN (\(binds: authors))") }
+        if let user = scope.favoritedBy {
+            conditions.append("a.id IN (SELECT target_id FROM edge_mirror WHERE kind = 'favorite' AND source_id = \(bind: user))")
+        }
+        if let follower = scope.followedBy {
+            conditions.append("a.author_id IN (SELECT target_id FROM edge_mirror WHERE kind = 'follow' AND source_id = \(bind: follower))")
+        }
         return conditions
     }
 
@@ -360,15 +386,18 @@ public struct ArticleService: Sendable {
     /// by every write (all articles, per tag, per author, sum over followed authors), so a
     /// count costs the same whether it is ten or ten million; other combinations count rows.
     static func countQuery(for filter: ArticleFilter, conditions: [SQLQuery], scope: PageScope) -> SQLQuery {
-        switch (filter.tag, scope.author, scope.articles, scope.authors) {
+        switch (filter.tag, scope.author, scope.favoritedBy, scope.followedBy) {
         case (nil, nil, nil, nil):
             "SELECT CAST(COALESCE(SUM(value), 0) AS BIGINT) FROM counters WHERE name = 'articles'"
         case (let tag?, nil, nil, nil):
             "SELECT COALESCE(MAX(articles_count), 0) FROM tags WHERE name = \(bind: tag)"
         case (nil, let author?, nil, nil):
             "SELECT COALESCE(MAX(articles_count), 0) FROM users WHERE id = \(bind: author)"
-        case (nil, nil, nil, let authors?):
-            "SELECT CAST(COALESCE(SUM(articles_count), 0) AS BIGINT) FROM users WHERE id IN (\(binds: authors))"
+        case (nil, nil, nil, let follower?):
+            """
+            SELECT CAST(COALESCE(SUM(articles_count), 0) AS BIGINT) FROM users
+            WHERE id IN (SELECT target_id FROM edge_mirror WHERE kind = 'follow' AND source_id = \(bind: follower))
+            """
         default:
             "SELECT COUNT(*) FROM articles a \(whereClause(conditions))"
         }
@@ -402,16 +431,21 @@ public struct ArticleService: Sendable {
         )
     }
 
-    static func detach(_ tags: [String], from article: FleetID, in db: any SQLExecutor) async throws {
+    /// Unlinks every tag of an article and uncounts them. What is unlinked is what the
+    /// links say, never what a caller believes the tags are: two spellings that Swift finds
+    /// equal (`café` composed and decomposed) are different rows to SQL.
+    static func detach(from article: FleetID, in db: any SQLExecutor) async throws {
+        let tags = try await db.query("DELETE FROM article_tags WHERE article_id = \(bind: article) RETURNING tag")
+            .map { try $0.decode(at: 0, as: String.self) }
         guard !tags.isEmpty else { return }
-        try await db.execute("DELETE FROM article_tags WHERE article_id = \(bind: article)")
         try await db.execute("UPDATE tags SET articles_count = articles_count - 1 WHERE name IN (\(binds: tags))")
         try await db.execute("DELETE FROM tags WHERE articles_count <= 0 AND name IN (\(binds: tags))")
     }
 
     static func joinTags(_ tags: [String]) -> String { tags.joined(separator: String(UnicodeScalar(tagSeparator))) }
 
+    /// The stored tags, in `tagList` order (rows written before tags were sorted on the way in are sorted here).
     static func splitTags(_ stored: String) -> [String] {
-        stored.isEmpty ? [] : stored.utf8.split(separator: tagSeparator).map { String(decoding: $0, as: UTF8.self) }
+        stored.isEmpty ? [] : Rules.sortedTags(stored.utf8.split(separator: tagSeparator).map { String(decoding: $0, as: UTF8.self) })
     }
 }

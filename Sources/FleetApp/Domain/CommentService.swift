@@ -1,9 +1,14 @@
 public import FleetData
-import FleetHTTP
 
-/// Comments on articles. A comment lives on its article's shard (its id is minted there),
-/// so an article's comments are one query; their authors, who may live anywhere, come
-/// from the user cache.
+/// Comments on articles. A comment lives on its article's shard (its row id is minted
+/// there), so an article's comments are one query; their authors, who may live anywhere,
+/// come from the user cache.
+///
+/// Clients see a comment's number within its article (1, 2, 3, ...), not its row id: a
+/// comment is always addressed through its article's slug, and JavaScript parses JSON
+/// numbers as doubles, which keep integers exactly only up to 2^53 − 1. The article row
+/// holds the last number given, so numbering takes the article's row lock: concurrent
+/// comments get distinct numbers, and a comment never lands on an article being deleted.
 public struct CommentService: Sendable {
     let services: ConduitServices
 
@@ -11,7 +16,7 @@ public struct CommentService: Sendable {
         let rows = try await services.shards.node(for: try Self.articleID(slug)).read { db in
             let article = try await ArticleService.locate(slug, in: db)
             return try await db.query(
-                "SELECT id, body, created_at, updated_at, author_id FROM comments WHERE article_id = \(bind: article.id) ORDER BY id DESC"
+                "SELECT number, body, created_at, updated_at, author_id FROM comments WHERE article_id = \(bind: article.id) ORDER BY number DESC"
             )
         }
         let authorIDs = try rows.map { try $0.decode(at: 4, as: FleetID.self) }
@@ -30,43 +35,53 @@ public struct CommentService: Sendable {
 
     public func add(slug: String, body: String?, author: FleetID) async throws -> Comment {
         var validator = Validator()
-        let body = validator.required("body", body, maxLength: Rules.commentMaxLength)
+        let body = validator.required("body", body, Rules.comment)
         try validator.check()
         let articleID = try Self.articleID(slug)
-        guard let user = try await services.users.cached([author.rawValue])[author.rawValue] else { throw APIError.invalidToken }
+        guard let user = try await services.users.cached([author.rawValue])[author.rawValue] else { throw ConduitError.invalidToken }
         // A comment lives on the article's shard, so it is found with the article.
         let id = services.ids.next(on: articleID.shard)
         let now = services.now()
-        try await services.shards.node(for: articleID).transaction { db in
-            let article = try await ArticleService.locate(slug, in: db)
+        let number = try await services.shards.node(for: articleID).transaction { db in
+            // Takes the next number and the article's row lock in one statement.
+            guard let row = try await db.first(
+                "UPDATE articles SET comments_seq = comments_seq + 1 WHERE id = \(bind: articleID) RETURNING comments_seq, slug"
+            ), try row.decode(at: 1, as: String.self) == slug else { throw ConduitError.notFound("article") }
+            let number: Int64 = try row.decode(at: 0)
             try await db.execute(
                 """
-                INSERT INTO comments (id, article_id, author_id, body, created_at, updated_at)
-                VALUES (\(bind: id), \(bind: article.id), \(bind: author), \(bind: body), \(bind: now), \(bind: now))
+                INSERT INTO comments (id, article_id, number, author_id, body, created_at, updated_at)
+                VALUES (\(bind: id), \(bind: articleID), \(bind: number), \(bind: author), \(bind: body), \(bind: now), \(bind: now))
                 """
             )
+            return number
         }
         return Comment(
-            id: id, createdAt: Timestamp(milliseconds: now), updatedAt: Timestamp(milliseconds: now), body: body,
+            id: number, createdAt: Timestamp(milliseconds: now), updatedAt: Timestamp(milliseconds: now), body: body,
             author: user.profile(following: false), authorID: author
         )
     }
 
     public func delete(slug: String, commentID: String, by user: FleetID) async throws {
-        guard let raw = Int64(commentID), raw > 0 else { throw APIError.notFound("comment") }
+        guard let number = Int64(commentID), number > 0 else { throw ConduitError.notFound("comment") }
         try await services.shards.node(for: try Self.articleID(slug)).transaction { db in
             let article = try await ArticleService.locate(slug, in: db)
-            guard let row = try await db.first(
-                "SELECT author_id FROM comments WHERE id = \(bind: raw) AND article_id = \(bind: article.id)"
-            ) else { throw APIError.notFound("comment") }
-            guard try row.decode(at: 0, as: FleetID.self) == user else { throw APIError.forbidden("comment") }
-            try await db.execute("DELETE FROM comments WHERE id = \(bind: raw)")
+            // Deleted only if it is the user's; what the statement removed decides the answer.
+            let removed = try await db.query(
+                """
+                DELETE FROM comments WHERE article_id = \(bind: article.id) AND number = \(bind: number) AND author_id = \(bind: user)
+                RETURNING number
+                """
+            )
+            guard removed.isEmpty else { return }
+            let exists = try await db.first("SELECT 1 FROM comments WHERE article_id = \(bind: article.id) AND number = \(bind: number)")
+            throw exists == nil ? ConduitError.notFound("comment") : ConduitError.forbidden("comment")
         }
     }
 
     /// The article id a slug carries, which routes to its shard; 404 when it has none.
     static func articleID(_ slug: String) throws -> FleetID {
-        guard let id = Slug.id(in: slug) else { throw APIError.notFound("article") }
+        guard let id = Slug.id(in: slug) else { throw ConduitError.notFound("article") }
         return id
     }
 }

@@ -1,4 +1,6 @@
 public import FleetData
+import FleetCache
+import FleetSupport
 public import Logging
 
 /// The physical databases Conduit's rows live on, each instrumented.
@@ -25,6 +27,22 @@ public struct ConduitServices: Sendable {
         self.logger = logger
     }
 
+    /// The services over the shards (and Redis, if any), with the token secret resolved.
+    public static func make(
+        _ settings: FleetSettings, shards: Shards, redis: RedisServices?, passwords: (any PasswordHasher)?, logger: Logger
+    ) async throws -> ConduitServices {
+        var policy = CachePolicy(ttl: settings.cacheTTL, maxEntries: settings.cacheEntries, maxBytes: settings.cacheBytes)
+        policy.enabled = settings.cacheEnabled
+        return ConduitServices(
+            shards: shards,
+            ids: FleetIDGenerator(),
+            passwords: passwords ?? BcryptPasswordHasher(cost: settings.bcryptCost, queue: settings.bcryptQueue),
+            tokens: await TokenService(secret: try TokenSecret.resolve(settings, logger: logger), lifetime: settings.jwtTTL),
+            caches: ConduitCaches(policy: policy, bus: redis?.bus, logger: logger),
+            logger: logger
+        )
+    }
+
     public var users: UserService { UserService(services: self) }
     public var profiles: ProfileService { ProfileService(services: self) }
     public var articles: ArticleService { ArticleService(services: self) }
@@ -32,7 +50,7 @@ public struct ConduitServices: Sendable {
     var directory: UserDirectory { UserDirectory(shards: shards) }
     public var edges: EdgeRelay { EdgeRelay(services: self) }
 
-    func now() -> Int64 { FleetIDGenerator.wallClockMilliseconds() }
+    func now() -> Int64 { WallClock.milliseconds() }
 }
 
 /// Loads the per-viewer bits (following, favorited) for a whole page at once: a fixed

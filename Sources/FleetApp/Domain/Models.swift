@@ -8,6 +8,9 @@ public struct UserRecord: Sendable {
     public var passwordHash: String
     public var bio: String?
     public var image: String?
+    /// Raised by every change of password or e-mail address: tokens carry the version
+    /// they were issued at, and older ones are refused.
+    public var tokenVersion: Int64
 }
 
 /// The public face of a user, as a given viewer sees it.
@@ -16,19 +19,17 @@ public struct Profile: Sendable {
     public var bio: String?
     public var image: String?
     public var following: Bool
-
-
 }
 
 /// The authenticated user, with a token.
 public struct AuthenticatedUser: Sendable {
+    /// Not shown to clients (they name users by username).
+    public var id: FleetID
     public var email: String
     public var token: String
     public var username: String
     public var bio: String?
     public var image: String?
-
-
 }
 
 /// An article as a viewer sees it. `body` is nil in lists, where Conduit omits it.
@@ -50,14 +51,13 @@ public struct Article: Sendable {
 
 /// A comment as a viewer sees it.
 public struct Comment: Sendable {
-    public var id: FleetID
+    /// The comment's number within its article (see `CommentService`).
+    public var id: Int64
     public var createdAt: Timestamp
     public var updatedAt: Timestamp
     public var body: String
     public var author: Profile
     var authorID: FleetID
-
-
 }
 
 /// A page of articles and the total number that match.

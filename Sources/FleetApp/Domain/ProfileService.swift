@@ -1,5 +1,4 @@
 public import FleetData
-import FleetHTTP
 
 /// Profiles and the follow graph. A follow is written on the follower's shard, which is
 /// where the feed and the `following` bits read it; the followee's shard gets a mirror
@@ -10,14 +9,15 @@ public struct ProfileService: Sendable {
     public func profile(_ username: String, viewer: FleetID?) async throws -> Profile {
         guard let id = try await userID(named: username), let user = try await services.users.cached([id.rawValue])[id.rawValue],
             user.username.lowercased() == username.lowercased()
-        else { throw APIError.notFound("profile") }
+        else { throw ConduitError.notFound("profile") }
         let following = try await ViewerRelations.of(viewer, articles: [], authors: [id], in: services.shards).following
         return user.profile(following: following.contains(id))
     }
 
-    /// The id of the user with this name, through the username cache.
+    /// The id of the user with this name, through the username cache. Text that cannot be
+    /// a username (too long, NUL, other characters) names nobody, without a lookup.
     func userID(named username: String) async throws -> FleetID? {
-        guard username.count <= Rules.usernameMaxLength else { return nil }
+        guard Rules.isUsername(username) else { return nil }
         let directory = services.directory
         let key = username.lowercased()
         return try await services.caches.usernames.get(key) { try await directory.user(.username, key)?.rawValue }.map(FleetID.init(rawValue:))
@@ -33,7 +33,7 @@ public struct ProfileService: Sendable {
 
     private func change(_ username: String, by follower: FleetID, following: Bool) async throws -> Profile {
         let user = try await target(username)
-        if following, user.id == follower { throw APIError(.unprocessableContent, field: "profile", "cannot follow yourself") }
+        if following, user.id == follower { throw ConduitError(.invalid, field: "profile", "cannot follow yourself") }
         let now = services.now()
         let edge = Edge(kind: .follow, source: follower.rawValue, target: user.id.rawValue)
         let ids = services.ids
@@ -54,9 +54,9 @@ public struct ProfileService: Sendable {
 
     /// The user a follow names, from its own shard's latest state, or 404.
     private func target(_ username: String) async throws -> UserRecord {
-        guard username.count <= Rules.usernameMaxLength, let id = try await services.directory.user(.username, username.lowercased()),
+        guard Rules.isUsername(username), let id = try await services.directory.user(.username, username.lowercased()),
             let user = try await services.shards.node(for: id).readLatest({ db in try await UserService.user(where: "id = \(bind: id)", in: db) })
-        else { throw APIError.notFound("profile") }
+        else { throw ConduitError.notFound("profile") }
         return user
     }
 }

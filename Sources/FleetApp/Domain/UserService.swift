@@ -1,5 +1,4 @@
 public import FleetData
-import FleetHTTP
 
 /// Sign-up, sign-in and the signed-in user's own account.
 public struct UserService: Sendable {
@@ -18,8 +17,8 @@ public struct UserService: Sendable {
         let directory = services.directory
         // Refuse a taken name before spending a bcrypt hash on it.
         let checked = services.now()
-        if try await !directory.isAvailable(.username, key, for: nil, now: checked) { throw APIError.taken("username") }
-        if try await !directory.isAvailable(.email, email, for: nil, now: checked) { throw APIError.taken("email") }
+        if try await !directory.isAvailable(.username, key, for: nil, now: checked) { throw ConduitError.taken("username") }
+        if try await !directory.isAvailable(.email, email, for: nil, now: checked) { throw ConduitError.taken("email") }
         let hash = try await services.passwords.hash(password)
 
         let now = services.now()
@@ -45,8 +44,8 @@ public struct UserService: Sendable {
             // A claim is protected for `UserDirectory.grace`; only a sign-up slower than
             // half of it could have lost a name meanwhile, and then it checks.
             if ContinuousClock.now - started > .milliseconds(UserDirectory.grace / 2) {
-                guard try await directory.user(.username, key) == id else { throw APIError.taken("username") }
-                guard try await directory.user(.email, email) == id else { throw APIError.taken("email") }
+                guard try await directory.user(.username, key) == id else { throw ConduitError.taken("username") }
+                guard try await directory.user(.email, email) == id else { throw ConduitError.taken("email") }
             }
         } catch {
             try? await services.shards.node(for: id).transaction { db in try await db.execute("DELETE FROM users WHERE id = \(bind: id)") }
@@ -56,16 +55,20 @@ public struct UserService: Sendable {
         }
         // "No such name" may be cached from before.
         await services.caches.usernames.invalidate(key)
-        let token = try await services.tokens.issue(for: id)
-        return AuthenticatedUser(email: email, token: token, username: username, bio: nil, image: nil)
+        let token = try await services.tokens.issue(for: id, version: 0)
+        return AuthenticatedUser(id: id, email: email, token: token, username: username, bio: nil, image: nil)
     }
 
     public func login(email: String?, password: String?) async throws -> AuthenticatedUser {
         var validator = Validator()
-        let email = validator.required("email", email, maxLength: Rules.emailMaxLength).trimmingWhitespace().lowercased()
-        if password?.isEmpty ?? true { validator.add("password", "can't be blank") }
+        let email = validator.required("email", email?.trimmingWhitespace(), Rules.email).lowercased()
+        let password = InputText.normalized(password ?? "")
+        if password.isEmpty {
+            validator.add("password", "can't be blank")
+        } else if password.utf8.contains(0) {
+            validator.add("password", "may not contain NUL characters")  // bcrypt would stop at it
+        }
         try validator.check()
-        let password = password ?? ""
 
         // From the latest state: an account made a moment ago may not be on a replica yet.
         let user: UserRecord? = if let id = try await services.directory.user(.email, email) {
@@ -73,19 +76,21 @@ public struct UserService: Sendable {
         } else {
             nil
         }
-        // Verify against a fixed hash when the user is unknown so that timing does not
-        // reveal which e-mail addresses are registered.
-        let valid = try await services.passwords.verify(password, against: user?.passwordHash ?? Self.decoyHash)
-        guard let user, valid, password.utf8.count <= Rules.passwordMaxBytes else { throw APIError.invalidCredentials }
-        let token = try await services.tokens.issue(for: user.id)
-        return AuthenticatedUser(email: user.email, token: token, username: user.username, bio: user.bio, image: user.image)
+        // An unknown address is checked against a decoy hash of the configured cost, so
+        // the time taken does not tell which addresses are registered.
+        let hash = if let user { user.passwordHash } else { try await services.passwords.decoyHash() }
+        let valid = try await services.passwords.verify(password, against: hash)
+        // bcrypt reads 72 bytes: a longer password would match on its first 72 alone.
+        guard let user, valid, password.utf8.count <= Rules.passwordMaxBytes else { throw ConduitError.invalidCredentials }
+        let token = try await services.tokens.issue(for: user.id, version: user.tokenVersion)
+        return AuthenticatedUser(id: user.id, email: user.email, token: token, username: user.username, bio: user.bio, image: user.image)
     }
 
     public func current(_ id: FleetID, token: String) async throws -> AuthenticatedUser {
         guard let user = try await cached([id.rawValue])[id.rawValue] else {
-            throw APIError.invalidToken  // a valid token for an account that no longer exists
+            throw ConduitError.invalidToken  // a valid token for an account that no longer exists
         }
-        return AuthenticatedUser(email: user.email, token: token, username: user.username, bio: user.bio, image: user.image)
+        return AuthenticatedUser(id: id, email: user.email, token: token, username: user.username, bio: user.bio, image: user.image)
     }
 
     /// Users by id from the user cache; the missing ones in one query.
@@ -103,7 +108,7 @@ public struct UserService: Sendable {
             let found = try await shards.scatter(groups.map(\.physical)) { physical, node in
                 let ids = groups.first { $0.physical == physical }?.items ?? []
                 return try await node.readLatest { db in
-                    try await db.query("SELECT id, username, email, password_hash, bio, image FROM users WHERE id IN (\(binds: ids))")
+                    try await db.query("SELECT \(Self.columns) FROM users WHERE id IN (\(binds: ids))")
                         .map { row in CachedUser(try Self.record(from: row)) }
                 }
             }
@@ -127,7 +132,7 @@ public struct UserService: Sendable {
         let email = update.email.isAbsent ? nil : Rules.email(update.email.value, into: &validator)
         let username = update.username.isAbsent ? nil : Rules.username(update.username.value, into: &validator)
         let password = update.password.isAbsent ? nil : Rules.password(update.password.value, into: &validator)
-        let bio = Rules.optionalText("bio", update.bio.value, maxLength: Rules.bioMaxLength, into: &validator)
+        let bio = Rules.optionalText("bio", update.bio.value, Rules.bio, into: &validator)
         let image = Rules.image(update.image.value, into: &validator)
         try validator.check()
 
@@ -153,7 +158,7 @@ public struct UserService: Sendable {
                 try await node.transaction { db in
                     // Locked: of two concurrent updates, the second sees the first's names.
                     guard var user = try await Self.user(where: "id = \(bind: id)\(unsafeSQL: db.dialect.forUpdate)", in: db) else {
-                        throw APIError.invalidToken
+                        throw ConduitError.invalidToken
                     }
                     let before = user
                     if let email { user.email = email }
@@ -161,11 +166,14 @@ public struct UserService: Sendable {
                     if let hash { user.passwordHash = hash }
                     if !update.bio.isAbsent { user.bio = bio }
                     if !update.image.isAbsent { user.image = image }
+                    // New credentials revoke every token issued before them.
+                    if hash != nil || user.email != before.email { user.tokenVersion += 1 }
                     try await db.execute(
                         """
                         UPDATE users SET email = \(bind: user.email), username = \(bind: user.username),
                             username_key = \(bind: user.username.lowercased()), password_hash = \(bind: user.passwordHash),
-                            bio = \(bind: user.bio), image = \(bind: user.image), updated_at = \(bind: now)
+                            bio = \(bind: user.bio), image = \(bind: user.image), token_version = \(bind: user.tokenVersion),
+                            updated_at = \(bind: now)
                         WHERE id = \(bind: id)
                         """
                     )
@@ -182,22 +190,47 @@ public struct UserService: Sendable {
         }
         if before.email != after.email { try? await directory.release(.email, before.email, from: id) }
         await services.caches.userChanged(id, oldName: before.username, newName: after.username)
-        return AuthenticatedUser(email: after.email, token: token, username: after.username, bio: after.bio, image: after.image)
+        // The token presented stays valid unless the credentials changed; then the client
+        // gets one for the new version (the one it presented no longer works).
+        let current = after.tokenVersion == before.tokenVersion ? token : try await services.tokens.issue(for: id, version: after.tokenVersion)
+        return AuthenticatedUser(id: id, email: after.email, token: current, username: after.username, bio: after.bio, image: after.image)
+    }
+
+    /// Revokes every token of a user (an operator's action, or a suspected leak): raises
+    /// the user's token version, so tokens issued before now are refused on every
+    /// instance. The user signs in again. Returns false for an unknown username.
+    public func revokeTokens(of username: String) async throws -> Bool {
+        guard let id = try await services.profiles.userID(named: username) else { return false }
+        let changed = try await services.shards.node(for: id).transaction { db in
+            try await db.query("UPDATE users SET token_version = token_version + 1 WHERE id = \(bind: id) RETURNING id")
+        }
+        guard !changed.isEmpty else { return false }
+        await services.caches.userChanged(id, oldName: nil, newName: nil)
+        return true
+    }
+
+    /// Whether a token issued to `id` at `version` still stands: the user exists and has
+    /// not changed credentials (or had its tokens revoked) since. From the user cache,
+    /// which every such change invalidates on every instance.
+    func acceptsToken(of id: FleetID, version: Int64) async throws -> Bool {
+        try await cached([id.rawValue])[id.rawValue]?.tokenVersion == version
     }
 
     // MARK: - Queries shared with other services
 
     static func user(where condition: SQLQuery, in db: any SQLExecutor) async throws -> UserRecord? {
-        guard let row = try await db.first("SELECT id, username, email, password_hash, bio, image FROM users WHERE \(condition)") else {
-            return nil
-        }
+        guard let row = try await db.first("SELECT \(columns) FROM users WHERE \(condition)") else { return nil }
         return try record(from: row)
     }
+
+    /// The columns `record(from:)` reads, in its order.
+    static let columns: SQLQuery = "id, username, email, password_hash, bio, image, token_version"
 
     static func record(from row: SQLRow) throws -> UserRecord {
         UserRecord(
             id: try row.decode(at: 0), username: try row.decode(at: 1), email: try row.decode(at: 2),
-            passwordHash: try row.decode(at: 3), bio: try row.decode(at: 4), image: try row.decode(at: 5)
+            passwordHash: try row.decode(at: 3), bio: try row.decode(at: 4), image: try row.decode(at: 5),
+            tokenVersion: try row.decode(at: 6)
         )
     }
 
@@ -205,13 +238,11 @@ public struct UserService: Sendable {
     static func mapUniqueViolation<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch DatabaseError.uniqueViolation(let message) {
-            throw APIError.taken(message.contains("email") ? "email" : "username")
+        } catch let error as DatabaseError where error.code == .uniqueViolation {
+            throw ConduitError.taken(error.message.contains("email") ? "email" : "username")
         }
     }
 
-    /// A bcrypt hash of a random string, for constant-time failed logins.
-    static let decoyHash = "$2b$12$C6UzMDM.H6dfI/f/IKcEeO5P0Y8XvQjW6Kx7oYHLN9wHXt5lHzRh2"
 }
 
 /// A field of a partial update: left out, set to null, or set to a value.

@@ -1,17 +1,17 @@
 public import Hummingbird
-import FleetHTTP
 
 /// Reads `Authorization: Token <jwt>` (or `Bearer <jwt>`) and sets the viewer.
 ///
 /// No header means an anonymous request, which endpoints that need a user refuse with
-/// 401. A header that is present but malformed, forged or expired is refused here with
-/// 401 whatever the endpoint, so a client never mistakes a broken session for anonymity.
+/// 401. A header that is present but malformed, forged, expired or revoked (issued before
+/// the user's last change of credentials) is refused here with 401 whatever the
+/// endpoint, so a client never mistakes a broken session for anonymity.
 public struct AuthenticationMiddleware: RouterMiddleware {
     public typealias Context = ConduitContext
-    let tokens: TokenService
+    let services: ConduitServices
 
-    public init(tokens: TokenService) {
-        self.tokens = tokens
+    public init(services: ConduitServices) {
+        self.services = services
     }
 
     public func handle(_ request: Request, context: ConduitContext, next: (Request, ConduitContext) async throws -> Response) async throws -> Response {
@@ -19,9 +19,11 @@ public struct AuthenticationMiddleware: RouterMiddleware {
             return try await next(request, context)
         }
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, ["token", "bearer"].contains(parts[0].lowercased()) else { throw APIError.invalidToken }
+        guard parts.count == 2, ["token", "bearer"].contains(parts[0].lowercased()) else { throw ConduitError.invalidToken }
         let token = String(parts[1]).trimmingWhitespace()
-        guard let viewer = await tokens.verify(token) else { throw APIError.invalidToken }
+        guard let (viewer, version) = await services.tokens.verify(token),
+            try await services.users.acceptsToken(of: viewer, version: version)
+        else { throw ConduitError.invalidToken }
         var context = context
         context.viewer = viewer
         context.token = token

@@ -1,5 +1,5 @@
 import FleetCache
-import HTTPTypes
+public import HTTPTypes
 public import Hummingbird
 
 /// Adds `Cache-Status` (RFC 9211) to API responses that consulted a cache: `hit` when
@@ -8,12 +8,14 @@ public import Hummingbird
 public struct CacheStatusMiddleware: RouterMiddleware {
     public typealias Context = ConduitContext
 
+    public static var headerName: HTTPField.Name { HTTPField.Name("Cache-Status")! }
+
     public init() {}
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let status = CacheStatus()
         var response = try await CacheStatus.$current.withValue(status) { try await next(request, context) }
-        if let value = status.headerValue, let name = HTTPField.Name("Cache-Status") { response.headers[name] = value }
+        if let value = status.headerValue { response.headers[Self.headerName] = value }
         return response
     }
 }

@@ -2,80 +2,96 @@ import FleetData
 import FleetHTTP
 public import Hummingbird
 
-/// The nineteen operations of the Conduit API, under `/api`.
+/// The nineteen operations of the Conduit API, under `/api`, each declared with its
+/// rate-limit class (`RateLimits`).
 ///
 /// Handlers only translate between HTTP and the services: parse, call, wrap.
 public struct ConduitRoutes: Sendable {
     let services: ConduitServices
+    /// Nil when rate limiting is off.
+    let limits: RateLimits?
 
-    public init(services: ConduitServices) {
+    init(services: ConduitServices, limits: RateLimits?) {
         self.services = services
+        self.limits = limits
     }
 
-    public func add(to group: RouterGroup<ConduitContext>) {
-        addUsers(to: group)
-        addProfiles(to: group)
-        addArticles(to: group)
-        addComments(to: group)
-        group.get("tags") { _, _ in JSONEnvelope("tags", try await services.articles.tags()) }
+    /// The routes of each class: a group per class, so the class goes with the route
+    /// that matched.
+    struct Classes {
+        let auth: RouterGroup<ConduitContext>
+        let write: RouterGroup<ConduitContext>
+        let read: RouterGroup<ConduitContext>
     }
 
-    func addUsers(to group: RouterGroup<ConduitContext>) {
+    public func add(to api: RouterGroup<ConduitContext>) {
+        func group(_ limit: RateLimitMiddleware<ConduitContext>?) -> RouterGroup<ConduitContext> {
+            let group = api.group()
+            if let limit { group.add(middleware: limit) }
+            return group
+        }
+        let classes = Classes(auth: group(limits?.auth), write: group(limits?.write), read: group(limits?.read))
+        addUsers(classes)
+        addProfiles(classes)
+        addArticles(classes)
+        addComments(classes)
+        classes.read.get("tags") { _, _ in JSONEnvelope("tags", try await services.articles.tags()) }
+    }
+
+    func addUsers(_ routes: Classes) {
         let users = services.users
-        group.post("users/login") { request, context in
+        routes.auth.post("users/login") { request, context in
             let input = try await request.decodeJSON(as: UserEnvelope<LoginInput>.self, context: context).user
             return JSONEnvelope("user", try await users.login(email: input.email, password: input.password))
         }
-        group.post("users") { request, context in
+        routes.auth.post("users") { request, context in
             let input = try await request.decodeJSON(as: UserEnvelope<RegistrationInput>.self, context: context).user
             let user = try await users.register(username: input.username, email: input.email, password: input.password)
             return EditedResponse(status: .created, response: JSONEnvelope("user", user))
         }
-        group.get("user") { _, context in
+        routes.read.get("user") { _, context in
             JSONEnvelope("user", try await users.current(try context.requireViewer(), token: context.token ?? ""))
         }
-        group.put("user") { request, context in
+        let auth = limits?.auth
+        routes.write.put("user") { request, context in
             let viewer = try context.requireViewer()
             let input = try await request.decodeJSON(as: UserEnvelope<UserUpdateInput>.self, context: context).user
+            // A password change is a guess at the current session's worth: `auth` too.
+            if !input.update.password.isAbsent, let auth { _ = try await auth.admit(request, context: context) }
             return JSONEnvelope("user", try await users.update(viewer, token: context.token ?? "", with: input.update))
         }
     }
 
-    func addProfiles(to group: RouterGroup<ConduitContext>) {
+    func addProfiles(_ routes: Classes) {
         let profiles = services.profiles
-        group.get("profiles/:username") { _, context in
+        routes.read.get("profiles/:username") { _, context in
             JSONEnvelope("profile", try await profiles.profile(try context.parameters.require("username"), viewer: context.viewer))
         }
-        group.post("profiles/:username/follow") { _, context in
+        routes.write.post("profiles/:username/follow") { _, context in
             let viewer = try context.requireViewer()
             return JSONEnvelope("profile", try await profiles.follow(try context.parameters.require("username"), by: viewer))
         }
-        group.delete("profiles/:username/follow") { _, context in
+        routes.write.delete("profiles/:username/follow") { _, context in
             let viewer = try context.requireViewer()
             return JSONEnvelope("profile", try await profiles.unfollow(try context.parameters.require("username"), by: viewer))
         }
     }
 
-    func addArticles(to group: RouterGroup<ConduitContext>) {
+    func addArticles(_ routes: Classes) {
         let articles = services.articles
-        group.get("articles") { request, context in
-            let query = request.uri.queryParameters
-            var filter = try PageParameters.filter(from: request)
-            filter.tag = query.get("tag")
-            filter.author = query.get("author")
-            filter.favoritedBy = query.get("favorited")
-            return ArticlesResponse(page: try await articles.list(filter, viewer: context.viewer))
+        routes.read.get("articles") { request, context in
+            ArticlesResponse(page: try await articles.list(try PageParameters.filter(from: request, filters: true), viewer: context.viewer))
         }
-        group.get("articles/feed") { request, context in
+        routes.read.get("articles/feed") { request, context in
             let viewer = try context.requireViewer()
-            var filter = try PageParameters.filter(from: request)
+            var filter = try PageParameters.filter(from: request, filters: false)
             filter.followedBy = viewer
             return ArticlesResponse(page: try await articles.list(filter, viewer: viewer))
         }
-        group.get("articles/:slug") { _, context in
+        routes.read.get("articles/:slug") { _, context in
             JSONEnvelope("article", try await articles.article(try context.parameters.require("slug"), viewer: context.viewer))
         }
-        group.post("articles") { request, context in
+        routes.write.post("articles") { request, context in
             let viewer = try context.requireViewer()
             let input = try await request.decodeJSON(as: ArticleEnvelope<NewArticleInput>.self, context: context).article
             let article = try await articles.create(
@@ -83,40 +99,40 @@ public struct ConduitRoutes: Sendable {
             )
             return EditedResponse(status: .created, response: JSONEnvelope("article", article))
         }
-        group.put("articles/:slug") { request, context in
+        routes.write.put("articles/:slug") { request, context in
             let viewer = try context.requireViewer()
             let slug = try context.parameters.require("slug")
             let input = try await request.decodeJSON(as: ArticleEnvelope<ArticleUpdateInput>.self, context: context).article
             return JSONEnvelope("article", try await articles.update(slug, with: input.update, by: viewer))
         }
-        group.delete("articles/:slug") { _, context in
+        routes.write.delete("articles/:slug") { _, context in
             let viewer = try context.requireViewer()
             try await articles.delete(try context.parameters.require("slug"), by: viewer)
             return HTTPResponse.Status.noContent
         }
-        group.post("articles/:slug/favorite") { _, context in
+        routes.write.post("articles/:slug/favorite") { _, context in
             let viewer = try context.requireViewer()
             return JSONEnvelope("article", try await articles.favorite(try context.parameters.require("slug"), by: viewer))
         }
-        group.delete("articles/:slug/favorite") { _, context in
+        routes.write.delete("articles/:slug/favorite") { _, context in
             let viewer = try context.requireViewer()
             return JSONEnvelope("article", try await articles.unfavorite(try context.parameters.require("slug"), by: viewer))
         }
     }
 
-    func addComments(to group: RouterGroup<ConduitContext>) {
+    func addComments(_ routes: Classes) {
         let comments = services.comments
-        group.get("articles/:slug/comments") { _, context in
+        routes.read.get("articles/:slug/comments") { _, context in
             JSONEnvelope("comments", try await comments.list(slug: try context.parameters.require("slug"), viewer: context.viewer))
         }
-        group.post("articles/:slug/comments") { request, context in
+        routes.write.post("articles/:slug/comments") { request, context in
             let viewer = try context.requireViewer()
             let slug = try context.parameters.require("slug")
             let input = try await request.decodeJSON(as: CommentEnvelope<NewCommentInput>.self, context: context).comment
             let comment = try await comments.add(slug: slug, body: input.body, author: viewer)
             return EditedResponse(status: .created, response: JSONEnvelope("comment", comment))
         }
-        group.delete("articles/:slug/comments/:id") { _, context in
+        routes.write.delete("articles/:slug/comments/:id") { _, context in
             let viewer = try context.requireViewer()
             try await comments.delete(
                 slug: try context.parameters.require("slug"), commentID: try context.parameters.require("id"), by: viewer
@@ -126,14 +142,22 @@ public struct ConduitRoutes: Sendable {
     }
 }
 
-/// `limit` and `offset`, checked: a bad value is a 422 naming the parameter.
+/// The query of a list: `limit`, `offset` and (for `/api/articles`) the filters, checked
+/// together, so that every bad value is named in one 422.
 enum PageParameters {
-    static func filter(from request: Request) throws -> ArticleFilter {
+    static func filter(from request: Request, filters: Bool) throws -> ArticleFilter {
         var validator = Validator()
         let limit = parse("limit", request, default: 20, range: 1...Rules.maxLimit, into: &validator)
         let offset = parse("offset", request, default: 0, range: 0...Rules.maxOffset, into: &validator)
+        var filter = ArticleFilter(limit: limit, offset: offset)
+        if filters {
+            let query = request.uri.queryParameters
+            filter.tag = Rules.filter("tag", query.get("tag"), into: &validator)
+            filter.author = Rules.filter("author", query.get("author"), into: &validator)
+            filter.favoritedBy = Rules.filter("favorited", query.get("favorited"), into: &validator)
+        }
         try validator.check()
-        return ArticleFilter(limit: limit, offset: offset)
+        return filter
     }
 
     static func parse(_ name: String, _ request: Request, default value: Int, range: ClosedRange<Int>, into validator: inout Validator) -> Int {

@@ -1,37 +1,28 @@
 import FleetHTTP
 import FleetRateLimit
-import HTTPTypes
 import Hummingbird
 
-/// Conduit's rate-limit classes: sign-up and login are strict and always counted per
-/// client IP (they are what credential stuffing hits); other writes and reads are
-/// counted per user when a valid token is presented, else per client IP.
+/// Conduit's rate-limit classes, each attached to its routes where they are declared
+/// (`ConduitRoutes`), so the route that matched decides, never the path as written:
+///
+/// - `auth`: sign-up, sign-in and password changes, always per client address (they are
+///   what credential stuffing hits, and a token proves nothing about who tries);
+/// - `write`: every other write, per user, else per client address;
+/// - `read`: reads, per user, else per client address.
 struct RateLimits: Sendable {
-    let auth: RateLimitPolicy
-    let write: RateLimitPolicy
-    let read: RateLimitPolicy
-    let addresses: ClientAddressResolver
+    let auth: RateLimitMiddleware<ConduitContext>
+    let write: RateLimitMiddleware<ConduitContext>
+    let read: RateLimitMiddleware<ConduitContext>
 
-    static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
-
-    init(settings: FleetSettings) {
-        auth = RateLimitPolicy(name: "auth", quota: settings.rateLimitAuthPerMinute, window: .seconds(60))
-        write = RateLimitPolicy(name: "write", quota: settings.rateLimitWritePerMinute, window: .seconds(60))
-        read = RateLimitPolicy(name: "read", quota: settings.rateLimitReadPerMinute, window: .seconds(60))
-        addresses = ClientAddressResolver(trustedProxies: settings.trustedProxies)
-    }
-
-    func rule(for request: Request, context: ConduitContext) -> RateLimitMiddleware<ConduitContext>.Rule? {
-        let client = {
-            "ip:" + ClientAddressResolver.key(
-                for: addresses.client(peer: context.remoteAddress, forwardedFor: request.headers[values: Self.forwardedFor])
-            )
+    init(settings: FleetSettings, limiter: any RateLimiter) {
+        auth = RateLimitMiddleware(limiter: limiter, policy: RateLimitPolicy(name: "auth", quota: settings.rateLimitAuthPerMinute, window: .seconds(60))) {
+            _, context in context.clientKey
         }
-        if request.method == .options { return nil }
-        if request.method == .post, request.uri.path == "/api/users" || request.uri.path == "/api/users/login" {
-            return .init(policy: auth, key: client())
+        write = RateLimitMiddleware(limiter: limiter, policy: RateLimitPolicy(name: "write", quota: settings.rateLimitWritePerMinute, window: .seconds(60))) {
+            _, context in context.principalKey
         }
-        let who = context.viewer.map { "user:\($0.rawValue)" } ?? client()
-        return .init(policy: request.method == .get || request.method == .head ? read : write, key: who)
+        read = RateLimitMiddleware(limiter: limiter, policy: RateLimitPolicy(name: "read", quota: settings.rateLimitReadPerMinute, window: .seconds(60))) {
+            _, context in context.principalKey
+        }
     }
 }

@@ -61,8 +61,7 @@ extension Article: JSONWritable {
 extension Comment: JSONWritable {
     public func write(to json: inout JSONWriter) {
         json.object { json in
-            json.key("id")
-            json.value(id.rawValue)
+            json.field("id", Int(id))
             json.field("createdAt", createdAt)
             json.field("updatedAt", updatedAt)
             json.field("body", body)

@@ -1,4 +1,6 @@
+import FleetResilience
 import HummingbirdBcrypt
+import NIOCore
 import NIOPosix
 import Synchronization
 
@@ -7,24 +9,48 @@ import Synchronization
 public protocol PasswordHasher: Sendable {
     func hash(_ password: String) async throws -> String
     func verify(_ password: String, against hash: String) async throws -> Bool
+    /// A hash of a random secret at the cost real hashes have: checking a password against
+    /// it takes as long as against a user's, so a failed login for an unknown address
+    /// takes as long as one for a known address.
+    func decoyHash() async throws -> String
 }
 
-/// bcrypt at a configured cost, run on NIO's blocking thread pool: a cost-12 hash takes
-/// about a quarter of a second and must never block an event loop.
-public struct BcryptPasswordHasher: PasswordHasher {
+/// bcrypt at a configured cost, on NIO's blocking thread pool (a cost-12 hash takes about
+/// a quarter of a second and must never block an event loop or Swift's cooperative
+/// threads), behind a bulkhead: as many hashes at once as there are cores, a bounded
+/// queue, and `BulkheadError` at once beyond it, so that a burst of sign-ins answers 503
+/// quickly instead of queueing without end while every core hashes.
+public final class BcryptPasswordHasher: PasswordHasher {
     public let cost: UInt8
+    private let bulkhead: Bulkhead
+    private let decoy = Mutex<String?>(nil)
 
-    public init(cost: Int) {
+    /// - Parameters:
+    ///   - concurrency: hashes computed at once (default: one per core).
+    ///   - queue: hashes that may wait for one of those; more are refused.
+    public init(cost: Int, concurrency: Int? = nil, queue: Int = 32) {
         self.cost = UInt8(clamping: cost)
+        self.bulkhead = Bulkhead(name: "bcrypt", maxConcurrent: max(1, concurrency ?? System.coreCount), maxWaiting: max(0, queue))
     }
 
     public func hash(_ password: String) async throws -> String {
         let cost = self.cost
-        return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
+        return try await bulkhead.run { try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) } }
     }
 
     public func verify(_ password: String, against hash: String) async throws -> Bool {
-        try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+        try await bulkhead.run { try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) } }
+    }
+
+    public func decoyHash() async throws -> String {
+        if let decoy = decoy.withLock({ $0 }) { return decoy }
+        // Two first callers may both make one; either is as good.
+        let made = try await hash(TokenService.generateSecret())
+        return decoy.withLock { existing in
+            if let existing { return existing }
+            existing = made
+            return made
+        }
     }
 }
 
@@ -48,4 +74,6 @@ public final class MemoizingPasswordHasher<Base: PasswordHasher>: PasswordHasher
     public func verify(_ password: String, against hash: String) async throws -> Bool {
         try await base.verify(password, against: hash)
     }
+
+    public func decoyHash() async throws -> String { try await base.decoyHash() }
 }

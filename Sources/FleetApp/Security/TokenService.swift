@@ -5,8 +5,10 @@ import Crypto
 
 /// Issues and checks the JWTs that authenticate API calls (`Authorization: Token <jwt>`).
 ///
-/// Tokens are HS256 with an expiry; the subject is the user's id, so a token survives a
-/// change of username or e-mail and checking one needs no database round trip.
+/// Tokens are HS256 with an expiry. The subject is the user's id, so a token survives a
+/// change of username or bio; `ver` is the user's token version when it was issued,
+/// which a change of password or e-mail raises (`UserService.acceptsToken`). Tokens
+/// from before versions existed have none, which reads as 0.
 public struct TokenService: Sendable {
     private let keys: JWTKeyCollection
     private let lifetime: Duration
@@ -18,22 +20,24 @@ public struct TokenService: Sendable {
         self.lifetime = lifetime
     }
 
-    public func issue(for userID: FleetID, now: Date = Date()) async throws -> String {
+    public func issue(for userID: FleetID, version: Int64, now: Date = Date()) async throws -> String {
         let payload = TokenPayload(
             subject: SubjectClaim(value: String(userID.rawValue)),
             expiration: ExpirationClaim(value: now.addingTimeInterval(TimeInterval(lifetime.components.seconds))),
-            issuedAt: IssuedAtClaim(value: now)
+            issuedAt: IssuedAtClaim(value: now),
+            version: version
         )
         return try await keys.sign(payload)
     }
 
-    /// The user id a token names, or nil when the token is malformed, forged or expired.
-    public func verify(_ token: String) async -> FleetID? {
+    /// The user id and token version a token names, or nil when the token is malformed,
+    /// forged or expired. Whether the version is still the user's is the caller's check.
+    public func verify(_ token: String) async -> (user: FleetID, version: Int64)? {
         guard token.utf8.count <= 4096,
             let payload = try? await keys.verify(token, as: TokenPayload.self),
             let raw = Int64(payload.subject.value), raw > 0
         else { return nil }
-        return FleetID(rawValue: raw)
+        return (FleetID(rawValue: raw), payload.version ?? 0)
     }
 
     /// A random 256-bit secret, base64-encoded.
@@ -47,11 +51,13 @@ struct TokenPayload: JWTPayload {
         case subject = "sub"
         case expiration = "exp"
         case issuedAt = "iat"
+        case version = "ver"
     }
 
     var subject: SubjectClaim
     var expiration: ExpirationClaim
     var issuedAt: IssuedAtClaim
+    var version: Int64?
 
     func verify(using algorithm: some JWTAlgorithm) async throws {
         try expiration.verifyNotExpired()

@@ -13,6 +13,11 @@ public import Logging
 public struct FleetSettings: Sendable {
     public var httpHost: String
     public var httpPort: Int
+    public var adminHost: String
+    public var adminPort: Int
+    public var connectionTimeouts: ConnectionTimeouts
+    public var maxConnections: Int
+    public var readinessCacheTTL: Duration
     public var dataDirectory: String
     public var databasePath: String
     public var databaseURL: String?
@@ -31,6 +36,7 @@ public struct FleetSettings: Sendable {
     public var databaseAcquireTimeout: Duration
     public var bodyLimitBytes: Int
     public var bcryptCost: Int
+    public var bcryptQueue: Int
     public var jwtSecret: String?
     public var jwtTTL: Duration
     public var logLevel: Logger.Level
@@ -58,6 +64,13 @@ public struct FleetSettings: Sendable {
     public static let documentation: [Entry] = [
         Entry(key: "http.host", defaultValue: "127.0.0.1", help: "Address to listen on (0.0.0.0 for all interfaces)."),
         Entry(key: "http.port", defaultValue: "8080", help: "TCP port to listen on."),
+        Entry(key: "http.admin.host", defaultValue: "127.0.0.1", help: "Address of the admin listener (`/metrics`, operator actions); keep it off the public network."),
+        Entry(key: "http.admin.port", defaultValue: "9464", help: "TCP port of the admin listener (0: any free port, logged at start)."),
+        Entry(key: "http.idle.timeout.seconds", defaultValue: "60", help: "A connection with no request in progress for this long is closed."),
+        Entry(key: "http.header.timeout.ms", defaultValue: "10000", help: "Most time from a request's first byte to the end of its headers; past it the connection is closed."),
+        Entry(key: "http.body.timeout.ms", defaultValue: "30000", help: "Most time from the end of a request's headers to the end of its body; past it the connection is closed."),
+        Entry(key: "http.max.connections", defaultValue: "4096", help: "Most open client connections; past it new ones wait in the listen backlog (keep the process's file limit above it)."),
+        Entry(key: "health.ready.cache.ms", defaultValue: "1000", help: "How long a `/health/ready` result is reused (its checks query every database)."),
         Entry(key: "data.dir", defaultValue: "./data", help: "Folder for the embedded database and the generated JWT secret."),
         Entry(key: "database.url", defaultValue: "unset (SQLite)", help: "PostgreSQL to use instead of the embedded SQLite: `postgres://user:password@host:5432/database` (topology T1)."),
         Entry(key: "database.pool.min", defaultValue: "0", help: "PostgreSQL connections kept open when idle."),
@@ -76,6 +89,7 @@ public struct FleetSettings: Sendable {
         Entry(key: "database.acquire.timeout.ms", defaultValue: "10000", help: "How long a request waits for a free database connection (SQLite or PostgreSQL) before failing with 503."),
         Entry(key: "http.body.limit.bytes", defaultValue: "1048576", help: "Largest accepted request body; larger ones get 413."),
         Entry(key: "auth.bcrypt.cost", defaultValue: "12", help: "bcrypt cost for new password hashes (4-31; each step doubles the time)."),
+        Entry(key: "auth.bcrypt.queue", defaultValue: "32", help: "Password hashes that may wait for a core (one runs per core); past it sign-ins get 503 with `Retry-After` at once."),
         Entry(key: "auth.jwt.secret", defaultValue: "generated", help: "HMAC-SHA256 secret for tokens, at least 32 bytes. Unset: a random one is created in `data.dir` and reused."),
         Entry(key: "auth.jwt.ttl.seconds", defaultValue: "2592000", help: "Token lifetime (30 days)."),
         Entry(key: "log.level", defaultValue: "info", help: "trace, debug, info, notice, warning, error or critical."),
@@ -88,7 +102,7 @@ public struct FleetSettings: Sendable {
         Entry(key: "cache.l1.entries", defaultValue: "100000", help: "Most entries per cache in process memory."),
         Entry(key: "cache.l1.megabytes", defaultValue: "256", help: "Most bytes per cache in process memory."),
         Entry(key: "ratelimit.enabled", defaultValue: "true", help: "Rate-limit API requests (GCRA; shared through Redis when configured, else per instance)."),
-        Entry(key: "ratelimit.auth.per.minute", defaultValue: "20", help: "Sign-ups and logins per client IP per minute."),
+        Entry(key: "ratelimit.auth.per.minute", defaultValue: "20", help: "Sign-ups, logins and password changes per client address per minute."),
         Entry(key: "ratelimit.write.per.minute", defaultValue: "120", help: "Other writes per user (or client IP when anonymous) per minute."),
         Entry(key: "ratelimit.read.per.minute", defaultValue: "1200", help: "Reads per user (or client IP when anonymous) per minute."),
         Entry(key: "http.trusted.proxies", defaultValue: "127.0.0.0/8,::1/128", help: "CIDRs of load balancers whose `X-Forwarded-For` is believed (comma-separated; empty for none)."),
@@ -97,6 +111,15 @@ public struct FleetSettings: Sendable {
     public init(config: ConfigReader) throws {
         httpHost = config.string(forKey: "http.host", default: "127.0.0.1")
         httpPort = config.int(forKey: "http.port", default: 8080)
+        adminHost = config.string(forKey: "http.admin.host", default: "127.0.0.1")
+        adminPort = config.int(forKey: "http.admin.port", default: 9464)
+        connectionTimeouts = ConnectionTimeouts(
+            idle: .seconds(config.int(forKey: "http.idle.timeout.seconds", default: 60)),
+            header: .milliseconds(config.int(forKey: "http.header.timeout.ms", default: 10_000)),
+            body: .milliseconds(config.int(forKey: "http.body.timeout.ms", default: 30_000))
+        )
+        maxConnections = config.int(forKey: "http.max.connections", default: 4096)
+        readinessCacheTTL = .milliseconds(config.int(forKey: "health.ready.cache.ms", default: 1000))
         dataDirectory = config.string(forKey: "data.dir", default: "./data")
         databasePath = config.string(forKey: "database.sqlite.path", default: dataDirectory + "/fleet.sqlite")
         databaseURL = config.string(forKey: "database.url", isSecret: true)
@@ -118,6 +141,7 @@ public struct FleetSettings: Sendable {
         databaseAcquireTimeout = .milliseconds(config.int(forKey: "database.acquire.timeout.ms", default: 10_000))
         bodyLimitBytes = config.int(forKey: "http.body.limit.bytes", default: 1_048_576)
         bcryptCost = config.int(forKey: "auth.bcrypt.cost", default: 12)
+        bcryptQueue = config.int(forKey: "auth.bcrypt.queue", default: 32)
         jwtSecret = config.string(forKey: "auth.jwt.secret", isSecret: true)
         jwtTTL = .seconds(config.int(forKey: "auth.jwt.ttl.seconds", default: 2_592_000))
         let level = config.string(forKey: "log.level", default: "info")
@@ -170,6 +194,13 @@ public struct FleetSettings: Sendable {
     private func validate() throws {
         guard (1...65535).contains(httpPort) || httpPort == 0 else { throw SettingsError("http.port must be 0-65535") }
         guard (4...31).contains(bcryptCost) else { throw SettingsError("auth.bcrypt.cost must be 4-31") }
+        guard (0...100_000).contains(bcryptQueue) else { throw SettingsError("auth.bcrypt.queue must be 0-100000") }
+        guard (1...65535).contains(adminPort) || adminPort == 0 else { throw SettingsError("http.admin.port must be 0-65535") }
+        guard [connectionTimeouts.idle, connectionTimeouts.header, connectionTimeouts.body].allSatisfy({ $0 >= .milliseconds(1) }) else {
+            throw SettingsError("http.idle.timeout.seconds, http.header.timeout.ms and http.body.timeout.ms must be at least 1")
+        }
+        guard maxConnections >= 1 else { throw SettingsError("http.max.connections must be at least 1") }
+        guard readinessCacheTTL >= .zero else { throw SettingsError("health.ready.cache.ms must not be negative") }
         guard (1...256).contains(databaseReaders) else { throw SettingsError("database.sqlite.readers must be 1-256") }
         guard databasePoolMin >= 0, (1...1000).contains(databasePoolMax), databasePoolMin <= databasePoolMax else {
             throw SettingsError("database.pool.min/max must satisfy 0 <= min <= max <= 1000")

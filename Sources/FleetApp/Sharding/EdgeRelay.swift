@@ -139,7 +139,7 @@ public struct EdgeRelay: Sendable {
             }
             if try await source.readLatest(owned) == (truth && targetExists) { return }
         }
-        throw DatabaseError.failed("edge \(edge) kept changing while being mirrored; left for the outbox sweep")
+        throw EdgeRelayError(edge: edge)
     }
 
     /// Rounds of `reconcile` before leaving an edge that keeps changing to the sweep.
@@ -185,6 +185,12 @@ public struct EdgeRelay: Sendable {
         }
         return done
     }
+}
+
+/// An edge that kept changing while being mirrored: left for the outbox sweep.
+struct EdgeRelayError: Error, CustomStringConvertible {
+    let edge: Edge
+    var description: String { "edge \(edge) kept changing while being mirrored; left for the outbox sweep" }
 }
 
 extension EdgeRelay: Service {

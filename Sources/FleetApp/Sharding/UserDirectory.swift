@@ -1,5 +1,4 @@
 import FleetData
-import FleetHTTP
 
 /// Global uniqueness of usernames and e-mail addresses when users live on many shards.
 ///
@@ -46,7 +45,7 @@ struct UserDirectory: Sendable {
         return try await isReclaimable(entry, by: user, kind, name, now: now)
     }
 
-    /// Makes `user` the holder of `name`, or throws `APIError.taken`. A claim of a name the
+    /// Makes `user` the holder of `name`, or throws `ConduitError.taken`. A claim of a name the
     /// user already holds renews it, which protects it for `grace` again.
     ///
     /// Every change is a compare-and-swap on the entry as it was read, and no connection is
@@ -63,11 +62,11 @@ struct UserDirectory: Sendable {
                     )
                 }
                 return
-            } catch DatabaseError.uniqueViolation {
-                throw APIError.taken(kind.rawValue)  // a concurrent claim inserted first
+            } catch let error as DatabaseError where error.code == .uniqueViolation {
+                throw ConduitError.taken(kind.rawValue)  // a concurrent claim inserted first
             }
         }
-        guard try await isReclaimable(entry, by: user, kind, name, now: now) else { throw APIError.taken(kind.rawValue) }
+        guard try await isReclaimable(entry, by: user, kind, name, now: now) else { throw ConduitError.taken(kind.rawValue) }
         let swapped = try await node.transaction { db in
             try await db.query(
                 """
@@ -77,7 +76,7 @@ struct UserDirectory: Sendable {
                 """
             )
         }
-        if swapped.isEmpty { throw APIError.taken(kind.rawValue) }
+        if swapped.isEmpty { throw ConduitError.taken(kind.rawValue) }
     }
 
     /// Drops `name` from `user` once the user no longer has it (after a rename, or a sign-up

@@ -149,6 +149,29 @@ public enum Schema {
                 """,
             ]
         },
+        Migration(version: 3, name: "hardening") { dialect in
+            let bigint = dialect.bigint
+            return [
+                // Comments are numbered within their article (what clients see as their
+                // id: JavaScript reads JSON numbers as doubles, exact only to 2^53 − 1);
+                // the article keeps the last number given. Existing comments are
+                // numbered in the order they were written.
+                "ALTER TABLE comments ADD COLUMN number \(unsafeSQL: bigint) NOT NULL DEFAULT 0",
+                """
+                UPDATE comments SET number = (
+                    SELECT COUNT(*) FROM comments earlier WHERE earlier.article_id = comments.article_id AND earlier.id <= comments.id
+                )
+                """,
+                "CREATE UNIQUE INDEX comments_article_number ON comments (article_id, number)",
+                "DROP INDEX comments_article",
+                "ALTER TABLE articles ADD COLUMN comments_seq \(unsafeSQL: bigint) NOT NULL DEFAULT 0",
+                "UPDATE articles SET comments_seq = (SELECT COALESCE(MAX(number), 0) FROM comments WHERE comments.article_id = articles.id)",
+                // Raised by each change of password or e-mail: older tokens are refused.
+                "ALTER TABLE users ADD COLUMN token_version \(unsafeSQL: bigint) NOT NULL DEFAULT 0",
+                // The feed and `favorited=` join the mirror by whose edge it is.
+                "CREATE INDEX edge_mirror_source ON edge_mirror (kind, source_id, target_id)",
+            ]
+        },
     ])
 
     /// Where each table's rows belong: the logical shard of the id in `owner`, or for the

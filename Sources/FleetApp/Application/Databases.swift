@@ -1,0 +1,120 @@
+public import FleetData
+import Foundation
+public import Logging
+public import ServiceLifecycle
+
+/// Every physical shard the settings name, opened: the embedded SQLite file, or
+/// PostgreSQL (`database.url`) with its replicas, and `database.shard.<n>.url` beside it.
+///
+/// It is a `Service`: what runs beside the databases (PostgreSQL's pools, replica
+/// tracking) runs while `run()` does; on graceful shutdown it stops and the databases
+/// close. It comes first in the application's services, so it stops last.
+public struct Databases: Service {
+    public let shards: Shards
+    let background: [any Service]
+    let logger: Logger
+
+    /// Opens every shard (connections to PostgreSQL are made by the pools once they run).
+    public static func open(_ settings: FleetSettings, logger: Logger) async throws -> Databases {
+        // The data folder holds the generated token secret on every topology.
+        try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
+        var nodes: [InstrumentedDatabase] = []
+        var background: [any Service] = []
+        do {
+            for (index, shard) in settings.shardNodes.enumerated() {
+                let (node, service) = try await open(shard, index: index, settings: settings, logger: logger)
+                nodes.append(node)
+                if let service { background.append(service) }
+            }
+        } catch {
+            for node in nodes { await node.close() }
+            throw error
+        }
+        let shards = Shards(nodes: nodes, map: try settings.shardMap(), timeout: settings.databaseShardTimeout)
+        return Databases(shards: shards, background: background, logger: logger)
+    }
+
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            for service in background {
+                group.addTask {
+                    do {
+                        try await service.run()
+                    } catch {
+                        logger.error("database pool stopped", metadata: ["error": "\(error)"])
+                    }
+                }
+            }
+            // Up until shutdown even with nothing in the background (SQLite).
+            group.addTask { try? await gracefulShutdown() }
+        }
+        await shards.close()
+    }
+
+    /// Applies migrations on every shard's primary. A shard that cannot be reached is
+    /// skipped when there are others: one shard down must not keep every instance down
+    /// (the others serve, and readiness checks its schema once it answers). A shard that
+    /// is only slow to hand out a connection is not skipped: its schema must be current.
+    public func migrate() async throws {
+        for (index, node) in shards.nodes.enumerated() {
+            do {
+                try await Schema.migrator.migrate(node, logger: logger)
+                if let replicated = node.base as? ReplicatedDatabase { try await replicated.requireReplicasToCatchUp() }
+            } catch let error as DatabaseError where error.code == .unavailable && shards.nodes.count > 1 {
+                logger.error(
+                    "a shard is unreachable at start; requests that need it fail until it is back",
+                    metadata: ["db.shard": "\(index)", "error": "\(error)"]
+                )
+            }
+        }
+    }
+
+    /// For tools (`fleet migrate`, `seed`, `shard-move`): opens and migrates the
+    /// databases, runs `body`, then stops them.
+    public static func with<Result: Sendable>(
+        _ settings: FleetSettings, logger: Logger, _ body: (Shards) async throws -> Result
+    ) async throws -> Result {
+        let databases = try await open(settings, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await databases.run() }
+            defer { group.cancelAll() }
+            try await databases.migrate()
+            return try await body(databases.shards)
+        }
+    }
+
+    /// One physical shard: a SQLite file, a PostgreSQL server, or a primary with replicas.
+    private static func open(
+        _ shard: ShardNode, index: Int, settings: FleetSettings, logger: Logger
+    ) async throws -> (InstrumentedDatabase, (any Service)?) {
+        func postgres(_ url: String) throws -> PostgresDatabase {
+            var configuration = try PostgresDatabase.Configuration(url: url)
+            configuration.minimumConnections = settings.databasePoolMin
+            configuration.maximumConnections = settings.databasePoolMax
+            configuration.acquireTimeout = settings.databaseAcquireTimeout
+            configuration.connectTimeout = settings.databaseConnectTimeout
+            configuration.idleTimeout = settings.databasePoolIdleTimeout
+            configuration.shard = index
+            return PostgresDatabase(configuration, logger: logger)
+        }
+        if let url = shard.url, !url.hasPrefix("sqlite:") {
+            let primary = try postgres(url)
+            guard !shard.replicaURLs.isEmpty else { return (InstrumentedDatabase(primary, system: "postgresql", shard: index), primary) }
+            var configuration = ReplicatedDatabase.Configuration()
+            configuration.maxLag = settings.databaseReplicaMaxLag
+            configuration.shard = index
+            let replicated = ReplicatedDatabase(
+                primary: primary, replicas: try shard.replicaURLs.map(postgres), configuration: configuration, logger: logger
+            )
+            return (InstrumentedDatabase(replicated, system: "postgresql", shard: index), replicated)
+        }
+        let path = shard.url.map { String($0.dropFirst("sqlite:".count)) } ?? settings.databasePath
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
+        let sqlite = try await SQLiteDatabase.open(
+            .init(path: path, readers: settings.databaseReaders, acquireTimeout: settings.databaseAcquireTimeout, synchronous: settings.databaseSynchronous),
+            logger: logger
+        )
+        return (InstrumentedDatabase(sqlite, system: "sqlite", shard: index), nil)
+    }
+}

@@ -1,0 +1,128 @@
+public import FleetData
+import FleetCache
+import FleetHTTP
+public import FleetObservability
+import FleetRateLimit
+public import Hummingbird
+public import Logging
+public import Prometheus
+public import ServiceLifecycle
+
+/// The composition root: Fleet's one wiring of settings into a running application,
+/// used by `fleet serve` and by the tests alike.
+///
+/// Every long-lived part is a `Service` of the API application, started in this order and
+/// stopped in the reverse one, so that nothing stops while something above it still
+/// needs it:
+///
+/// 1. `Databases`: every shard (PostgreSQL pools, replica tracking); closed last.
+/// 2. Redis: the client, then the cache bus (invalidations) over it.
+/// 3. `EdgeRelay`: the outbox sweep.
+/// 4. The admin listener (`/metrics`, operator actions), on `http.admin.host:port`.
+/// 5. The API server, on `http.host:port`. Before it accepts a connection, migrations run
+///    on every shard and Redis gets a moment to connect.
+///
+/// `run()` adds `DrainOnShutdown` in front: on SIGTERM readiness fails first, then the API
+/// server stops accepting, finishes what is in flight, and the rest stops in turn.
+public struct FleetApplication: Sendable {
+    public let settings: FleetSettings
+    public let services: ConduitServices
+    public let databases: Databases
+    public let redis: RedisServices?
+    public let health: HealthChecks
+    /// The API: the Conduit routes and `/health/*`. Runs every other part as its services.
+    public let api: Application<RouterResponder<ConduitContext>>
+    /// The admin listener: `/metrics` and what operators do (also one of `api`'s services).
+    public let admin: Application<RouterResponder<BasicRequestContext>>
+
+    /// - Parameters:
+    ///   - metrics: the registry `/metrics` renders (the one `Observability.bootstrap` made).
+    ///   - passwords: a hasher other than bcrypt at `auth.bcrypt.cost` (the seeder's).
+    ///   - shared: databases another application in this process opened and runs (tests
+    ///     of two instances over one SQLite file); they are not among this one's services.
+    public static func build(
+        _ settings: FleetSettings, logger: Logger, metrics: PrometheusCollectorRegistry, passwords: (any PasswordHasher)? = nil,
+        sharing shared: Databases? = nil
+    ) async throws -> FleetApplication {
+        let databases = if let shared { shared } else { try await Databases.open(settings, logger: logger) }
+        let redis = try RedisServices.make(settings, logger: logger)
+        let services = try await ConduitServices.make(settings, shards: databases.shards, redis: redis, passwords: passwords, logger: logger)
+        let health = HealthChecks(maxAge: settings.readinessCacheTTL)
+        registerHealthChecks(health, shards: databases.shards)
+
+        let admin = Application(
+            router: adminRouter(services: services, metrics: metrics),
+            configuration: .init(address: .hostname(settings.adminHost, port: settings.adminPort), serverName: "fleet-admin"),
+            onServerRunning: { channel in
+                logger.notice("admin listener is up", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+            },
+            logger: logger
+        )
+        var parts: [any Service] = shared == nil ? [databases] : []
+        if let redis { parts += [redis.client, redis.bus] }
+        parts += [services.edges, admin]
+        var api = Application(
+            router: apiRouter(services: services, settings: settings, health: health, redis: redis),
+            server: .http1(timeouts: settings.connectionTimeouts),
+            configuration: .serving(
+                .hostname(settings.httpHost, port: settings.httpPort), serverName: "fleet", maxConnections: settings.maxConnections, logger: logger
+            ),
+            services: parts,
+            onServerRunning: { channel in
+                logger.notice(
+                    "fleet is serving",
+                    metadata: [
+                        "address": "\(channel.localAddress.map { "\($0)" } ?? "?")", "database": "\(databases.shards.dialect)",
+                        "shards": "\(databases.shards.nodes.count)", "redis": "\(redis == nil ? "off" : "on")",
+                    ]
+                )
+            },
+            logger: logger
+        )
+        api.beforeServerStarts {
+            try await databases.migrate()
+            if let redis {
+                do {
+                    try await redis.client.waitUntilConnected(timeout: .seconds(2))
+                } catch {
+                    logger.warning("Redis is not reachable yet; starting without it and reconnecting in the background")
+                }
+            }
+        }
+        return FleetApplication(
+            settings: settings, services: services, databases: databases, redis: redis, health: health, api: api, admin: admin
+        )
+    }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully (see the type's comment).
+    public func run() async throws {
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: api), .init(service: DrainOnShutdown(health: health))],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: api.logger
+            )
+        )
+        try await group.run()
+    }
+
+    /// Readiness: some shard answers (a shard that is down fails only the requests that
+    /// need it, so it must not take every instance out of the load balancer), and no shard
+    /// that answers has a schema older than this build expects.
+    static func registerHealthChecks(_ health: HealthChecks, shards: Shards) {
+        health.register("database") {
+            for node in shards.nodes where await node.ping() { return true }
+            return false
+        }
+        let current = CurrentShards()
+        health.register("schema") {
+            for (index, node) in shards.nodes.enumerated() where !current.contains(index) {
+                // A shard that does not answer is the "database" check's business.
+                guard let version = try? await Schema.migrator.currentVersion(node) else { continue }
+                guard version >= Schema.migrator.latestVersion else { return false }
+                current.insert(index)
+            }
+            return true
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import FleetData
+import FleetHTTP
+import FleetObservability
+import FleetRateLimit
+import Hummingbird
+import Prometheus
+import Synchronization
+
+extension FleetApplication {
+    /// The public router. A request passes request id → metrics → (access log) → CORS →
+    /// error rendering → client address → body limit, then the health routes or the API:
+    /// `Cache-Status` → authentication → (read-your-writes) → its route's rate-limit
+    /// class → handler. CORS sits outside error rendering, so that every error response
+    /// carries its headers like any other.
+    static func apiRouter(services: ConduitServices, settings: FleetSettings, health: HealthChecks, redis: RedisServices?) -> Router<ConduitContext> {
+        let router = Router(context: ConduitContext.self)
+        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: MetricsMiddleware())
+        if settings.accessLog { router.add(middleware: LogRequestsMiddleware(.info)) }
+        router.add(
+            middleware: CrossOriginMiddleware(
+                allowHeaders: [.contentType, .authorization, RequestIDMiddleware<ConduitContext>.headerName],
+                allowMethods: [.get, .post, .put, .delete, .options],
+                exposeHeaders: [
+                    .retryAfter, .wwwAuthenticate, RateLimitMiddleware<ConduitContext>.policyHeader, RateLimitMiddleware<ConduitContext>.stateHeader,
+                    CacheStatusMiddleware.headerName, RequestIDMiddleware<ConduitContext>.headerName,
+                ],
+                maxAge: .seconds(3600)
+            )
+        )
+        router.add(middleware: ErrorMiddleware(ConduitErrorResponder()))
+        router.add(middleware: ClientAddressMiddleware(ClientAddressResolver(trustedProxies: settings.trustedProxies)))
+        router.add(middleware: BodyLimitMiddleware(maxBytes: settings.bodyLimitBytes))
+        OperationalRoutes.addHealth(to: router, health: health)
+        let api = router.group("api")
+            .add(middleware: CacheStatusMiddleware())
+            .add(middleware: AuthenticationMiddleware(services: services))
+        if settings.shardNodes.contains(where: { !$0.replicaURLs.isEmpty }) {
+            // Positions live for the lag bound and a margin: then every replica in use has them.
+            let lifetime = settings.databaseReplicaMaxLag + .seconds(1)
+            let positions: any WritePositions = redis.map { RedisWritePositions(redis: $0.client, lifetime: lifetime, logger: services.logger) }
+                ?? LocalWritePositions(lifetime: lifetime)
+            api.add(middleware: ReadYourWritesMiddleware(positions: positions))
+        }
+        let limits = settings.rateLimitEnabled
+            ? RateLimits(settings: settings, limiter: redis.map { RedisRateLimiter(redis: $0.client, logger: services.logger) } ?? LocalRateLimiter())
+            : nil
+        ConduitRoutes(services: services, limits: limits).add(to: api)
+        return router
+    }
+
+    /// The admin router: metrics, and what an operator does to a running fleet.
+    static func adminRouter(services: ConduitServices, metrics: PrometheusCollectorRegistry) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: ErrorMiddleware(ConduitErrorResponder()))
+        OperationalRoutes.addMetrics(to: router, metrics: metrics)
+        // Revokes every token of a user at once, on every instance.
+        router.post("/admin/users/:username/revoke-tokens") { _, context -> HTTPResponse.Status in
+            guard try await services.users.revokeTokens(of: try context.parameters.require("username")) else {
+                throw ConduitError.notFound("profile")
+            }
+            return .noContent
+        }
+        return router
+    }
+}
+
+/// The shards seen with the current schema (a schema never goes back).
+final class CurrentShards: Sendable {
+    private let seen = Mutex(Set<Int>())
+    func contains(_ index: Int) -> Bool { seen.withLock { $0.contains(index) } }
+    func insert(_ index: Int) { seen.withLock { _ = $0.insert(index) } }
+}

@@ -1,0 +1,111 @@
+import Configuration
+import FleetTestSupport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// Clients that trickle a request or sit idle are cut off at the configured deadlines,
+/// and others are served meanwhile; past `http.max.connections`, new connections wait.
+@Suite struct SlowClientTests {
+    static let deadlines: [AbsoluteConfigKey: ConfigValue] = [
+        "http.header.timeout.ms": .init(.int(1000), isSecret: false), "http.body.timeout.ms": .init(.int(1000), isSecret: false),
+        "http.idle.timeout.seconds": .init(.int(2), isSecret: false),
+    ]
+
+    /// Sends `text` a byte every `pause` until the server closes the connection; returns
+    /// how many bytes went out and how long it took.
+    static func trickle(_ text: String, to socket: RawSocket, pause: Duration) async throws -> (sent: Int, took: Duration) {
+        let start = ContinuousClock.now
+        var sent = 0
+        for character in text {
+            guard socket.send(String(character)), !socket.isClosedByServer else { break }
+            sent += 1
+            try await Task.sleep(for: pause)
+        }
+        return (sent, ContinuousClock.now - start)
+    }
+
+    @Test func aClientSendingAByteASecondIsCutOffWhileOthersAreServed() async throws {
+        try await TestConduit.make(Self.deadlines).test(.live) { client in
+            let port = try #require(client.port)
+            let headers = "GET /api/tags HTTP/1.1\r\nHost: fleet\r\nX-Padding: " + String(repeating: "p", count: 40) + "\r\n\r\n"
+            let body = "POST /api/users HTTP/1.1\r\nHost: fleet\r\nContent-Type: application/json\r\nContent-Length: 60\r\n\r\n"
+                + String(repeating: " ", count: 60)
+            async let slowHeaders = Self.trickle(headers, to: try RawSocket(port: port), pause: .milliseconds(250))
+            // The headers go at once; the body trickles.
+            let bodySocket = try RawSocket(port: port)
+            bodySocket.send(String(body.prefix(while: { $0 != " " })))
+            async let slowBody = Self.trickle(String(body.drop(while: { $0 != " " })), to: bodySocket, pause: .milliseconds(250))
+            // Meanwhile, other clients are served promptly.
+            for _ in 0..<10 {
+                let started = ContinuousClock.now
+                #expect(try await client.send(.get, "/api/tags").status == .ok)
+                #expect(ContinuousClock.now - started < .seconds(1))
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let (headerBytes, headerTime) = try await slowHeaders
+            let (bodyBytes, bodyTime) = try await slowBody
+            #expect(headerBytes < headers.utf8.count, "the server waited for the whole trickled header")
+            #expect(headerTime < .seconds(3))
+            #expect(bodyBytes < 60, "the server waited for the whole trickled body")
+            #expect(bodyTime < .seconds(3))
+        }
+    }
+
+    @Test func anIdleConnectionIsClosed() async throws {
+        try await TestConduit.make(Self.deadlines).test(.live) { client in
+            let socket = try RawSocket(port: try #require(client.port))
+            // A request answered restarts the idle clock; the connection stays open for it.
+            socket.send("GET /health/live HTTP/1.1\r\nHost: fleet\r\n\r\n")
+            try await Task.sleep(for: .milliseconds(1000))
+            #expect(!socket.isClosedByServer)
+            let deadline = ContinuousClock.now + .seconds(5)
+            while !socket.isClosedByServer, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+            #expect(socket.isClosedByServer)
+        }
+    }
+
+    /// Waits up to `limit` for a whole response head on `socket`.
+    static func answer(on socket: RawSocket, within limit: Duration) async throws -> String {
+        var answer = ""
+        let deadline = ContinuousClock.now + limit
+        while !answer.contains("\r\n\r\n"), ContinuousClock.now < deadline, let chunk = socket.receiveAvailable() {
+            answer += chunk
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return answer
+    }
+
+    /// With the real binary: Hummingbird's test server does not keep this setting.
+    @Test func pastTheMostConnectionsNewOnesWaitForAFreeOne() async throws {
+        #expect(FileManager.default.isExecutableFile(atPath: ShutdownTests.binary.path), "build the fleet binary first")
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-connections-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        // Readiness polling (one connection at a time) fits under the most.
+        let server = try await ShutdownTests.Server.start(dataDirectory: data, bcryptCost: 4, settings: ["--http-max-connections", "3"])
+        defer { server.process.terminate() }
+        do {
+            let port = server.port
+            // Connections are opened and kept (keep-alive) until one is not served.
+            var held: [RawSocket] = []
+            var waiting: RawSocket?
+            for _ in 0..<4 {
+                let socket = try RawSocket(port: port)
+                socket.send("GET /health/live HTTP/1.1\r\nHost: fleet\r\n\r\n")
+                if try await Self.answer(on: socket, within: .seconds(1)).hasPrefix("HTTP/1.1 200") {
+                    held.append(socket)
+                } else {
+                    waiting = socket
+                    break
+                }
+            }
+            let queued = try #require(waiting, "every connection was served past the most")
+            #expect(held.count == 3)
+            // One closes: the waiting connection is accepted and served.
+            held.removeFirst().close()
+            let answer = try await Self.answer(on: queued, within: .seconds(3))
+            #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer)")
+        }
+    }
+}
