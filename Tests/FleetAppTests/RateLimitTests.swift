@@ -63,7 +63,7 @@ import Testing
             "ratelimit.auth.per.minute": .init(.int(3), isSecret: false),
         ])
         try await conduit.test(.live) { client in
-            var token = try await client.register("changer")
+            let token = try await client.register("changer")
             // Bio changes are writes only.
             for round in 0..<5 {
                 #expect(try await client.send(.put, "/api/user", token: token, json: #"{"user":{"bio":"b\#(round)"}}"#).status == .ok)
@@ -72,7 +72,6 @@ import Testing
             for round in 0..<3 {
                 let response = try await client.send(.put, "/api/user", token: token, json: #"{"user":{"password":"password\#(round)xx"}}"#)
                 statuses.append(response.status)
-                if let fresh = JSON(response)["user"]["token"].string { token = fresh }
             }
             #expect(statuses == [.ok, .ok, .tooManyRequests])
         }

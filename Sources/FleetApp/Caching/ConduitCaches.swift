@@ -86,6 +86,7 @@ struct CachedUser: Codable, Sendable {
     var bio: String?
     var image: String?
     var tokenVersion: Int64
+    var tokenKeeper: String?
 
     init(_ record: UserRecord) {
         id = record.id.rawValue
@@ -94,6 +95,7 @@ struct CachedUser: Codable, Sendable {
         bio = record.bio
         image = record.image
         tokenVersion = record.tokenVersion
+        tokenKeeper = record.tokenKeeper
     }
 
     func profile(following: Bool) -> Profile { Profile(username: username, bio: bio, image: image, following: following) }

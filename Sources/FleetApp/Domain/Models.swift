@@ -9,8 +9,10 @@ public struct UserRecord: Sendable {
     public var bio: String?
     public var image: String?
     /// Raised by every change of password or e-mail address: tokens carry the version
-    /// they were issued at, and older ones are refused.
+    /// they were issued at, and older ones are refused...
     public var tokenVersion: Int64
+    /// ...but for the one token that made the change (its `jti`), if any.
+    public var tokenKeeper: String?
 }
 
 /// The public face of a user, as a given viewer sees it.

@@ -86,11 +86,12 @@ public struct UserService: Sendable {
         return AuthenticatedUser(id: user.id, email: user.email, token: token, username: user.username, bio: user.bio, image: user.image)
     }
 
-    public func current(_ id: FleetID, token: String) async throws -> AuthenticatedUser {
+    public func current(_ credentials: Credentials) async throws -> AuthenticatedUser {
+        let id = credentials.user
         guard let user = try await cached([id.rawValue])[id.rawValue] else {
             throw ConduitError.invalidToken  // a valid token for an account that no longer exists
         }
-        return AuthenticatedUser(id: id, email: user.email, token: token, username: user.username, bio: user.bio, image: user.image)
+        return AuthenticatedUser(id: id, email: user.email, token: credentials.token, username: user.username, bio: user.bio, image: user.image)
     }
 
     /// Users by id from the user cache; the missing ones in one query.
@@ -127,7 +128,13 @@ public struct UserService: Sendable {
         public init() {}
     }
 
-    public func update(_ id: FleetID, token: String, with update: Update) async throws -> AuthenticatedUser {
+    /// Changes the account of the user `credentials` authenticate. New credentials (a
+    /// password or an e-mail address) revoke every other token of the user: the token
+    /// that made the change is kept (the client making it stays signed in, everyone else
+    /// must sign in again), or, for a token from before tokens had ids, a new one is
+    /// returned.
+    public func update(_ credentials: Credentials, with update: Update) async throws -> AuthenticatedUser {
+        let id = credentials.user
         var validator = Validator()
         let email = update.email.isAbsent ? nil : Rules.email(update.email.value, into: &validator)
         let username = update.username.isAbsent ? nil : Rules.username(update.username.value, into: &validator)
@@ -166,14 +173,17 @@ public struct UserService: Sendable {
                     if let hash { user.passwordHash = hash }
                     if !update.bio.isAbsent { user.bio = bio }
                     if !update.image.isAbsent { user.image = image }
-                    // New credentials revoke every token issued before them.
-                    if hash != nil || user.email != before.email { user.tokenVersion += 1 }
+                    // New credentials revoke every token issued before them but this one.
+                    if hash != nil || user.email != before.email {
+                        user.tokenVersion += 1
+                        user.tokenKeeper = credentials.tokenID
+                    }
                     try await db.execute(
                         """
                         UPDATE users SET email = \(bind: user.email), username = \(bind: user.username),
                             username_key = \(bind: user.username.lowercased()), password_hash = \(bind: user.passwordHash),
                             bio = \(bind: user.bio), image = \(bind: user.image), token_version = \(bind: user.tokenVersion),
-                            updated_at = \(bind: now)
+                            token_keeper = \(bind: user.tokenKeeper), updated_at = \(bind: now)
                         WHERE id = \(bind: id)
                         """
                     )
@@ -190,30 +200,30 @@ public struct UserService: Sendable {
         }
         if before.email != after.email { try? await directory.release(.email, before.email, from: id) }
         await services.caches.userChanged(id, oldName: before.username, newName: after.username)
-        // The token presented stays valid unless the credentials changed; then the client
-        // gets one for the new version (the one it presented no longer works).
-        let current = after.tokenVersion == before.tokenVersion ? token : try await services.tokens.issue(for: id, version: after.tokenVersion)
+        let current = after.tokenVersion == before.tokenVersion || credentials.tokenID != nil
+            ? credentials.token : try await services.tokens.issue(for: id, version: after.tokenVersion)
         return AuthenticatedUser(id: id, email: after.email, token: current, username: after.username, bio: after.bio, image: after.image)
     }
 
-    /// Revokes every token of a user (an operator's action, or a suspected leak): raises
-    /// the user's token version, so tokens issued before now are refused on every
-    /// instance. The user signs in again. Returns false for an unknown username.
+    /// Revokes every token of a user (an operator's action, after a leak): raises the
+    /// user's token version and keeps none, so every token issued before now is refused
+    /// on every instance. The user signs in again. Returns false for an unknown username.
     public func revokeTokens(of username: String) async throws -> Bool {
         guard let id = try await services.profiles.userID(named: username) else { return false }
         let changed = try await services.shards.node(for: id).transaction { db in
-            try await db.query("UPDATE users SET token_version = token_version + 1 WHERE id = \(bind: id) RETURNING id")
+            try await db.query("UPDATE users SET token_version = token_version + 1, token_keeper = NULL WHERE id = \(bind: id) RETURNING id")
         }
         guard !changed.isEmpty else { return false }
         await services.caches.userChanged(id, oldName: nil, newName: nil)
         return true
     }
 
-    /// Whether a token issued to `id` at `version` still stands: the user exists and has
-    /// not changed credentials (or had its tokens revoked) since. From the user cache,
-    /// which every such change invalidates on every instance.
-    func acceptsToken(of id: FleetID, version: Int64) async throws -> Bool {
-        try await cached([id.rawValue])[id.rawValue]?.tokenVersion == version
+    /// Whether a token still stands: its user exists and has not changed credentials (or
+    /// had its tokens revoked) since it was issued, unless it is the token that made the
+    /// change. From the user cache, which every such change invalidates on every instance.
+    func accepts(_ credentials: Credentials) async throws -> Bool {
+        guard let user = try await cached([credentials.user.rawValue])[credentials.user.rawValue] else { return false }
+        return user.tokenVersion == credentials.version || (credentials.tokenID != nil && credentials.tokenID == user.tokenKeeper)
     }
 
     // MARK: - Queries shared with other services
@@ -224,13 +234,13 @@ public struct UserService: Sendable {
     }
 
     /// The columns `record(from:)` reads, in its order.
-    static let columns: SQLQuery = "id, username, email, password_hash, bio, image, token_version"
+    static let columns: SQLQuery = "id, username, email, password_hash, bio, image, token_version, token_keeper"
 
     static func record(from row: SQLRow) throws -> UserRecord {
         UserRecord(
             id: try row.decode(at: 0), username: try row.decode(at: 1), email: try row.decode(at: 2),
             passwordHash: try row.decode(at: 3), bio: try row.decode(at: 4), image: try row.decode(at: 5),
-            tokenVersion: try row.decode(at: 6)
+            tokenVersion: try row.decode(at: 6), tokenKeeper: try row.decode(at: 7)
         )
     }
 

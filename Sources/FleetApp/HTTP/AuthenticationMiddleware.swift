@@ -21,13 +21,12 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, ["token", "bearer"].contains(parts[0].lowercased()) else { throw ConduitError.invalidToken }
         let token = String(parts[1]).trimmingWhitespace()
-        guard let (viewer, version) = await services.tokens.verify(token),
-            try await services.users.acceptsToken(of: viewer, version: version)
-        else { throw ConduitError.invalidToken }
+        guard let credentials = await services.tokens.verify(token), try await services.users.accepts(credentials) else {
+            throw ConduitError.invalidToken
+        }
         var context = context
-        context.viewer = viewer
-        context.token = token
-        context.logger[metadataKey: "user_id"] = "\(viewer.rawValue)"
+        context.credentials = credentials
+        context.logger[metadataKey: "user_id"] = "\(credentials.user.rawValue)"
         return try await next(request, context)
     }
 }

@@ -5,10 +5,10 @@ public import FleetHTTP
 /// The per-request state of a Conduit request: who is asking, if anyone, and from where.
 public struct ConduitContext: ClientAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
-    /// The authenticated user, set by `AuthenticationMiddleware` from a valid token.
-    public var viewer: FleetID?
-    /// The token as presented, echoed back by `GET /api/user`.
-    public var token: String?
+    /// The token that authenticated the request, set by `AuthenticationMiddleware`.
+    public var credentials: Credentials?
+    /// The authenticated user.
+    public var viewer: FleetID? { credentials?.user }
 
     public let peerAddress: IPAddress?
     public var clientAddress: IPAddress?
@@ -23,8 +23,13 @@ public struct ConduitContext: ClientAddressRequestContext {
 
     /// The authenticated user, or 401 for endpoints that need one.
     public func requireViewer() throws -> FleetID {
-        guard let viewer else { throw ConduitError.missingToken }
-        return viewer
+        try requireCredentials().user
+    }
+
+    /// The token that authenticated the request, or 401.
+    public func requireCredentials() throws -> Credentials {
+        guard let credentials else { throw ConduitError.missingToken }
+        return credentials
     }
 
     /// Whom per-client state is kept for: the signed-in user, else the client address.

@@ -50,15 +50,15 @@ public struct ConduitRoutes: Sendable {
             return EditedResponse(status: .created, response: JSONEnvelope("user", user))
         }
         routes.read.get("user") { _, context in
-            JSONEnvelope("user", try await users.current(try context.requireViewer(), token: context.token ?? ""))
+            JSONEnvelope("user", try await users.current(try context.requireCredentials()))
         }
         let auth = limits?.auth
         routes.write.put("user") { request, context in
-            let viewer = try context.requireViewer()
+            let credentials = try context.requireCredentials()
             let input = try await request.decodeJSON(as: UserEnvelope<UserUpdateInput>.self, context: context).user
             // A password change is a guess at the current session's worth: `auth` too.
             if !input.update.password.isAbsent, let auth { _ = try await auth.admit(request, context: context) }
-            return JSONEnvelope("user", try await users.update(viewer, token: context.token ?? "", with: input.update))
+            return JSONEnvelope("user", try await users.update(credentials, with: input.update))
         }
     }
 

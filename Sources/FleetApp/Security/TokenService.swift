@@ -7,8 +7,9 @@ import Crypto
 ///
 /// Tokens are HS256 with an expiry. The subject is the user's id, so a token survives a
 /// change of username or bio; `ver` is the user's token version when it was issued,
-/// which a change of password or e-mail raises (`UserService.acceptsToken`). Tokens
-/// from before versions existed have none, which reads as 0.
+/// which a change of password or e-mail raises (`UserService.accepts`); `jti` identifies
+/// the token itself, so that the one that made such a change can be kept. Tokens from
+/// before versions existed have neither: their version reads as 0.
 public struct TokenService: Sendable {
     private let keys: JWTKeyCollection
     private let lifetime: Duration
@@ -25,19 +26,20 @@ public struct TokenService: Sendable {
             subject: SubjectClaim(value: String(userID.rawValue)),
             expiration: ExpirationClaim(value: now.addingTimeInterval(TimeInterval(lifetime.components.seconds))),
             issuedAt: IssuedAtClaim(value: now),
+            id: IDClaim(value: SymmetricKey(size: .bits128).withUnsafeBytes { Data($0).base64EncodedString() }),
             version: version
         )
         return try await keys.sign(payload)
     }
 
-    /// The user id and token version a token names, or nil when the token is malformed,
-    /// forged or expired. Whether the version is still the user's is the caller's check.
-    public func verify(_ token: String) async -> (user: FleetID, version: Int64)? {
+    /// What a token says, or nil when it is malformed, forged or expired. Whether it still
+    /// stands (its version, its user) is the caller's check.
+    public func verify(_ token: String) async -> Credentials? {
         guard token.utf8.count <= 4096,
             let payload = try? await keys.verify(token, as: TokenPayload.self),
             let raw = Int64(payload.subject.value), raw > 0
         else { return nil }
-        return (FleetID(rawValue: raw), payload.version ?? 0)
+        return Credentials(user: FleetID(rawValue: raw), version: payload.version ?? 0, tokenID: payload.id?.value, token: token)
     }
 
     /// A random 256-bit secret, base64-encoded.
@@ -51,15 +53,27 @@ struct TokenPayload: JWTPayload {
         case subject = "sub"
         case expiration = "exp"
         case issuedAt = "iat"
+        case id = "jti"
         case version = "ver"
     }
 
     var subject: SubjectClaim
     var expiration: ExpirationClaim
     var issuedAt: IssuedAtClaim
+    var id: IDClaim?
     var version: Int64?
 
     func verify(using algorithm: some JWTAlgorithm) async throws {
         try expiration.verifyNotExpired()
     }
+}
+
+/// A token that verified: whose it is, at which version, which token it is, and the token
+/// as presented (`GET /api/user` echoes it).
+public struct Credentials: Sendable {
+    public let user: FleetID
+    public let version: Int64
+    /// The token's own id (`jti`); nil for tokens issued before tokens had one.
+    public let tokenID: String?
+    public let token: String
 }

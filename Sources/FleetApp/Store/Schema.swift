@@ -166,8 +166,10 @@ public enum Schema {
                 "DROP INDEX comments_article",
                 "ALTER TABLE articles ADD COLUMN comments_seq \(unsafeSQL: bigint) NOT NULL DEFAULT 0",
                 "UPDATE articles SET comments_seq = (SELECT COALESCE(MAX(number), 0) FROM comments WHERE comments.article_id = articles.id)",
-                // Raised by each change of password or e-mail: older tokens are refused.
+                // Raised by each change of password or e-mail: older tokens are refused,
+                // but for the one that made the change (its id is kept).
                 "ALTER TABLE users ADD COLUMN token_version \(unsafeSQL: bigint) NOT NULL DEFAULT 0",
+                "ALTER TABLE users ADD COLUMN token_keeper TEXT",
                 // The feed and `favorited=` join the mirror by whose edge it is.
                 "CREATE INDEX edge_mirror_source ON edge_mirror (kind, source_id, target_id)",
             ]
