@@ -4,7 +4,6 @@ import FleetObservability
 import FleetRateLimit
 import Hummingbird
 import Prometheus
-import Synchronization
 
 extension FleetApplication {
     /// The public router. A request passes request id → metrics → (access log) → CORS →
@@ -63,11 +62,4 @@ extension FleetApplication {
         }
         return router
     }
-}
-
-/// The shards seen with the current schema (a schema never goes back).
-final class CurrentShards: Sendable {
-    private let seen = Mutex(Set<Int>())
-    func contains(_ index: Int) -> Bool { seen.withLock { $0.contains(index) } }
-    func insert(_ index: Int) { seen.withLock { _ = $0.insert(index) } }
 }
