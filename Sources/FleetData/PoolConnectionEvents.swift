@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import FleetSupport
 import Logging
 import Metrics
 import Synchronization
@@ -48,7 +44,7 @@ struct PoolConnectionEvents: LogHandler {
         case "Connection creation failed":
             idle.decrement()
             connections.open.subtract(1, ordering: .relaxed)
-            connections.lastFailure.store(PoolConnections.now(), ordering: .relaxed)
+            connections.lastFailure.store(MonotonicClock.nanoseconds(), ordering: .relaxed)
         case "Connection closed":
             idle.decrement()
             connections.open.subtract(1, ordering: .relaxed)
@@ -74,11 +70,5 @@ final class PoolConnections: Sendable {
     /// Whether nothing is open and an attempt failed at or after `since`.
     func unreachable(since: UInt64) -> Bool {
         open.load(ordering: .relaxed) <= 0 && lastFailure.load(ordering: .relaxed) >= since
-    }
-
-    static func now() -> UInt64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
     }
 }

@@ -121,7 +121,7 @@ public final class PostgresDatabase: Database, Service {
                     // Waits for the acquire timeout, or less when the server cannot be
                     // reached at all (nothing open, an attempt failed in the last two
                     // seconds): a server that is down fails its callers in milliseconds.
-                    let started = PoolConnections.now() &- 2_000_000_000
+                    let started = MonotonicClock.nanoseconds() &- 2_000_000_000
                     let deadline = ContinuousClock.now + self.acquireTimeout
                     var unreachable = false
                     while ContinuousClock.now < deadline, !unreachable {

@@ -2,6 +2,7 @@ public import FleetData
 import Foundation
 public import Logging
 public import ServiceLifecycle
+import Synchronization
 
 /// Every physical shard the settings name, opened: the embedded SQLite file, or
 /// PostgreSQL (`database.url`) with its replicas, and `database.shard.<n>.url` beside it.
@@ -13,6 +14,9 @@ public struct Databases: Service {
     public let shards: Shards
     let background: [any Service]
     let logger: Logger
+    /// Opens once every background service has been started: PostgreSQL's pools take
+    /// leases only once they run.
+    private let running = Gate()
 
     /// Opens every shard (connections to PostgreSQL are made by the pools once they run).
     public static func open(_ settings: FleetSettings, logger: Logger) async throws -> Databases {
@@ -34,10 +38,18 @@ public struct Databases: Service {
         return Databases(shards: shards, background: background, logger: logger)
     }
 
+    private init(shards: Shards, background: [any Service], logger: Logger) {
+        self.shards = shards
+        self.background = background
+        self.logger = logger
+    }
+
     public func run() async throws {
+        let started = Countdown(background.count) { running.open() }
         await withDiscardingTaskGroup { group in
             for service in background {
                 group.addTask {
+                    started.arrive()
                     do {
                         try await service.run()
                     } catch {
@@ -56,6 +68,7 @@ public struct Databases: Service {
     /// (the others serve, and readiness checks its schema once it answers). A shard that
     /// is only slow to hand out a connection is not skipped: its schema must be current.
     public func migrate() async throws {
+        await running.wait()
         for (index, node) in shards.nodes.enumerated() {
             do {
                 try await Schema.migrator.migrate(node, logger: logger)
@@ -116,5 +129,45 @@ public struct Databases: Service {
             logger: logger
         )
         return (InstrumentedDatabase(sqlite, system: "sqlite", shard: index), nil)
+    }
+}
+
+/// Opens once; waiters before that wait.
+final class Gate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func open() {
+        let waiters = state.withLock { state in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let open = state.withLock { state in
+                if !state.open { state.waiters.append(continuation) }
+                return state.open
+            }
+            if open { continuation.resume() }
+        }
+    }
+}
+
+/// Calls `done` when `arrive()` has been called `count` times (at once for 0).
+final class Countdown: Sendable {
+    private let left: Mutex<Int>
+    private let done: @Sendable () -> Void
+
+    init(_ count: Int, done: @escaping @Sendable () -> Void) {
+        self.left = Mutex(count)
+        self.done = done
+        if count == 0 { done() }
+    }
+
+    func arrive() {
+        if left.withLock({ $0 -= 1; return $0 == 0 }) { done() }
     }
 }

@@ -86,12 +86,9 @@ public struct UserService: Sendable {
         return AuthenticatedUser(id: user.id, email: user.email, token: token, username: user.username, bio: user.bio, image: user.image)
     }
 
-    public func current(_ credentials: Credentials) async throws -> AuthenticatedUser {
-        let id = credentials.user
-        guard let user = try await cached([id.rawValue])[id.rawValue] else {
-            throw ConduitError.invalidToken  // a valid token for an account that no longer exists
-        }
-        return AuthenticatedUser(id: id, email: user.email, token: credentials.token, username: user.username, bio: user.bio, image: user.image)
+    /// The signed-in user, as `authenticate` found it.
+    func current(_ credentials: Credentials, account user: CachedUser) -> AuthenticatedUser {
+        AuthenticatedUser(id: credentials.user, email: user.email, token: credentials.token, username: user.username, bio: user.bio, image: user.image)
     }
 
     /// Users by id from the user cache; the missing ones in one query.
@@ -218,12 +215,14 @@ public struct UserService: Sendable {
         return true
     }
 
-    /// Whether a token still stands: its user exists and has not changed credentials (or
-    /// had its tokens revoked) since it was issued, unless it is the token that made the
-    /// change. From the user cache, which every such change invalidates on every instance.
-    func accepts(_ credentials: Credentials) async throws -> Bool {
-        guard let user = try await cached([credentials.user.rawValue])[credentials.user.rawValue] else { return false }
-        return user.tokenVersion == credentials.version || (credentials.tokenID != nil && credentials.tokenID == user.tokenKeeper)
+    /// The user a token authenticates, if it still stands: its user exists and has not
+    /// changed credentials (or had its tokens revoked) since it was issued, unless it is
+    /// the token that made the change. From the user cache, which every such change
+    /// invalidates on every instance.
+    func authenticate(_ credentials: Credentials) async throws -> CachedUser? {
+        guard let user = try await cached([credentials.user.rawValue])[credentials.user.rawValue] else { return nil }
+        let stands = user.tokenVersion == credentials.version || (credentials.tokenID != nil && credentials.tokenID == user.tokenKeeper)
+        return stands ? user : nil
     }
 
     // MARK: - Queries shared with other services

@@ -21,11 +21,12 @@ public struct AuthenticationMiddleware: RouterMiddleware {
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, ["token", "bearer"].contains(parts[0].lowercased()) else { throw ConduitError.invalidToken }
         let token = String(parts[1]).trimmingWhitespace()
-        guard let credentials = await services.tokens.verify(token), try await services.users.accepts(credentials) else {
+        guard let credentials = await services.tokens.verify(token), let account = try await services.users.authenticate(credentials) else {
             throw ConduitError.invalidToken
         }
         var context = context
         context.credentials = credentials
+        context.account = account
         context.logger[metadataKey: "user_id"] = "\(credentials.user.rawValue)"
         return try await next(request, context)
     }

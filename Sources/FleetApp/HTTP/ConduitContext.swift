@@ -9,6 +9,8 @@ public struct ConduitContext: ClientAddressRequestContext {
     public var credentials: Credentials?
     /// The authenticated user.
     public var viewer: FleetID? { credentials?.user }
+    /// The authenticated user's entry, as the token's check read it.
+    var account: CachedUser?
 
     public let peerAddress: IPAddress?
     public var clientAddress: IPAddress?
@@ -30,6 +32,12 @@ public struct ConduitContext: ClientAddressRequestContext {
     public func requireCredentials() throws -> Credentials {
         guard let credentials else { throw ConduitError.missingToken }
         return credentials
+    }
+
+    /// The token that authenticated the request and its user's entry, or 401.
+    func requireAccount() throws -> (Credentials, CachedUser) {
+        guard let credentials, let account else { throw ConduitError.missingToken }
+        return (credentials, account)
     }
 
     /// Whom per-client state is kept for: the signed-in user, else the client address.

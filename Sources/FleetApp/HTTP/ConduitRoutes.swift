@@ -50,7 +50,8 @@ public struct ConduitRoutes: Sendable {
             return EditedResponse(status: .created, response: JSONEnvelope("user", user))
         }
         routes.read.get("user") { _, context in
-            JSONEnvelope("user", try await users.current(try context.requireCredentials()))
+            let (credentials, account) = try context.requireAccount()
+            return JSONEnvelope("user", users.current(credentials, account: account))
         }
         let auth = limits?.auth
         routes.write.put("user") { request, context in

@@ -21,6 +21,17 @@ public enum WallClock {
     }
 }
 
+/// The monotonic clock as a plain number, for instants kept in atomics (where a
+/// `ContinuousClock.Instant` cannot go).
+public enum MonotonicClock {
+    /// Nanoseconds since an arbitrary point (the machine's boot); never steps back.
+    public static func nanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+}
+
 extension timespec {
     fileprivate static var now: timespec {
         var now = timespec()
