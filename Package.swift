@@ -101,6 +101,7 @@ let package = Package(
         .target(
             name: "FleetObservability",
             dependencies: [
+                "FleetSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

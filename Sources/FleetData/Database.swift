@@ -97,6 +97,9 @@ public struct DatabaseError: Error, Sendable, Equatable, CustomStringConvertible
         public static let acquireTimeout = Code(raw: "acquireTimeout")
         /// A setting (a URL, a mode) that cannot be used.
         public static let configuration = Code(raw: "configuration")
+        /// The database aborted the transaction (a deadlock victim, a serialization
+        /// failure) every time it was tried: trying again later may succeed.
+        public static let aborted = Code(raw: "aborted")
         /// Anything else the driver reported.
         public static let failed = Code(raw: "failed")
     }
@@ -114,6 +117,7 @@ public struct DatabaseError: Error, Sendable, Equatable, CustomStringConvertible
     public static func unavailable(_ message: String) -> DatabaseError { DatabaseError(.unavailable, message) }
     public static let acquireTimeout = DatabaseError(.acquireTimeout, "timed out waiting for a database connection")
     public static func configuration(_ message: String) -> DatabaseError { DatabaseError(.configuration, message) }
+    public static func aborted(_ message: String) -> DatabaseError { DatabaseError(.aborted, message) }
     public static func failed(_ message: String) -> DatabaseError { DatabaseError(.failed, message) }
 
     /// The node could not serve the call at all (down, or no connection to be had):

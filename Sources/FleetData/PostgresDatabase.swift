@@ -170,7 +170,7 @@ public final class PostgresDatabase: Database, Service {
                 attempt += 1
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...10) * attempt))
             } catch PostgresExecutor.Retryable.transactionAborted(let state) {
-                throw DatabaseError.failed("transaction aborted (\(state)) three times")
+                throw DatabaseError.aborted("transaction aborted (\(state)) three times")
             }
         }
     }

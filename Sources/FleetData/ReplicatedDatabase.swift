@@ -293,33 +293,8 @@ public final class ReplicatedDatabase: Database, Service {
     }
 }
 
-/// Runs `operation`, or throws `DatabaseError.unavailable` when it takes longer than `limit`
-/// (a node that accepts connections but does not answer). The caller is answered at the
-/// deadline even if the operation ignores cancellation (a query on a silent socket does):
-/// the operation runs in its own task, which is cancelled and left to finish on its own.
+/// Runs `operation`, or throws `DatabaseError.unavailable` when it takes longer than
+/// `limit` (a node that accepts connections but does not answer); see `withDeadline`.
 func withTimeout<Result: Sendable>(_ limit: Duration, _ operation: @escaping @Sendable () async throws -> Result) async throws -> Result {
-    let box = OnceFlag()
-    return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
-        let work = Task {
-            do {
-                let result = try await operation()
-                if box.claim() { continuation.resume(returning: result) }
-            } catch {
-                if box.claim() { continuation.resume(throwing: error) }
-            }
-        }
-        Task {
-            try? await Task.sleep(for: limit)
-            if box.claim() {
-                work.cancel()
-                continuation.resume(throwing: DatabaseError.unavailable("no answer within \(limit)"))
-            }
-        }
-    }
-}
-
-/// True for the first caller of `claim()` only.
-private final class OnceFlag: Sendable {
-    private let claimed = Atomic<Bool>(false)
-    func claim() -> Bool { !claimed.exchange(true, ordering: .acquiringAndReleasing) }
+    try await withDeadline(limit, orThrow: { DatabaseError.unavailable("no answer within \(limit)") }, operation)
 }

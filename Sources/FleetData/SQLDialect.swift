@@ -25,4 +25,12 @@ public enum SQLDialect: String, Sendable, CaseIterable {
     /// concurrent writers (PostgreSQL). SQLite needs none: its write transactions run one
     /// at a time.
     public var forUpdate: String { self == .postgres ? " FOR UPDATE" : "" }
+
+    /// Appended to a `SELECT` inside a transaction to lock its rows one after another in
+    /// the code-point order of `column` (UTF-8 byte order, whatever the database's
+    /// collation): writers that lock rows in that same order never deadlock. SQLite
+    /// needs no locks; it orders all the same.
+    public func lockInOrder(_ column: String) -> String {
+        self == .postgres ? "ORDER BY \(column) COLLATE \"C\" FOR UPDATE" : "ORDER BY \(column)"
+    }
 }

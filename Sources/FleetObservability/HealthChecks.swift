@@ -1,3 +1,4 @@
+import FleetSupport
 import Synchronization
 
 /// What `/health/live` and `/health/ready` answer.
@@ -7,14 +8,16 @@ import Synchronization
 ///
 /// Readiness is what load balancers poll, often several of them, every second or two;
 /// the checks query every database. So a result is reused for `maxAge`, and callers that
-/// arrive while the checks run wait for that run instead of starting their own. Draining
-/// is never cached: it shows at once.
+/// arrive while the checks run wait for that run instead of starting their own. A check
+/// that does not answer within `checkTimeout` fails. Draining shows at once: a draining
+/// process answers "not ready" without running the checks.
 public final class HealthChecks: Sendable {
     public typealias Check = @Sendable () async -> Bool
 
     private let checks = Mutex<[(name: String, check: Check)]>([])
     private let draining = Atomic<Bool>(false)
     private let maxAge: Duration
+    private let checkTimeout: Duration
     private let cached = Mutex<Cached>(.none)
 
     private enum Cached {
@@ -23,9 +26,12 @@ public final class HealthChecks: Sendable {
         case done([String: Bool], at: ContinuousClock.Instant)
     }
 
-    /// - Parameter maxAge: how long a readiness result is reused.
-    public init(maxAge: Duration = .seconds(1)) {
+    /// - Parameters:
+    ///   - maxAge: how long a readiness result is reused.
+    ///   - checkTimeout: how long one check may take before it counts as failed.
+    public init(maxAge: Duration = .seconds(1), checkTimeout: Duration = .seconds(2)) {
         self.maxAge = maxAge
+        self.checkTimeout = checkTimeout
     }
 
     /// Adds a named dependency check (database reachable, schema current, ...).
@@ -42,6 +48,7 @@ public final class HealthChecks: Sendable {
 
     /// The checks' results (at most `maxAge` old); the result names each one and whether it passed.
     public func readiness() async -> (ready: Bool, results: [String: Bool]) {
+        if isDraining { return (false, ["accepting_traffic": false]) }
         var results = await checkResults()
         results["accepting_traffic"] = !isDraining
         return (results.values.allSatisfy { $0 }, results)
@@ -59,9 +66,12 @@ public final class HealthChecks: Sendable {
                 return (nil, task)
             default:
                 let snapshot = checks.withLock { $0 }
+                let timeout = checkTimeout
                 let task = Task { [weak self] in
                     var results: [String: Bool] = [:]
-                    for (name, check) in snapshot { results[name] = await check() }
+                    for (name, check) in snapshot {
+                        results[name] = (try? await withDeadline(timeout, orThrow: { CancellationError() }) { await check() }) ?? false
+                    }
                     self?.cached.withLock { $0 = .done(results, at: .now) }
                     return results
                 }

@@ -56,6 +56,48 @@ import Testing
     }
 }
 
+extension ConcurrencyTests {
+    /// Creating, re-tagging and deleting articles with the same tags at once, in every
+    /// order and case: tag rows are locked in one order everywhere, so PostgreSQL never
+    /// picks a deadlock victim, and every count adds up.
+    @Test func tagWritersInAnyMixNeverFail() async throws {
+        try await TestConduit.make().test(.live) { client in
+            let port = try #require(client.port)
+            let token = try await client.register("tagger")
+            var slugs: [String] = []
+            for index in 0..<16 { slugs.append(try await client.createArticle(token, title: "Tagged \(index)", tags: ["Zed", "alpha", "Beta"])) }
+            let orders = [#"["Zed","alpha","Beta","émile"]"#, #"["émile","Beta","alpha","Zed"]"#, #"["alpha","émile","Zed"]"#]
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for (index, slug) in slugs.enumerated() {
+                    group.addTask {
+                        let connection = TestClient(host: "127.0.0.1", port: port)
+                        connection.connect()
+                        defer { Task { try? await connection.shutdown() } }
+                        let headers: HTTPFields = [.authorization: "Token \(token)", .contentType: "application/json"]
+                        let tags = orders[index % orders.count]
+                        switch index % 3 {
+                        case 0:
+                            return try await connection.delete("/api/articles/\(slug)", headers: headers, body: ByteBuffer()).head.status
+                        case 1:
+                            return try await connection.put("/api/articles/\(slug)", headers: headers, body: ByteBuffer(string: #"{"article":{"tagList":\#(tags)}}"#)).head.status
+                        default:
+                            return try await connection.post(
+                                "/api/articles", headers: headers,
+                                body: ByteBuffer(string: #"{"article":{"title":"New","description":"d","body":"b","tagList":\#(tags)}}"#)
+                            ).head.status
+                        }
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.allSatisfy { (200..<300).contains($0.code) }, "\(statuses.map(\.code))")
+            let tagged = JSON(try await client.send(.get, "/api/articles?tag=alpha&limit=100"))
+            #expect(tagged["articlesCount"].int == tagged["articles"].array.count)
+            #expect(tagged["articlesCount"].int == 16 - 6 + 5)
+        }
+    }
+}
+
 import Foundation
 
 enum JSONDecoding {

@@ -62,6 +62,23 @@ import Testing
         #expect(settings.adminPort == 9464)
     }
 
+    /// A check that does not answer fails readiness within its timeout instead of holding
+    /// every probe; a draining process says so without running the checks.
+    @Test func aHungCheckFailsInTimeAndDrainingSkipsTheChecks() async throws {
+        let health = HealthChecks(maxAge: .zero, checkTimeout: .milliseconds(200))
+        health.register("hung") {
+            try? await Task.sleep(for: .seconds(3600))
+            return true
+        }
+        let started = ContinuousClock.now
+        let (ready, results) = await health.readiness()
+        #expect(!ready && results["hung"] == false)
+        #expect(ContinuousClock.now - started < .seconds(2))
+        health.beginDraining()
+        let draining = await health.readiness()
+        #expect(!draining.ready && draining.results["accepting_traffic"] == false)
+    }
+
     /// Load balancers poll readiness often; its checks query every database, so a result
     /// is reused for `health.ready.cache.ms` and concurrent polls share one run.
     @Test func readinessIsCachedBriefly() async throws {

@@ -37,11 +37,12 @@ import Testing
             let bodySocket = try RawSocket(port: port)
             bodySocket.send(String(body.prefix(while: { $0 != " " })))
             async let slowBody = Self.trickle(String(body.drop(while: { $0 != " " })), to: bodySocket, pause: .milliseconds(250))
-            // Meanwhile, other clients are served promptly.
+            // Meanwhile, other clients are served (long before a trickle would end; the
+            // bound is loose because the test suite keeps both cores busy).
             for _ in 0..<10 {
                 let started = ContinuousClock.now
                 #expect(try await client.send(.get, "/api/tags").status == .ok)
-                #expect(ContinuousClock.now - started < .seconds(1))
+                #expect(ContinuousClock.now - started < .seconds(3))
                 try await Task.sleep(for: .milliseconds(100))
             }
             let (headerBytes, headerTime) = try await slowHeaders

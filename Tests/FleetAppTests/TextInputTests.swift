@@ -1,3 +1,5 @@
+@testable import FleetApp
+import FleetData
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -114,6 +116,24 @@ import Testing
                 .post, "/api/articles", token: token, json: #"{"article":{"title":"Cafe\u0301","description":"d","body":"b"}}"#
             ))
             #expect(created["article"]["title"].string.map { Array($0.unicodeScalars) } == Array("Caf\u{E9}".unicodeScalars))
+        }
+    }
+
+    /// An account made before input was normalised keeps the password as it was typed
+    /// (here decomposed): typed the same way, it still signs in.
+    @Test func accountsFromBeforeNormalisationStillSignIn() async throws {
+        try await TestConduit.make().test { client, harness in
+            _ = try await client.register("elder")
+            let typed = "cafe\u{301}-latte"
+            let hash = try await harness.services.passwords.hash(typed)
+            let id = try #require(await harness.services.profiles.userID(named: "elder"))
+            try await harness.database.node(for: id).transaction { db in
+                try await db.execute("UPDATE users SET password_hash = \(bind: hash) WHERE id = \(bind: id)")
+            }
+            let login = try await client.send(.post, "/api/users/login", json: #"{"user":{"email":"elder@example.com","password":"cafe\u0301-latte"}}"#)
+            #expect(login.status == .ok)
+            let wrong = try await client.send(.post, "/api/users/login", json: #"{"user":{"email":"elder@example.com","password":"cafe-latte!"}}"#)
+            #expect(wrong.status == .unauthorized)
         }
     }
 

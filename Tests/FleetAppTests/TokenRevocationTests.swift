@@ -45,6 +45,25 @@ import Testing
         }
     }
 
+    /// The check before a request reads the cache, which another instance may not have
+    /// updated yet: a change of credentials checks the token again under the row's lock,
+    /// so a token revoked a moment ago cannot become the one that is kept.
+    @Test func aRevokedTokenCannotChangeCredentials() async throws {
+        try await TestConduit.make().test { client, harness in
+            let stolen = try await client.register("victim")
+            let credentials = try #require(await harness.services.tokens.verify(stolen))
+            try await harness.fleet.admin.test(.router) { admin in
+                let revoked = try await admin.execute(uri: "/admin/users/victim/revoke-tokens", method: .post)
+                #expect(revoked.status == .noContent)
+            }
+            var change = UserService.Update()
+            change.email = .value("attacker@example.com")
+            await #expect(throws: ConduitError.invalidToken) { try await harness.services.users.update(credentials, with: change) }
+            let login = try await client.send(.post, "/api/users/login", json: #"{"user":{"email":"victim@example.com","password":"password123"}}"#)
+            #expect(login.status == .ok)
+        }
+    }
+
     @Test func anOperatorRevokesAUsersTokens() async throws {
         try await TestConduit.make().test { client, harness in
             let token = try await client.register("leaked")

@@ -420,9 +420,9 @@ public struct ArticleService: Sendable {
         guard !tags.isEmpty else { return }
         let links = tags.map { "(\(bind: $0), \(bind: article))" as SQLQuery }.joined(separator: ", ")
         try await db.execute("INSERT INTO article_tags (tag, article_id) VALUES \(links)")
-        // Rows are locked in name order, so two articles with the same tags in a different
-        // order cannot deadlock each other.
-        let counts = tags.sorted().map { "(\(bind: $0), 1)" as SQLQuery }.joined(separator: ", ")
+        // Tag rows are locked in code-point order, here and in `detach`, so that two writers
+        // of the same tags cannot deadlock each other.
+        let counts = Rules.sortedTags(tags).map { "(\(bind: $0), 1)" as SQLQuery }.joined(separator: ", ")
         try await db.execute(
             """
             INSERT INTO tags (name, articles_count) VALUES \(counts)
@@ -438,7 +438,13 @@ public struct ArticleService: Sendable {
         let tags = try await db.query("DELETE FROM article_tags WHERE article_id = \(bind: article) RETURNING tag")
             .map { try $0.decode(at: 0, as: String.self) }
         guard !tags.isEmpty else { return }
-        try await db.execute("UPDATE tags SET articles_count = articles_count - 1 WHERE name IN (\(binds: tags))")
+        // Locked in the order `attach` locks them (see `SQLDialect.lockInOrder`).
+        try await db.execute(
+            """
+            UPDATE tags SET articles_count = articles_count - 1
+            WHERE name IN (SELECT name FROM tags WHERE name IN (\(binds: tags)) \(unsafeSQL: db.dialect.lockInOrder("name")))
+            """
+        )
         try await db.execute("DELETE FROM tags WHERE articles_count <= 0 AND name IN (\(binds: tags))")
     }
 

@@ -59,10 +59,10 @@ public struct UserService: Sendable {
         return AuthenticatedUser(id: id, email: email, token: token, username: username, bio: nil, image: nil)
     }
 
-    public func login(email: String?, password: String?) async throws -> AuthenticatedUser {
+    public func login(email emailInput: String?, password passwordInput: String?) async throws -> AuthenticatedUser {
         var validator = Validator()
-        let email = validator.required("email", email?.trimmingWhitespace(), Rules.email).lowercased()
-        let password = InputText.normalized(password ?? "")
+        let email = validator.required("email", emailInput?.trimmingWhitespace(), Rules.email).lowercased()
+        let password = InputText.normalized(passwordInput ?? "")
         if password.isEmpty {
             validator.add("password", "can't be blank")
         } else if password.utf8.contains(0) {
@@ -70,8 +70,14 @@ public struct UserService: Sendable {
         }
         try validator.check()
 
+        // Accounts made before input was normalised may hold the text as it was typed:
+        // when it differs from its NFC form, that spelling is tried too.
+        let typedEmail = InputText.typed(emailInput)?.trimmingWhitespace().lowercased()
+        let typedPassword = InputText.typed(passwordInput)
+        var id = try await services.directory.user(.email, email)
+        if id == nil, let typedEmail { id = try await services.directory.user(.email, typedEmail) }
         // From the latest state: an account made a moment ago may not be on a replica yet.
-        let user: UserRecord? = if let id = try await services.directory.user(.email, email) {
+        let user: UserRecord? = if let id {
             try await services.shards.node(for: id).readLatest { db in try await Self.user(where: "id = \(bind: id)", in: db) }
         } else {
             nil
@@ -79,7 +85,10 @@ public struct UserService: Sendable {
         // An unknown address is checked against a decoy hash of the configured cost, so
         // the time taken does not tell which addresses are registered.
         let hash = if let user { user.passwordHash } else { try await services.passwords.decoyHash() }
-        let valid = try await services.passwords.verify(password, against: hash)
+        var valid = try await services.passwords.verify(password, against: hash)
+        if !valid, let typedPassword, typedPassword.utf8.count <= Rules.passwordMaxBytes {
+            valid = try await services.passwords.verify(typedPassword, against: hash)
+        }
         // bcrypt reads 72 bytes: a longer password would match on its first 72 alone.
         guard let user, valid, password.utf8.count <= Rules.passwordMaxBytes else { throw ConduitError.invalidCredentials }
         let token = try await services.tokens.issue(for: user.id, version: user.tokenVersion)
@@ -161,9 +170,12 @@ public struct UserService: Sendable {
             (before, after) = try await Self.mapUniqueViolation {
                 try await node.transaction { db in
                     // Locked: of two concurrent updates, the second sees the first's names.
-                    guard var user = try await Self.user(where: "id = \(bind: id)\(unsafeSQL: db.dialect.forUpdate)", in: db) else {
-                        throw ConduitError.invalidToken
-                    }
+                    // The token is checked again under the lock: the check before the request
+                    // read the cache, and another instance may have revoked it since (a
+                    // token revoked a moment ago must not become the one that is kept).
+                    guard var user = try await Self.user(where: "id = \(bind: id)\(unsafeSQL: db.dialect.forUpdate)", in: db),
+                        Self.stands(credentials, tokenVersion: user.tokenVersion, tokenKeeper: user.tokenKeeper)
+                    else { throw ConduitError.invalidToken }
                     let before = user
                     if let email { user.email = email }
                     if let username { user.username = username }
@@ -221,8 +233,13 @@ public struct UserService: Sendable {
     /// invalidates on every instance.
     func authenticate(_ credentials: Credentials) async throws -> CachedUser? {
         guard let user = try await cached([credentials.user.rawValue])[credentials.user.rawValue] else { return nil }
-        let stands = user.tokenVersion == credentials.version || (credentials.tokenID != nil && credentials.tokenID == user.tokenKeeper)
-        return stands ? user : nil
+        return Self.stands(credentials, tokenVersion: user.tokenVersion, tokenKeeper: user.tokenKeeper) ? user : nil
+    }
+
+    /// A token stands at the user's current version, or as the one token kept at the last
+    /// change of credentials.
+    static func stands(_ credentials: Credentials, tokenVersion: Int64, tokenKeeper: String?) -> Bool {
+        credentials.version == tokenVersion || (credentials.tokenID != nil && credentials.tokenID == tokenKeeper)
     }
 
     // MARK: - Queries shared with other services

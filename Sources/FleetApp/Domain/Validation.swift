@@ -64,6 +64,13 @@ enum InputText {
         return text.precomposedStringWithCanonicalMapping
     }
 
+    /// The text as typed, when it is not in NFC already (nil when it is, or absent): what
+    /// accounts made before input was normalised may have stored.
+    static func typed(_ text: String?) -> String? {
+        guard let text, !normalized(text).unicodeScalars.elementsEqual(text.unicodeScalars) else { return nil }
+        return text
+    }
+
     static func isControlOrFormat(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.properties.generalCategory {
         case .control, .format: true

@@ -38,6 +38,9 @@ public struct ConduitErrorResponder: ErrorResponder {
             return (.serviceUnavailable, ["server": [retryShortly]], [.retryAfter: "1"])
         case let error as DatabaseError where error.code == .uniqueViolation:
             return (.conflict, ["body": ["conflicts with existing data"]], [:])
+        case let error as DatabaseError where error.code == .aborted:
+            logger.warning("transaction aborted by the database", metadata: ["error": "\(error)"])
+            return (.serviceUnavailable, ["server": [retryShortly]], [.retryAfter: "1"])
         case let error as BulkheadError:
             logger.warning("refused: a work queue is full", metadata: ["error": "\(error)"])
             return (.serviceUnavailable, ["server": ["busy, retry shortly"]], [.retryAfter: "1"])
@@ -53,6 +56,13 @@ public struct ConduitErrorResponder: ErrorResponder {
             return (error.status, ["body": [error.body ?? defaultMessage(for: error.status)]], error.headers)
         case let error as any HTTPResponseError where error.status.code < 500:
             return (error.status, ["body": [defaultMessage(for: error.status)]], [:])
+        case let error as HTTPError:
+            logger.error("request failed", metadata: ["error": "\(error)"])
+            return (error.status, ["server": [defaultMessage(for: error.status)]], error.headers)
+        case is CancellationError:
+            // The request was given up (its client went away, the server is stopping).
+            logger.debug("request cancelled")
+            return (.serviceUnavailable, ["server": [retryShortly]], [.retryAfter: "1"])
         default:
             logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
             return (.internalServerError, ["server": ["internal error"]], [:])

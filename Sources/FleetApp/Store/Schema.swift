@@ -155,12 +155,13 @@ public enum Schema {
                 // Comments are numbered within their article (what clients see as their
                 // id: JavaScript reads JSON numbers as doubles, exact only to 2^53 − 1);
                 // the article keeps the last number given. Existing comments are
-                // numbered in the order they were written.
+                // numbered in the order they were written, in one pass. Instances of an
+                // earlier version write no numbers: stop them before this one starts.
                 "ALTER TABLE comments ADD COLUMN number \(unsafeSQL: bigint) NOT NULL DEFAULT 0",
                 """
-                UPDATE comments SET number = (
-                    SELECT COUNT(*) FROM comments earlier WHERE earlier.article_id = comments.article_id AND earlier.id <= comments.id
-                )
+                UPDATE comments SET number = numbered.n
+                FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY article_id ORDER BY id) AS n FROM comments) AS numbered
+                WHERE comments.id = numbered.id
                 """,
                 "CREATE UNIQUE INDEX comments_article_number ON comments (article_id, number)",
                 "DROP INDEX comments_article",

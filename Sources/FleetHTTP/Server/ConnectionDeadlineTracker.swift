@@ -10,6 +10,7 @@ final class ConnectionDeadlineTracker {
     private var deadlines: ConnectionDeadlines<ContinuousClock.Instant>
     private var timer: Scheduled<Void>?
     private var scheduledFor: ContinuousClock.Instant?
+    private var stopped = false
     private let channel: any Channel
     private let closed: (ConnectionDeadlines<ContinuousClock.Instant>.Phase) -> Void
 
@@ -27,17 +28,20 @@ final class ConnectionDeadlineTracker {
     func start() { schedule() }
 
     func stop() {
+        stopped = true
         timer?.cancel()
         timer = nil
     }
 
     private func update(_ change: (inout ConnectionDeadlines<ContinuousClock.Instant>) -> Void) {
         change(&deadlines)
+        guard !stopped else { return }
         // A timer already set for no later than the new deadline will find it when it fires.
         if let deadline = deadlines.deadline, scheduledFor.map({ deadline < $0 }) ?? true { schedule() }
     }
 
     private func schedule() {
+        guard !stopped else { return }
         timer?.cancel()
         timer = nil
         scheduledFor = nil

@@ -21,10 +21,13 @@ public struct ConnectionTimeouts: Sendable, Equatable {
 /// The channel handlers (`ConnectionDeadlineTracker`) feed it what they see and ask it
 /// when the connection must be closed.
 ///
-/// The client is only ever timed while it owes the server something: bytes of a request
-/// it started, or its next request while nothing is being answered. While the server
-/// works on a response, no deadline runs: a slow handler is the server's problem, not
-/// the client's (and the server's own timeouts bound it).
+/// The client is only ever timed while it owes the server something: the rest of a
+/// request's body (even while the handler waits for it), or, while nothing is being
+/// answered, the rest of a request's headers or its next request. A slow response is the
+/// server's problem, not the client's, and no idle or header deadline runs during one.
+///
+/// Known limit: when one read brings both the end of a request and the start of the next
+/// (pipelining), the next one's headers are timed as idle, not as headers.
 public struct ConnectionDeadlines<Instant: InstantProtocol>: Sendable where Instant.Duration == Swift.Duration {
     public enum Phase: Sendable, Equatable {
         /// No request in progress on the reading side.
