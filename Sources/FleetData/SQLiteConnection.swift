@@ -1,16 +1,16 @@
 import CSQLite
 
-/// One connection to a SQLite file, called synchronously, with a thread of its own.
-///
-/// Whoever holds the connection runs on its thread (`executor`, see `SQLiteDatabase`):
-/// one hop in and one out per lease, however many statements, and a slow statement
-/// blocks that thread only, never one of Swift's cooperative threads. Prepared
-/// statements are kept and reused. A connection is not safe for concurrent use:
-/// `SQLiteDatabase` lends each one to a single task at a time, which is what
-/// `@unchecked Sendable` relies on.
+/// One connection to a SQLite file, called synchronously, with a thread of its own for
+/// work that turns out to be slow (see `SQLiteDatabase`). Prepared statements are kept
+/// and reused. A connection is not safe for concurrent use: `SQLiteDatabase` lends each
+/// one to a single task at a time, which is what `@unchecked Sendable` relies on.
 final class SQLiteConnection: @unchecked Sendable {
     let executor: ThreadExecutor
     private let handle: OpaquePointer
+    /// While set, statements still running past it are interrupted (`SQLiteInterrupted`).
+    private var deadline: ContinuousClock.Instant?
+    /// Statements interrupted since the connection opened.
+    private(set) var interruptions = 0
     private var statements: [String: Statement] = [:]
     private static let statementCacheLimit = 512
 
@@ -34,6 +34,29 @@ final class SQLiteConnection: @unchecked Sendable {
         sqlite3_extended_result_codes(handle, 1)
         // Waits (sleeping) for a lock held by another process, e.g. `fleet migrate`.
         sqlite3_busy_timeout(handle, 5_000)
+        // Every 1,000 virtual-machine steps (tens of microseconds), the deadline is checked.
+        sqlite3_progress_handler(handle, 1_000, { context in
+            guard let context else { return 0 }
+            return Unmanaged<SQLiteConnection>.fromOpaque(context).takeUnretainedValue().pastDeadline() ? 1 : 0
+        }, Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    private func pastDeadline() -> Bool {
+        guard let deadline, ContinuousClock.now >= deadline else { return false }
+        interruptions += 1
+        return true
+    }
+
+    /// Rolls back a transaction left open (by a rollback that failed).
+    func rollbackIfOpen() {
+        if sqlite3_get_autocommit(handle) == 0 { _ = try? query("ROLLBACK", []) }
+    }
+
+    /// Runs `body` with statements interrupted once `budget` has passed.
+    func within<Result>(_ budget: Duration, _ body: () async throws -> Result) async rethrows -> Result {
+        deadline = ContinuousClock.now + budget
+        defer { deadline = nil }
+        return try await body()
     }
 
     deinit {
@@ -57,6 +80,7 @@ final class SQLiteConnection: @unchecked Sendable {
         while true {
             let status = sqlite3_step(statement.pointer)
             if status == SQLITE_DONE { break }
+            if status == SQLITE_INTERRUPT { throw SQLiteInterrupted() }
             guard status == SQLITE_ROW else { throw error(status) }
             var values: [SQLValue] = []
             values.reserveCapacity(Int(count))
@@ -138,3 +162,6 @@ final class SQLiteConnection: @unchecked Sendable {
     /// `SQLITE_TRANSIENT`: SQLite copies the bound bytes before the call returns.
     private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 }
+
+/// A statement stopped at its connection's deadline; the work is done again elsewhere.
+struct SQLiteInterrupted: Error {}

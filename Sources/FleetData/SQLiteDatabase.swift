@@ -16,6 +16,9 @@ public final class SQLiteDatabase: Database {
         public var acquireTimeout: Duration
         /// `PRAGMA synchronous`: `normal` survives a killed process (WAL), `full` also a power cut.
         public var synchronous: String
+        /// How long a call may run on the caller's thread before it is moved to its
+        /// connection's own thread (see `read`).
+        public var inlineBudget: Duration = .milliseconds(5)
 
         public init(path: String, readers: Int = 4, acquireTimeout: Duration = .seconds(10), synchronous: String = "normal") {
             self.path = path
@@ -56,11 +59,21 @@ public final class SQLiteDatabase: Database {
         return SQLiteDatabase(writer: writer, readers: readers, configuration: configuration, logger: logger)
     }
 
+    /// SQLite is called synchronously, so whoever calls it blocks the thread it runs on.
+    /// Most calls take microseconds: they run where the caller is, on one of Swift's
+    /// cooperative threads (one per core), since moving them to another thread and back
+    /// would cost more than the work. A call that runs longer than `inlineBudget` is
+    /// stopped, thrown away and run again on its connection's own thread, where it may
+    /// take as long as it likes without holding a cooperative thread (which every other
+    /// request needs) for more than the budget. Reads and transactions are all-or-nothing,
+    /// so running one again is safe: a transaction that was stopped is rolled back first.
     public func read<Result: Sendable>(
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result {
         try await readers.withResource(timeout: configuration.acquireTimeout) { connection in
-            try await withTaskExecutorPreference(connection.executor) { try await body(SQLiteExecutor(connection: connection)) }
+            let executor = SQLiteExecutor(connection: connection)
+            if let result = try await attempt(on: connection, { try await body(executor) }) { return result }
+            return try await withTaskExecutorPreference(connection.executor) { try await body(executor) }
         }
     }
 
@@ -68,10 +81,43 @@ public final class SQLiteDatabase: Database {
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result {
         try await writer.withResource(timeout: configuration.acquireTimeout) { connection in
-            try await withTaskExecutorPreference(connection.executor) {
-                // IMMEDIATE takes the write lock up front instead of upgrading mid-transaction.
-                try await SQLiteExecutor(connection: connection).inTransaction(begin: "BEGIN IMMEDIATE", logger: logger, body)
+            let executor = SQLiteExecutor(connection: connection)
+            if let result = try await attempt(on: connection, { try await transactionOnce(executor, body) }) { return result }
+            connection.rollbackIfOpen()
+            return try await withTaskExecutorPreference(connection.executor) { try await transactionOnce(executor, body) }
+        }
+    }
+
+    /// One transaction; one that was stopped at the deadline is rolled back, never
+    /// committed, even if `body` swallowed the interruption.
+    private func transactionOnce<Result: Sendable>(
+        _ executor: SQLiteExecutor, _ body: @Sendable (any SQLExecutor) async throws -> Result
+    ) async throws -> Result {
+        let interruptions = executor.connection.interruptions
+        // IMMEDIATE takes the write lock up front instead of upgrading mid-transaction.
+        return try await executor.inTransaction(begin: "BEGIN IMMEDIATE", logger: logger) { db in
+            let result = try await body(db)
+            if executor.connection.interruptions != interruptions { throw SQLiteInterrupted() }
+            return result
+        }
+    }
+
+    /// Runs `work` here within `inlineBudget`; nil when it was stopped at the deadline
+    /// (whether or not the interruption reached `work`'s caller: its result is not used,
+    /// and its statements are not counted in a `QueryCount` measurement).
+    private func attempt<Result>(on connection: SQLiteConnection, _ work: () async throws -> Result) async throws -> Result? {
+        let interruptions = connection.interruptions
+        let measured = QueryCount.current
+        let counted = QueryCount.Counter()
+        defer { if connection.interruptions == interruptions { measured?.add(counted.value) } }
+        do {
+            let result = try await QueryCount.$current.withValue(measured == nil ? nil : counted) {
+                try await connection.within(configuration.inlineBudget, work)
             }
+            return connection.interruptions == interruptions ? result : nil
+        } catch {
+            if connection.interruptions != interruptions { return nil }
+            throw error
         }
     }
 

@@ -96,9 +96,10 @@ import Testing
             }
             let scanning = try await scans.value
             // The scans outlasted the checks (else this proves nothing); before, liveness
-            // waited for them.
+            // waited for them, now it answers in a fraction of their time (the bound is
+            // loose: the test suite keeps both cores busy).
             #expect(scanning > .seconds(1.5))
-            #expect(slowest < .seconds(1), "/health/live took \(slowest) while SQLite scanned for \(scanning)")
+            #expect(slowest < scanning / 3, "/health/live took \(slowest) while SQLite scanned for \(scanning)")
         }
     }
 }

@@ -73,7 +73,7 @@ import Testing
         let started = ContinuousClock.now
         let (ready, results) = await health.readiness()
         #expect(!ready && results["hung"] == false)
-        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(ContinuousClock.now - started < .seconds(10))  // not the hour the check would take
         health.beginDraining()
         let draining = await health.readiness()
         #expect(!draining.ready && draining.results["accepting_traffic"] == false)

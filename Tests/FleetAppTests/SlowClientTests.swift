@@ -37,12 +37,12 @@ import Testing
             let bodySocket = try RawSocket(port: port)
             bodySocket.send(String(body.prefix(while: { $0 != " " })))
             async let slowBody = Self.trickle(String(body.drop(while: { $0 != " " })), to: bodySocket, pause: .milliseconds(250))
-            // Meanwhile, other clients are served (long before a trickle would end; the
-            // bound is loose because the test suite keeps both cores busy).
+            // Meanwhile, other clients are served, long before a trickle would end (the
+            // bound is loose: the test suite keeps both cores busy).
             for _ in 0..<10 {
                 let started = ContinuousClock.now
                 #expect(try await client.send(.get, "/api/tags").status == .ok)
-                #expect(ContinuousClock.now - started < .seconds(3))
+                #expect(ContinuousClock.now - started < .seconds(10))
                 try await Task.sleep(for: .milliseconds(100))
             }
             let (headerBytes, headerTime) = try await slowHeaders
@@ -94,7 +94,7 @@ import Testing
             for _ in 0..<4 {
                 let socket = try RawSocket(port: port)
                 socket.send("GET /health/live HTTP/1.1\r\nHost: fleet\r\n\r\n")
-                if try await Self.answer(on: socket, within: .seconds(1)).hasPrefix("HTTP/1.1 200") {
+                if try await Self.answer(on: socket, within: .seconds(3)).hasPrefix("HTTP/1.1 200") {
                     held.append(socket)
                 } else {
                     waiting = socket
@@ -102,7 +102,7 @@ import Testing
                 }
             }
             let queued = try #require(waiting, "every connection was served past the most")
-            #expect(held.count == 3)
+            try #require(held.count == 3, "only \(held.count) connections were served")
             // One closes: the waiting connection is accepted and served.
             held.removeFirst().close()
             let answer = try await Self.answer(on: queued, within: .seconds(3))

@@ -160,3 +160,37 @@ func withTemporaryDatabase<T>(readers: Int = 4, _ body: (SQLiteDatabase) async t
         await #expect(throws: DatabaseError.self) { try await pool.withResource(timeout: .seconds(1)) { _ in } }
     }
 }
+
+/// Calls that outlast the inline budget are stopped and run again on their connection's
+/// own thread: the answer is the same, and nothing is done twice.
+@Suite struct SQLiteEscalationTests {
+    static let slow: SQLQuery = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000) SELECT COUNT(*) AS n FROM c"
+
+    @Test func aSlowReadIsAnsweredInFull() async throws {
+        try await withTemporaryDatabase { (db: SQLiteDatabase) async throws in
+            let count = try await db.read { try await $0.first(Self.slow)?.decode("n", as: Int.self) }
+            #expect(count == 1_000_000)
+            // A body that swallows the interruption does not get its partial answer used.
+            let swallowed = try await db.read { db in try (try? await db.first(Self.slow))?.decode("n", as: Int.self) ?? -1 }
+            #expect(swallowed == 1_000_000)
+        }
+    }
+
+    @Test func aSlowTransactionIsCommittedOnce() async throws {
+        try await withTemporaryDatabase { (db: SQLiteDatabase) async throws in
+            try await db.transaction { try await $0.execute("CREATE TABLE t (n INTEGER NOT NULL)") }
+            try await db.transaction { db in
+                try await db.execute("INSERT INTO t (n) VALUES (1)")
+                _ = try? await db.query(Self.slow)  // interrupted inline, and swallowed
+            }
+            try await db.transaction { db in
+                try await db.execute("INSERT INTO t (n) VALUES (2)")
+                try await db.execute(Self.slow)
+            }
+            let rows = try await db.read { try await $0.query("SELECT n FROM t ORDER BY n").map { try $0.decode("n", as: Int.self) } }
+            #expect(rows == [1, 2])
+            // The writer is free again afterwards.
+            try await db.transaction { try await $0.execute("INSERT INTO t (n) VALUES (3)") }
+        }
+    }
+}
