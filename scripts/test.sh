@@ -53,14 +53,29 @@ trap cleanup EXIT
 step "building (debug, with tests)"
 swift build --build-tests
 
-# A test run that hangs fails within this bound instead of holding CI for its whole limit.
-suite_timeout=900
+# A test run that hangs fails within this bound (a run takes a minute or two) instead of
+# holding CI for its whole limit, and names the tests that never finished. Output is line
+# buffered so that what a hung run printed last is all there.
+suite_timeout=600
+swift_test() {
+    local log status
+    log=$(mktemp "$scratch/swift-test.XXXXXX")
+    set +e
+    timeout "$suite_timeout" stdbuf -oL -eL swift test --skip-build "$@" 2>&1 | tee "$log"
+    status=${PIPESTATUS[0]}
+    set -e
+    if [ "$status" = 124 ]; then
+        echo "FAIL: swift test did not finish within ${suite_timeout}s; tests that started and never finished:"
+        comm -23 <(grep -oE '◇ Test [^ ]+\(' "$log" | sort -u) <(grep -oE '[✔✘] Test [^ ]+\(' "$log" | sed 's/^[✔✘]/◇/' | sort -u)
+    fi
+    return "$status"
+}
 
 step "swift test (T0: SQLite)"
-FLEET_BIN="$root/.build/debug/fleet" timeout "$suite_timeout" swift test --skip-build
+FLEET_BIN="$root/.build/debug/fleet" swift_test
 
 step "swift test FleetAppTests on two SQLite shards (every route test, sharded)"
-FLEET_TEST_SHARDS=2 timeout "$suite_timeout" swift test --skip-build --filter FleetAppTests
+FLEET_TEST_SHARDS=2 swift_test --filter FleetAppTests
 
 step "starting PostgreSQL (T1) and a streaming replica of it (pg_basebackup)"
 primary_port=$(free_port)
@@ -69,8 +84,7 @@ replica_url=$("$root/scripts/postgres.sh" replica "$scratch/pg-replica" "$(free_
 echo "primary $postgres_url, replica $replica_url"
 
 step "swift test FleetAppTests (T1: PostgreSQL, with the replica for the replica tests)"
-FLEET_TEST_POSTGRES_URL="$postgres_url" FLEET_TEST_POSTGRES_REPLICA_URL="$replica_url" timeout "$suite_timeout" \
-    swift test --skip-build --filter FleetAppTests
+FLEET_TEST_POSTGRES_URL="$postgres_url" FLEET_TEST_POSTGRES_REPLICA_URL="$replica_url" swift_test --filter FleetAppTests
 
 # The rate limits stay on in the live checks, raised so that the suite's burst of
 # sign-ups from one address fits.

@@ -18,7 +18,8 @@ import Synchronization
 /// session's reads only go to replicas that have replayed at least that far. Other
 /// sessions keep using replicas.
 ///
-/// When the primary is down, transactions fail at once with `DatabaseError.unavailable`
+/// When the primary is down (`primaryDownAfter` probes in a row failed: one slow probe is
+/// not an outage), transactions fail at once with `DatabaseError.unavailable`
 /// (503 to clients) while reads continue on replicas; with no writes possible, a caught-up
 /// replica is also the latest state, so `readLatest` uses one too.
 public final class ReplicatedDatabase: Database, Service {
@@ -26,8 +27,10 @@ public final class ReplicatedDatabase: Database, Service {
         /// Replicas further behind than this are skipped.
         public var maxLag: Duration = .seconds(2)
         public var pollInterval: Duration = .milliseconds(100)
-        /// How long a probe may take before its node counts as down.
+        /// How long a probe may take before it counts as failed.
         public var probeTimeout: Duration = .seconds(1)
+        /// Failed probes of the primary in a row before it counts as down (writes refused).
+        public var primaryDownAfter: Int = 3
         /// Which physical shard this is: sessions keep a write position per shard, and
         /// metrics name it.
         public var shard: Int = 0
@@ -49,7 +52,7 @@ public final class ReplicatedDatabase: Database, Service {
     private let lagGauges: [Gauge]
 
     private struct State {
-        var primaryUp = true
+        var primary: ProbeHealth
         /// Replicas are used only once they have replayed this far (the schema this
         /// instance migrated to, see `requireReplicasToCatchUp()`).
         var floor: WALPosition?
@@ -69,7 +72,7 @@ public final class ReplicatedDatabase: Database, Service {
         self.replicas = replicas
         self.configuration = configuration
         self.logger = logger
-        self.state = Mutex(State(replicas: replicas.map { _ in Replica() }))
+        self.state = Mutex(State(primary: ProbeHealth(threshold: configuration.primaryDownAfter), replicas: replicas.map { _ in Replica() }))
         let shard = ("db.shard", String(configuration.shard))
         self.primaryReadCounter = Counter(label: "db.client.reads.total", dimensions: [("db.node", "primary"), shard])
         self.replicaReadCounter = Counter(label: "db.client.reads.total", dimensions: [("db.node", "replica"), shard])
@@ -171,7 +174,7 @@ public final class ReplicatedDatabase: Database, Service {
 
     // MARK: - Routing
 
-    private var isPrimaryUp: Bool { state.withLock { $0.primaryUp } }
+    private var isPrimaryUp: Bool { state.withLock { $0.primary.isUp } }
 
     private func chooseReplica(atLeast required: WALPosition?) -> Int? {
         guard !replicas.isEmpty else { return nil }
@@ -251,10 +254,9 @@ public final class ReplicatedDatabase: Database, Service {
     private func record(primary position: WALPosition?, replicas replayed: [WALPosition?], at now: ContinuousClock.Instant) {
         let changes: [String] = state.withLock { state in
             var changes: [String] = []
-            if (position != nil) != state.primaryUp {
-                changes.append(position == nil ? "primary is down" : "primary is back")
+            if state.primary.record(success: position != nil) {
+                changes.append(state.primary.isUp ? "primary is back" : "primary is down")
             }
-            state.primaryUp = position != nil
             if let position {
                 state.samples.append((now, position))
                 // Keep enough history to measure lags a little past the bound.

@@ -51,7 +51,7 @@ public final class RedisClient: Service, Sendable {
     public var isConnected: Bool { connected.load(ordering: .relaxed) > 0 }
 
     /// Waits until a connection is up (for tests and start-up), or throws after `timeout`.
-    public func waitUntilConnected(timeout: Duration = .seconds(5)) async throws {
+    public func waitUntilConnected(timeout: Duration = .seconds(30)) async throws {
         let deadline = ContinuousClock.now + timeout
         while !isConnected {
             guard ContinuousClock.now < deadline else { throw RedisError.unavailable }

@@ -50,7 +50,7 @@ import Testing
             #expect(beta["articlesCount"].int == writers * 3)
             let all = JSON(try await client.send(.get, "/api/articles?limit=1"))
             #expect(all["articlesCount"].int == writers * 3 + 1)
-            let article = JSON(try await client.send(.get, "/api/articles/\(shared)"))
+            let article = try await client.eventually("/api/articles/\(shared)") { $0["article"]["favoritesCount"].int == writers }
             #expect(article["article"]["favoritesCount"].int == writers)
         }
     }

@@ -16,12 +16,17 @@ import Glibc
             .appendingPathComponent(".build/debug/fleet")
     }
 
+    /// One `fleet serve` process. Its output goes to a log file, never to the test
+    /// runner's: a server left running would hold that open, and `swift test` would
+    /// wait for it forever. `stop()` in a `defer` ends it whatever the test did.
     struct Server {
         let process: Process
         let port: Int
         let adminPort: Int
+        let log: URL
 
         static func start(dataDirectory: URL, bcryptCost: Int, settings: [String] = []) async throws -> Server {
+            let log = URL(fileURLWithPath: dataDirectory.path + ".log")
             for _ in 0..<5 {
                 let port = Int.random(in: 20_000..<45_000)
                 let adminPort = port + 1
@@ -31,16 +36,24 @@ import Glibc
                     "serve", "--data-dir", dataDirectory.path, "--http-port", "\(port)", "--http-admin-port", "\(adminPort)",
                     "--auth-bcrypt-cost", "\(bcryptCost)", "--log-level", "warning",
                 ] + settings
-                process.standardOutput = FileHandle.nullDevice
+                FileManager.default.createFile(atPath: log.path, contents: nil)
+                let output = try FileHandle(forWritingTo: log)
+                defer { try? output.close() }
+                process.standardInput = FileHandle.nullDevice
+                process.standardOutput = output
+                process.standardError = output
                 try process.run()
-                for _ in 0..<100 {
+                let server = Server(process: process, port: port, adminPort: adminPort, log: log)
+                // Generous: a debug build on a machine busy with the rest of the suite.
+                for _ in 0..<400 {
                     try await Task.sleep(for: .milliseconds(50))
                     guard process.isRunning else { break }
-                    if (try? await get(port: port, "/health/ready")) == .ok { return Server(process: process, port: port, adminPort: adminPort) }
+                    if (try? await get(port: port, "/health/ready")) == .ok { return server }
                 }
-                if process.isRunning { process.terminate() }
+                server.stop()
             }
-            throw CancellationError()
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            throw ServerError(description: "fleet serve did not become ready:\n\(text)")
         }
 
         func waitForExit(timeout: Duration) async throws -> Int32? {
@@ -48,21 +61,42 @@ import Glibc
             while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
             return process.isRunning ? nil : process.terminationStatus
         }
+
+        /// Kills the server if it still runs (SIGKILL), and removes its log.
+        func stop() {
+            if process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+            try? FileManager.default.removeItem(at: log)
+        }
+    }
+
+    struct ServerError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// One request on a connection of its own, closed before returning.
+    static func request(port: Int, _ path: String) async throws -> TestClient.Response {
+        let client = TestClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(10)))
+        client.connect()
+        do {
+            let response = try await client.get(path)
+            try? await client.shutdown()
+            return response
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
     }
 
     static func get(port: Int, _ path: String) async throws -> HTTPResponse.Status {
-        let client = TestClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(2)))
-        client.connect()
-        defer { Task { try? await client.shutdown() } }
-        return try await client.get(path).head.status
+        try await request(port: port, path).head.status
     }
 
     /// From the admin listener's `/metrics`.
     static func signupInFlight(port: Int) async throws -> Bool {
-        let client = TestClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(2)))
-        client.connect()
-        defer { Task { try? await client.shutdown() } }
-        let body = try await client.get("/metrics").body ?? ByteBuffer()
+        let body = try await request(port: port, "/metrics").body ?? ByteBuffer()
         return String(buffer: body).split(separator: "\n").contains { line in
             line.hasPrefix("http_server_active_requests{") && line.contains("POST") && !line.hasSuffix(" 0") && !line.hasSuffix(" 0.0")
         }
@@ -74,6 +108,7 @@ import Glibc
         defer { try? FileManager.default.removeItem(at: data) }
         // Cost 13 makes a sign-up take a noticeable fraction of a second: long enough to be in flight.
         let server = try await Server.start(dataDirectory: data, bcryptCost: 13)
+        defer { server.stop() }
         let client = TestClient(host: "127.0.0.1", port: server.port, configuration: .init(timeout: .seconds(30)))
         client.connect()
         let signup = Task {
@@ -95,7 +130,7 @@ import Glibc
 
         // Acknowledged means stored: the account works after a restart.
         let restarted = try await Server.start(dataDirectory: data, bcryptCost: 4)
-        defer { restarted.process.terminate() }
+        defer { restarted.stop() }
         let login = TestClient(host: "127.0.0.1", port: restarted.port)
         login.connect()
         let loginResponse = try await login.post(

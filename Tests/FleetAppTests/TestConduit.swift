@@ -156,6 +156,19 @@ extension TestClientProtocol {
         return try await executeRequest(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
     }
 
+    /// Reads `uri` until `done` holds for its JSON, for at most `limit`; returns the last.
+    /// For what is mirrored after a write is acknowledged (a favorite's count): at once
+    /// normally, by the outbox sweep when the request's own delivery ran past the shards'
+    /// timeout on a busy machine (rows older than ten seconds, every second).
+    func eventually(_ uri: String, within limit: Duration = .seconds(30), _ done: (JSON) -> Bool) async throws -> JSON {
+        let deadline = ContinuousClock.now + limit
+        while true {
+            let json = JSON(try await send(.get, uri))
+            if done(json) || ContinuousClock.now >= deadline { return json }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
     /// Registers a user and returns its token.
     func register(_ name: String) async throws -> String {
         let response = try await send(.post, "/api/users", json: #"{"user":{"username":"\#(name)","email":"\#(name)@example.com","password":"password123"}}"#)

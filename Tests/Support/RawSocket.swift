@@ -26,6 +26,9 @@ public final class RawSocket: @unchecked Sendable {
 
     deinit { close() }
 
+    /// The file descriptor, for `poll` (the blocking steps).
+    var descriptorForPolling: Int32 { descriptor }
+
     /// Closes the connection (once).
     public func close() {
         if descriptor >= 0 { Glibc.close(descriptor) }

@@ -52,6 +52,11 @@ public final class RedisServerProcess: @unchecked Sendable {
             "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--dir", directory.path, "--logfile", log.path, "--daemonize", "no",
         ] + arguments
+        // Never the test runner's own output: a server left behind would keep it open,
+        // and `swift test` waits for it to close.
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
         try process.run()
         self.process = process
         let deadline = Date().addingTimeInterval(10)

@@ -98,7 +98,7 @@ public struct EdgeRelay: Sendable {
         }
         for _ in 0..<Self.attempts {
             let truth = try await source.readLatest(owned)
-            let (targetExists, changed) = try await shards.node(for: edge.targetID).transaction { db in
+            let targetExists = try await shards.node(for: edge.targetID).transaction { db in
                 // Locked: an article delete waits for this to commit (and then sees its
                 // mirror row), or this waits for the delete (and sees the article gone).
                 // Exclusive, not shared: two reconciliations that both held a shared lock
@@ -123,7 +123,7 @@ public struct EdgeRelay: Sendable {
                 if kind == .favorite, targetExists, !changed.isEmpty {
                     try await db.execute("UPDATE articles SET favorites_count = favorites_count + \(bind: present ? 1 : -1) WHERE id = \(bind: edge.target)")
                 }
-                return (targetExists, !changed.isEmpty)
+                return targetExists
             }
             if truth && !targetExists {
                 // The target is gone (a deleted article): so is the edge.
@@ -133,7 +133,9 @@ public struct EdgeRelay: Sendable {
                     )
                 }
             }
-            if kind == .favorite, changed || (truth && !targetExists) {
+            // Also when nothing changed: an earlier delivery may have committed the count
+            // and been cut off (the shards' timeout) before it invalidated the cache.
+            if kind == .favorite {
                 await services.caches.articles.invalidate(edge.targetID.key)
                 await services.caches.favoritedLists.invalidateAll()
             }
