@@ -66,6 +66,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Durable jobs in the database of the change that made them (knows nothing of Conduit).
+        .target(name: "FleetJobs", dependencies: ["FleetData", "FleetSupport"], swiftSettings: strict),
         .target(
             name: "FleetRedis",
             dependencies: [
@@ -157,10 +159,16 @@ let package = Package(
             swiftSettings: strict
         ),
         // Helpers for tests: real servers (redis-server) started and stopped per test.
-        .target(name: "FleetTestSupport", path: "Tests/Support", swiftSettings: strict),
+        .target(
+            name: "FleetTestSupport",
+            dependencies: ["FleetData", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/Support",
+            swiftSettings: strict
+        ),
         .testTarget(name: "FleetSupportTests", dependencies: ["FleetSupport"], swiftSettings: strict),
         .testTarget(name: "FleetResilienceTests", dependencies: ["FleetResilience"], swiftSettings: strict),
-        .testTarget(name: "FleetDataTests", dependencies: ["FleetData"], swiftSettings: strict),
+        .testTarget(name: "FleetDataTests", dependencies: ["FleetData", "FleetTestSupport"], swiftSettings: strict),
+        .testTarget(name: "FleetJobsTests", dependencies: ["FleetJobs", "FleetData", "FleetTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "FleetRateLimitTests",
             dependencies: [

@@ -83,8 +83,8 @@ postgres_url=$("$root/scripts/postgres.sh" start "$scratch/pg" "$primary_port")
 replica_url=$("$root/scripts/postgres.sh" replica "$scratch/pg-replica" "$(free_port)" "$primary_port")
 echo "primary $postgres_url, replica $replica_url"
 
-step "swift test FleetAppTests (T1: PostgreSQL, with the replica for the replica tests)"
-FLEET_TEST_POSTGRES_URL="$postgres_url" FLEET_TEST_POSTGRES_REPLICA_URL="$replica_url" swift_test --filter FleetAppTests
+step "swift test FleetAppTests and FleetJobsTests (T1: PostgreSQL, with the replica for the replica tests)"
+FLEET_TEST_POSTGRES_URL="$postgres_url" FLEET_TEST_POSTGRES_REPLICA_URL="$replica_url" swift_test --filter "FleetAppTests|FleetJobsTests"
 
 # The rate limits stay on in the live checks, raised so that the suite's burst of
 # sign-ups from one address fits.

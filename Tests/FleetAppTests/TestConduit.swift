@@ -3,6 +3,7 @@ import Configuration
 import FleetCache
 import FleetData
 import FleetRedis
+import FleetTestSupport
 import FleetObservability
 import Foundation
 import Hummingbird
@@ -107,21 +108,6 @@ struct TestConduit {
 
     func test<T: Sendable>(_ setup: TestingSetup = .router, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
         try await test(setup) { client, _ in try await body(client) }
-    }
-}
-
-/// Creates a database per test on a shared PostgreSQL server.
-enum TestPostgres {
-    static func createDatabase(admin url: String) async throws -> String {
-        let name = "fleet_test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16))"
-        let admin = PostgresDatabase(try PostgresDatabase.Configuration(url: url), logger: Logger(label: "test"))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await admin.run() }
-            defer { group.cancelAll() }
-            try await admin.read { try await $0.execute(SQLQuery(unsafeSQL: "CREATE DATABASE \(name)")) }
-        }
-        let slash = try #require(url.lastIndex(of: "/"), "the admin URL names no database")
-        return url[..<slash] + "/" + name
     }
 }
 

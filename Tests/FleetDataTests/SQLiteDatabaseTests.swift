@@ -1,24 +1,12 @@
 import FleetData
+import FleetTestSupport
 import Foundation
 import Logging
 import Testing
 
 /// A fresh database file in a temporary folder, removed afterwards.
 func withTemporaryDatabase<T>(readers: Int = 4, _ body: (SQLiteDatabase) async throws -> T) async throws -> T {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-test-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let database = try await SQLiteDatabase.open(
-        .init(path: directory.appendingPathComponent("test.sqlite").path, readers: readers), logger: Logger(label: "test")
-    )
-    do {
-        let result = try await body(database)
-        await database.close()
-        return result
-    } catch {
-        await database.close()
-        throw error
-    }
+    try await withTemporarySQLite(readers: readers, body)
 }
 
 @Suite struct SQLiteDatabaseTests {

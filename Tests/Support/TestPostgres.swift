@@ -1,0 +1,26 @@
+public import FleetData
+import Foundation
+import Logging
+
+/// Creates a database per test on a shared PostgreSQL server (`FLEET_TEST_POSTGRES_URL`).
+public enum TestPostgres {
+    /// The server the PostgreSQL runs of the tests use, if any.
+    public static var adminURL: String? { ProcessInfo.processInfo.environment["FLEET_TEST_POSTGRES_URL"] }
+
+    /// Creates a fresh database and returns its URL.
+    public static func createDatabase(admin url: String) async throws -> String {
+        let name = "fleet_test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16))"
+        let admin = PostgresDatabase(try PostgresDatabase.Configuration(url: url), logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await admin.run() }
+            defer { group.cancelAll() }
+            try await admin.read { try await $0.execute(SQLQuery(unsafeSQL: "CREATE DATABASE \(name)")) }
+        }
+        guard let slash = url.lastIndex(of: "/") else { throw TestPostgresError(description: "the admin URL names no database: \(url)") }
+        return url[..<slash] + "/" + name
+    }
+}
+
+public struct TestPostgresError: Error, CustomStringConvertible {
+    public let description: String
+}
