@@ -30,9 +30,9 @@
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=bench/lib/common.sh
+source "$BENCH_DIR/lib/common.sh"
 REPO_DIR="$(dirname "$BENCH_DIR")"
-RESULTS_DIR="${BENCH_RESULTS_DIR:-$BENCH_DIR/results}"
-SEED_DIR="$RESULTS_DIR/data"   # the pristine seeded data set, shared with bench/run.sh
 
 DURATION=20s
 WARMUP=10s
@@ -48,9 +48,7 @@ ARTICLES=100000
 BCRYPT_COST=12
 KEEP_DATA=0
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 warn() { printf '!! %s\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 while (($#)); do
   case $1 in
@@ -78,7 +76,7 @@ done
 ((CONNECTIONS > 0 && THREADS > 0 && PATH_COUNT > 0)) || die "--connections, --threads and --paths must be positive"
 if ((THREADS > CONNECTIONS)); then THREADS=$CONNECTIONS; fi
 
-command -v wrk >/dev/null || die "wrk is not installed (apt-get install -y wrk)"
+need_wrk
 for tool in curl python3 awk; do
   command -v "$tool" >/dev/null || die "$tool is not installed"
 done

@@ -17,8 +17,8 @@
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-RESULTS_DIR="${BENCH_RESULTS_DIR:-$BENCH_DIR/results}"
-SEED_DIR="$RESULTS_DIR/data"
+# shellcheck source=bench/lib/common.sh
+source "$BENCH_DIR/lib/common.sh"
 DURATION=5s
 ROUNDS=3
 CONNECTIONS=64
@@ -28,8 +28,6 @@ AFTER=""
 BCRYPT_COST=12
 KEEP_DATA=0
 
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 
 while (($#)); do
   case $1 in
@@ -44,8 +42,8 @@ while (($#)); do
   esac
 done
 [[ -n $BEFORE && -n $AFTER ]] || die "--before BIN and --after BIN are required (see --help)"
-[[ -d $SEED_DIR ]] || die "no data set in $SEED_DIR: run bench/run.sh once (it seeds one)"
-command -v wrk >/dev/null || die "wrk is not installed (apt-get install -y wrk)"
+need_seed
+need_wrk
 
 FLEET_BIN=$BEFORE
 # shellcheck source=bench/lib/server.sh

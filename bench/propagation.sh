@@ -10,17 +10,18 @@
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=bench/lib/common.sh
+source "$BENCH_DIR/lib/common.sh"
 REPO_DIR="$(dirname "$BENCH_DIR")"
-RESULTS_DIR="${BENCH_RESULTS_DIR:-$BENCH_DIR/results}"
 WRITES=2000
 PORT=8189
 BCRYPT_COST=4
 KEEP_DATA=0
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 while (($#)); do
   case $1 in
     --writes) WRITES=${2:?}; shift 2 ;;
-    *) die "unknown option: $1" ;;
+    -h | --help) usage; exit 0 ;;
+    *) die "unknown option: $1 (see --help)" ;;
   esac
 done
 [[ ${FLEET_BENCH_SETTINGS:-} == *--redis-url* && ${FLEET_BENCH_SETTINGS:-} == *--database-url* ]] \

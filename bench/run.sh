@@ -40,9 +40,9 @@
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=bench/lib/common.sh
+source "$BENCH_DIR/lib/common.sh"
 REPO_DIR="$(dirname "$BENCH_DIR")"
-RESULTS_DIR="${BENCH_RESULTS_DIR:-$BENCH_DIR/results}"
-SEED_DIR="$RESULTS_DIR/data"   # the pristine seeded data set; each run works on a copy
 
 DURATION=10s
 CONNECTIONS=64
@@ -62,9 +62,7 @@ KEEP_DATA=0
 BENCH_EMAIL="user1@seed.fleet"
 BENCH_PASSWORD="password123"
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
 warn() { printf '!! %s\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 while (($#)); do
   case $1 in
@@ -91,7 +89,7 @@ done
 ((CONNECTIONS > 0 && USERS > 0 && ARTICLES > 0)) || die "--connections, --users and --articles must be positive"
 if ((LOGIN_CONNECTIONS > CONNECTIONS)); then LOGIN_CONNECTIONS=$CONNECTIONS; fi
 
-command -v wrk >/dev/null || die "wrk is not installed (apt-get install -y wrk)"
+need_wrk
 for tool in curl python3 awk; do
   command -v "$tool" >/dev/null || die "$tool is not installed"
 done

@@ -4,23 +4,25 @@ import Synchronization
 ///
 /// The caller is answered at the deadline even if the operation ignores cancellation (a
 /// query on a silent socket does): the operation runs in a task of its own, which is
-/// cancelled at the deadline and left to finish on its own.
+/// cancelled at the deadline and left to finish on its own. An operation that finishes in
+/// time cancels the timer, so no sleeping task outlives the call (this runs per shard on
+/// every scatter-gather request).
 public func withDeadline<Result: Sendable>(
     _ limit: Duration, orThrow timeoutError: @escaping @Sendable () -> any Error, _ operation: @escaping @Sendable () async throws -> Result
 ) async throws -> Result {
-    let once = OnceFlag()
+    let race = DeadlineRace()
     return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
         let work = Task {
             do {
                 let result = try await operation()
-                if once.claim() { continuation.resume(returning: result) }
+                if race.finish() { continuation.resume(returning: result) }
             } catch {
-                if once.claim() { continuation.resume(throwing: error) }
+                if race.finish() { continuation.resume(throwing: error) }
             }
         }
-        Task {
+        race.timer = Task {
             try? await Task.sleep(for: limit)
-            if once.claim() {
+            if race.finish() {
                 work.cancel()
                 continuation.resume(throwing: timeoutError())
             }
@@ -28,8 +30,30 @@ public func withDeadline<Result: Sendable>(
     }
 }
 
-/// True for the first caller of `claim()` only.
-final class OnceFlag: Sendable {
-    private let claimed = Atomic<Bool>(false)
-    func claim() -> Bool { !claimed.exchange(true, ordering: .acquiringAndReleasing) }
+/// Which of an operation and its timer finished first; the first to finish stops the
+/// other's timer.
+private final class DeadlineRace: Sendable {
+    private let state = Mutex<(finished: Bool, timer: Task<Void, Never>?)>((false, nil))
+
+    /// The timer, cancelled at once if the operation has already finished.
+    var timer: Task<Void, Never>? {
+        get { state.withLock { $0.timer } }
+        set {
+            let finished = state.withLock { state in
+                state.timer = newValue
+                return state.finished
+            }
+            if finished { newValue?.cancel() }
+        }
+    }
+
+    /// True for the first caller only; cancels the timer.
+    func finish() -> Bool {
+        let (first, timer) = state.withLock { state in
+            defer { state.finished = true }
+            return (!state.finished, state.timer)
+        }
+        if first { timer?.cancel() }
+        return first
+    }
 }

@@ -102,11 +102,11 @@ import Testing
 
     /// With the real binary: Hummingbird's test server does not keep this setting.
     @Test func pastTheMostConnectionsNewOnesWaitForAFreeOne() async throws {
-        #expect(FileManager.default.isExecutableFile(atPath: ShutdownTests.binary.path), "build the fleet binary first")
+        #expect(FileManager.default.isExecutableFile(atPath: FleetServer.binary.path), "build the fleet binary first")
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-connections-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: data) }
         // Readiness polling (one connection at a time) fits under the most.
-        let server = try await ShutdownTests.Server.start(dataDirectory: data, bcryptCost: 4, settings: ["--http-max-connections", "3"])
+        let server = try await FleetServer.start(dataDirectory: data, bcryptCost: 4, settings: ["--http-max-connections", "3"])
         defer { server.stop() }
         do {
             let port = server.port

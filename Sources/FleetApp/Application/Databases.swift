@@ -1,8 +1,8 @@
 public import FleetData
+import FleetSupport
 import Foundation
 public import Logging
 public import ServiceLifecycle
-import Synchronization
 
 /// Every physical shard the settings name, opened: the embedded SQLite file, or
 /// PostgreSQL (`database.url`) with its replicas, and `database.shard.<n>.url` beside it.
@@ -16,7 +16,7 @@ public struct Databases: Service {
     let logger: Logger
     /// Opens once every background service has been started: PostgreSQL's pools take
     /// leases only once they run.
-    private let running = Gate()
+    private let running: Gate
 
     /// Opens every shard (connections to PostgreSQL are made by the pools once they run).
     public static func open(_ settings: FleetSettings, logger: Logger) async throws -> Databases {
@@ -42,14 +42,14 @@ public struct Databases: Service {
         self.shards = shards
         self.background = background
         self.logger = logger
+        self.running = Gate(arrivals: background.count)
     }
 
     public func run() async throws {
-        let started = Countdown(background.count) { running.open() }
         await withDiscardingTaskGroup { group in
             for service in background {
                 group.addTask {
-                    started.arrive()
+                    running.arrive()
                     do {
                         try await service.run()
                     } catch {
@@ -129,45 +129,5 @@ public struct Databases: Service {
             logger: logger
         )
         return (InstrumentedDatabase(sqlite, system: "sqlite", shard: index), nil)
-    }
-}
-
-/// Opens once; waiters before that wait.
-final class Gate: Sendable {
-    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-    func open() {
-        let waiters = state.withLock { state in
-            state.open = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let open = state.withLock { state in
-                if !state.open { state.waiters.append(continuation) }
-                return state.open
-            }
-            if open { continuation.resume() }
-        }
-    }
-}
-
-/// Calls `done` when `arrive()` has been called `count` times (at once for 0).
-final class Countdown: Sendable {
-    private let left: Mutex<Int>
-    private let done: @Sendable () -> Void
-
-    init(_ count: Int, done: @escaping @Sendable () -> Void) {
-        self.left = Mutex(count)
-        self.done = done
-        if count == 0 { done() }
-    }
-
-    func arrive() {
-        if left.withLock({ $0 -= 1; return $0 == 0 }) { done() }
     }
 }
