@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "FleetSupport", targets: ["FleetSupport"]),
         .library(name: "FleetResilience", targets: ["FleetResilience"]),
         .library(name: "FleetData", targets: ["FleetData"]),
+        .library(name: "FleetJobs", targets: ["FleetJobs"]),
         .library(name: "FleetHTTP", targets: ["FleetHTTP"]),
         .library(name: "FleetObservability", targets: ["FleetObservability"]),
         .library(name: "FleetRedis", targets: ["FleetRedis"]),
@@ -67,7 +68,16 @@ let package = Package(
             swiftSettings: strict
         ),
         // Durable jobs in the database of the change that made them (knows nothing of Conduit).
-        .target(name: "FleetJobs", dependencies: ["FleetData", "FleetSupport"], swiftSettings: strict),
+        .target(
+            name: "FleetJobs",
+            dependencies: [
+                "FleetData", "FleetSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "FleetRedis",
             dependencies: [
@@ -168,7 +178,15 @@ let package = Package(
         .testTarget(name: "FleetSupportTests", dependencies: ["FleetSupport"], swiftSettings: strict),
         .testTarget(name: "FleetResilienceTests", dependencies: ["FleetResilience"], swiftSettings: strict),
         .testTarget(name: "FleetDataTests", dependencies: ["FleetData", "FleetTestSupport"], swiftSettings: strict),
-        .testTarget(name: "FleetJobsTests", dependencies: ["FleetJobs", "FleetData", "FleetTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "FleetJobsTests",
+            dependencies: [
+                "FleetJobs", "FleetData", "FleetSupport", "FleetTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "FleetRateLimitTests",
             dependencies: [

@@ -71,9 +71,17 @@ public protocol Database: Sendable {
 
     /// Closes every connection. Calls after this fail.
     func close() async
+
+    /// Calls `onNotification` with the payload of every notification sent on `channel`
+    /// (PostgreSQL's LISTEN/NOTIFY) until cancelled, holding one connection. Returns at
+    /// once on a database without notifications (SQLite): callers treat them as a hint
+    /// and poll anyway.
+    func listen(on channel: String, _ onNotification: @escaping @Sendable (String) -> Void) async throws
 }
 
 extension Database {
+    public func listen(on channel: String, _ onNotification: @escaping @Sendable (String) -> Void) async throws {}
+
     /// A database without replicas reads its latest state everywhere.
     public func readLatest<Result: Sendable>(
         _ body: @Sendable (any SQLExecutor) async throws -> Result

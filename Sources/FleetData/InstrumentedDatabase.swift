@@ -69,6 +69,9 @@ public final class InstrumentedDatabase: Database {
 
     public func ping() async -> Bool { await base.ping() }
     public func close() async { await base.close() }
+    public func listen(on channel: String, _ onNotification: @escaping @Sendable (String) -> Void) async throws {
+        try await base.listen(on: channel, onNotification)
+    }
 
     /// One request for a connection: pending until acquired, then used until released.
     private final class Lease: Sendable {

@@ -187,6 +187,18 @@ public final class PostgresDatabase: Database, Service {
         }
     }
 
+    public func listen(on channel: String, _ onNotification: @escaping @Sendable (String) -> Void) async throws {
+        do {
+            try await client.withConnection { connection in
+                try await connection.listen(on: channel) { notifications in
+                    for try await notification in notifications { onNotification(notification.payload) }
+                }
+            }
+        } catch let error as PSQLError {
+            throw PostgresExecutor.translate(error)
+        }
+    }
+
     public func ping() async -> Bool {
         (try? await read { try await $0.first("SELECT 1 AS ok") != nil }) ?? false
     }

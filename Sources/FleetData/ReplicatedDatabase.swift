@@ -153,6 +153,11 @@ public final class ReplicatedDatabase: Database, Service {
     }
 
     /// Ready while the primary or any replica answers: reads can still be served.
+    /// Notifications come from the primary, where every write commits.
+    public func listen(on channel: String, _ onNotification: @escaping @Sendable (String) -> Void) async throws {
+        try await primary.listen(on: channel, onNotification)
+    }
+
     public func ping() async -> Bool {
         for node in [primary] + replicas {
             if (try? await withTimeout(configuration.probeTimeout, { await node.ping() })) == true { return true }

@@ -10,6 +10,9 @@ public struct ClaimedJob: Sendable, Equatable {
     /// This run's number, from 1.
     public let attempt: Int
     public let maxAttempts: Int
+    /// When the job became ready to run (microseconds since 1970): its start minus this is
+    /// how long it waited for a worker.
+    public let runAt: Int64
     /// Proves that this worker still holds the job: every change to it names the token.
     public let lease: String
 }
@@ -49,18 +52,26 @@ public struct JobError: Error, Equatable, CustomStringConvertible {
         /// The lease named is not the job's current one: another worker holds the job now,
         /// or it already finished. The caller must drop the job without touching it.
         case leaseLost
+        /// No job with this id is in a state the operation applies to.
+        case notFound
+        /// The payload does not decode as the job type's, or a job names no registered type.
+        case badPayload
     }
     public let code: Code
     public let job: Int64
+    public let detail: String
 
-    public init(code: Code, job: Int64) {
+    public init(code: Code, job: Int64, detail: String = "") {
         self.code = code
         self.job = job
+        self.detail = detail
     }
 
     public var description: String {
         switch code {
         case .leaseLost: "job \(job): the lease is no longer held"
+        case .notFound: "job \(job): not found\(detail.isEmpty ? "" : " (\(detail))")"
+        case .badPayload: "job \(job): \(detail)"
         }
     }
 }

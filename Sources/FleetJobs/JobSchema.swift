@@ -38,6 +38,8 @@ public enum JobSchema {
             "CREATE UNIQUE INDEX jobs_unique ON jobs (unique_key) WHERE unique_key IS NOT NULL AND state IN ('available', 'running')",
             // What retention deletes, oldest first.
             "CREATE INDEX jobs_finished ON jobs (finished_at) WHERE state IN ('completed', 'dead')",
+            // What operators list and count.
+            "CREATE INDEX jobs_dead ON jobs (queue, finished_at) WHERE state = 'dead'",
         ]
     }
 }

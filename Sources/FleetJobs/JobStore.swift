@@ -22,40 +22,46 @@ public struct JobStore: Sendable {
             ON CONFLICT DO NOTHING RETURNING id
             """
         )
-        return try row?.decode(at: 0, as: Int64.self)
+        guard let id = try row?.decode(at: 0, as: Int64.self) else { return nil }
+        if db.dialect == .postgres, (job.runAt ?? now) <= now {
+            // Delivered at commit, to every worker listening: a hint that saves a poll.
+            try await db.execute("SELECT pg_notify(\(bind: Self.channel), \(bind: job.queue))")
+        }
+        return id
     }
 
+    /// The notification channel of ready jobs; the payload is the queue's name.
+    public static let channel = "fleet_jobs"
+
     /// Leases up to `limit` ready jobs of `queue` (lowest priority number first, then the
-    /// earliest), each under a fresh token until `now + lease`. On PostgreSQL, rows another
-    /// worker is claiming are skipped, not waited for.
+    /// earliest) until `now + lease`, in one statement. On PostgreSQL, rows another worker
+    /// is claiming are skipped, not waited for. The jobs of one claim share a fresh token:
+    /// a fence names the job's id and the token, and no other claim has that token.
     public func claim(queue: String, limit: Int, lease: Duration, now: Int64, in database: some Database) async throws -> [ClaimedJob] {
         let expires = now + lease.inMicroseconds
+        let token = UUID().uuidString
         return try await database.transaction { db in
             let skipLocked = db.dialect == .postgres ? " FOR UPDATE SKIP LOCKED" : ""
-            let ready = try await db.query(
+            return try await db.query(
                 """
-                SELECT id FROM jobs WHERE queue = \(bind: queue) AND state = 'available' AND run_at <= \(bind: now)
-                ORDER BY priority, run_at, id LIMIT \(bind: limit)\(unsafeSQL: skipLocked)
+                UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_token = \(bind: token), lease_expires_at = \(bind: expires)
+                WHERE id IN (
+                    SELECT id FROM jobs WHERE queue = \(bind: queue) AND state = 'available' AND run_at <= \(bind: now)
+                    ORDER BY priority, run_at, id LIMIT \(bind: limit)\(unsafeSQL: skipLocked)
+                )
+                RETURNING id, queue, name, payload, attempt, max_attempts, run_at, priority
                 """
-            )
-            var claimed: [ClaimedJob] = []
-            for row in ready {
-                let id = try row.decode(at: 0, as: Int64.self)
-                let token = UUID().uuidString
-                guard let job = try await db.first(
-                    """
-                    UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_token = \(bind: token), lease_expires_at = \(bind: expires)
-                    WHERE id = \(bind: id) RETURNING id, queue, name, payload, attempt, max_attempts
-                    """
-                ) else { continue }
-                claimed.append(
-                    ClaimedJob(
+            ).map { job in
+                (
+                    priority: try job.decode(at: 7, as: Int.self),
+                    job: ClaimedJob(
                         id: try job.decode(at: 0), queue: try job.decode(at: 1), name: try job.decode(at: 2), payload: try job.decode(at: 3),
-                        attempt: try job.decode(at: 4), maxAttempts: try job.decode(at: 5), lease: token
+                        attempt: try job.decode(at: 4), maxAttempts: try job.decode(at: 5), runAt: try job.decode(at: 6), lease: token
                     )
                 )
             }
-            return claimed
+            .sorted { ($0.priority, $0.job.runAt, $0.job.id) < ($1.priority, $1.job.runAt, $1.job.id) }
+            .map(\.job)
         }
     }
 
@@ -67,10 +73,14 @@ public struct JobStore: Sendable {
     }
 
     /// Records a failed run: the job runs again after the policy's delay, or is dead.
-    public func fail(_ job: ClaimedJob, error: String, policy: RetryPolicy, random: Double = .random(in: 0..<1), now: Int64, in database: some Database) async throws {
+    @discardableResult
+    public func fail(
+        _ job: ClaimedJob, error: String, policy: RetryPolicy, random: Double = .random(in: 0..<1), now: Int64, in database: some Database
+    ) async throws -> RetryPolicy.Decision {
         var limited = policy
         limited.maxAttempts = job.maxAttempts
-        switch limited.afterFailure(attempt: job.attempt, random: random) {
+        let decision = limited.afterFailure(attempt: job.attempt, random: random)
+        switch decision {
         case .dead:
             try await fenced(job, in: database) {
                 """
@@ -86,6 +96,7 @@ public struct JobStore: Sendable {
                 """
             }
         }
+        return decision
     }
 
     /// Puts a job back to run at `now + delay` without spending an attempt.
@@ -106,13 +117,17 @@ public struct JobStore: Sendable {
     }
 
     /// Puts back every running job whose lease expired before `now` (its worker stopped
-    /// renewing it): available at once, its token void. Returns how many.
+    /// renewing it): available at once, its token void. A job that has used all its
+    /// attempts this way is dead instead, so one that kills its worker every time (a
+    /// poison pill) does not take every worker down in turn forever. Returns how many.
     @discardableResult
     public func releaseExpiredLeases(now: Int64, in database: some Database) async throws -> Int {
         try await database.transaction { db in
             try await db.query(
                 """
-                UPDATE jobs SET state = 'available', lease_token = NULL, lease_expires_at = NULL, last_error = 'lease expired'
+                UPDATE jobs SET state = CASE WHEN attempt >= max_attempts THEN 'dead' ELSE 'available' END,
+                    finished_at = CASE WHEN attempt >= max_attempts THEN \(bind: now) END,
+                    run_at = \(bind: now), lease_token = NULL, lease_expires_at = NULL, last_error = 'lease expired'
                 WHERE state = 'running' AND lease_expires_at < \(bind: now) RETURNING id
                 """
             ).count
