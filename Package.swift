@@ -144,7 +144,7 @@ let package = Package(
             name: "FleetApp",
             dependencies: [
                 "FleetData", "FleetHTTP", "FleetObservability", "FleetCache", "FleetRedis", "FleetRateLimit", "FleetSupport",
-                "FleetResilience",
+                "FleetResilience", "FleetJobs",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -160,7 +160,7 @@ let package = Package(
         .executableTarget(
             name: "fleet",
             dependencies: [
-                "FleetApp", "FleetData", "FleetObservability", "FleetRedis", "FleetSupport",
+                "FleetApp", "FleetData", "FleetJobs", "FleetObservability", "FleetRedis", "FleetSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -226,7 +226,7 @@ let package = Package(
         .testTarget(
             name: "FleetAppTests",
             dependencies: [
-                "FleetApp", "FleetData", "FleetHTTP", "FleetObservability", "FleetCache", "FleetRedis", "FleetResilience", "FleetTestSupport",
+                "FleetApp", "FleetData", "FleetHTTP", "FleetObservability", "FleetCache", "FleetRedis", "FleetResilience", "FleetJobs", "FleetTestSupport",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

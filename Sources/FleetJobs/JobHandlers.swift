@@ -24,4 +24,11 @@ public struct JobHandlers: Sendable {
     public var queues: Set<String> { Set(entries.values.map(\.queue)) }
 
     func entry(for name: String) -> Entry? { entries[name] }
+
+    /// Runs the handler of a claimed job, outside any worker (tests run each handler twice
+    /// and late this way). Throws `badPayload` for a job no handler is registered for.
+    public func run(_ job: ClaimedJob) async throws -> JobOutcome {
+        guard let entry = entries[job.name] else { throw JobError(code: .badPayload, job: job.id, detail: "no handler for jobs named \(job.name)") }
+        return try await entry.run(job)
+    }
 }

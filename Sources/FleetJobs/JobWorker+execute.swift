@@ -14,12 +14,7 @@ extension JobWorker {
         let started = ContinuousClock.now
         metrics.started(job, delay: .microseconds(max(0, WallClock.microseconds() - job.runAt)))
         let entry = handlers.entry(for: job.name)
-        let run: Run
-        if let entry {
-            run = await runWithHeartbeat(job, entry, on: node)
-        } else {
-            run = .finished(.failure(JobError(code: .badPayload, job: job.id, detail: "no handler for jobs named \(job.name)")))
-        }
+        let run = await runWithHeartbeat(job, on: node)
         let stopping = Task.isCancelled
         // Recorded even when the worker is being cancelled: an unstructured task does not
         // inherit the cancellation, and the record is what keeps the job from running twice.
@@ -29,11 +24,11 @@ extension JobWorker {
         metrics.finished(job, outcome: outcome, duration: .now - started)
     }
 
-    private func runWithHeartbeat(_ job: ClaimedJob, _ entry: JobHandlers.Entry, on node: any Database) async -> Run {
+    private func runWithHeartbeat(_ job: ClaimedJob, on node: any Database) async -> Run {
         await withTaskGroup(of: Run?.self) { group in
             group.addTask {
                 do {
-                    return .finished(.success(try await entry.run(job)))
+                    return .finished(.success(try await self.handlers.run(job)))
                 } catch {
                     return .finished(.failure(error))
                 }

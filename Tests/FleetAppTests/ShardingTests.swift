@@ -1,5 +1,6 @@
 @testable import FleetApp
 import FleetData
+import FleetJobs
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -92,46 +93,46 @@ import Testing
             let left = try await shards.node(for: fanID).read { db in try await db.query("SELECT article_id FROM favorites WHERE user_id = \(bind: fanID)") }
             #expect(left.isEmpty)
             #expect(JSON(try await client.send(.get, "/api/articles?favorited=\(fan)"))["articlesCount"].int == 0)
-            #expect(try await outboxCount(in: shards) == 0)
+            #expect(try await pendingEdgeJobs(in: shards) == 0)
         }
     }
 
-    /// A crash after the owner's commit and before the mirror is written leaves an outbox
-    /// row; the sweep completes it, and completing it again changes nothing.
-    @Test func outboxRowsLeftBehindAreSweptIdempotently() async throws {
-        try await TestConduit.make(shards: 2).test { client, harness in
+    /// A crash after the owner's commit and before the mirror is written leaves an edge
+    /// job; a worker runs it, and running it again, or late, changes nothing.
+    @Test func edgeJobsLeftBehindRunIdempotently() async throws {
+        try await TestConduit.make(["jobs.workers": "none"], shards: 2).test { client, harness in
             let shards = harness.database
             let services = harness.services
+            let handlers = ConduitJobs.handlers(services)
             let fan = name(on: 0, in: shards, "fan"), star = name(on: 1, in: shards, "star")
             _ = try await client.register(fan)
             let slug = try await client.createArticle(try await client.register(star), title: "Crash")
             let fanID = try #require(try await services.directory.user(.username, fan))
             let articleID = try #require(Slug.id(in: slug))
             let edge = Edge(kind: .favorite, source: fanID.rawValue, target: articleID.rawValue)
+            let claim = { try await JobStore().claim(queue: "edges", limit: 10, lease: .seconds(30), now: .max / 2, in: shards.node(for: fanID)) }
 
-            // The favorite commits with its outbox row, then the process "dies".
+            // The favorite commits with its job, then the process "dies".
             try await shards.node(for: fanID).transaction { db in
                 try await db.execute("INSERT INTO favorites (user_id, article_id, created_at) VALUES (\(bind: fanID), \(bind: articleID), 1)")
-                _ = try await EdgeRelay.enqueue(edge, owner: fanID, ids: services.ids, now: 1, in: db)
+                _ = try await EdgeRelay.enqueue(edge, owner: fanID, now: 1, in: db)
             }
             #expect(try await favoritesCount(articleID, in: shards) == 0)
-            #expect(await services.edges.sweep(olderThan: 0) == 1)
-            #expect(try await favoritesCount(articleID, in: shards) == 1)
-            #expect(try await outboxCount(in: shards) == 0)
-            // Delivered again (a second instance's sweep, a retry): nothing changes.
-            try await services.edges.reconcile(edge)
-            try await services.edges.reconcile(edge)
+            let favorited = try await claim()
+            #expect(favorited.count == 1)
+            // Run, then again (a retry, a second worker after a lost lease): once in effect.
+            for job in favorited + favorited { #expect(try await handlers.run(job) == .completed) }
             #expect(try await favoritesCount(articleID, in: shards) == 1)
             #expect(JSON(try await client.send(.get, "/api/articles/\(slug)"))["article"]["favoritesCount"].int == 1)
 
-            // An unfavorite that crashed the same way, swept late, out of order with a retry
-            // of the old row: the mirror follows the owner's current state.
+            // An unfavorite that crashed the same way, its job run late, after a rerun of the
+            // favorite's: the mirror follows the owner's current state.
             try await shards.node(for: fanID).transaction { db in
                 try await db.execute("DELETE FROM favorites WHERE user_id = \(bind: fanID)")
-                _ = try await EdgeRelay.enqueue(edge, owner: fanID, ids: services.ids, now: 1, in: db)
+                _ = try await EdgeRelay.enqueue(edge, owner: fanID, now: 1, in: db)
             }
-            try await services.edges.reconcile(edge)
-            #expect(await services.edges.sweep(olderThan: 0) == 1)
+            let unfavorited = try await claim()
+            for job in favorited + unfavorited + favorited { #expect(try await handlers.run(job) == .completed) }
             #expect(try await favoritesCount(articleID, in: shards) == 0)
             #expect(try await mirrorCount(.favorite, target: articleID, in: shards) == 0)
         }
@@ -203,9 +204,14 @@ func favoritesCount(_ article: FleetID, in shards: Shards) async throws -> Int {
     }
 }
 
-func outboxCount(in shards: Shards) async throws -> Int {
+/// Edge jobs not done yet: none once every request delivered its edges inline.
+func pendingEdgeJobs(in shards: Shards) async throws -> Int {
     var total = 0
-    for node in shards.nodes { total += try await node.read { db in try await db.first("SELECT COUNT(*) FROM outbox")?.decode(at: 0) ?? 0 } }
+    for node in shards.nodes {
+        total += try await node.read { db in
+            try await db.first("SELECT COUNT(*) FROM jobs WHERE queue = 'edges' AND state <> 'completed'")?.decode(at: 0) ?? 0
+        }
+    }
     return total
 }
 

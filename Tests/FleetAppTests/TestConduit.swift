@@ -144,8 +144,8 @@ extension TestClientProtocol {
 
     /// Reads `uri` until `done` holds for its JSON, for at most `limit`; returns the last.
     /// For what is mirrored after a write is acknowledged (a favorite's count): at once
-    /// normally, by the outbox sweep when the request's own delivery ran past the shards'
-    /// timeout on a busy machine (rows older than ten seconds, every second).
+    /// normally, by the edge's job when the request's own delivery ran past the shards'
+    /// timeout on a busy machine (due ten seconds after the commit).
     func eventually(_ uri: String, within limit: Duration = .seconds(30), _ done: (JSON) -> Bool) async throws -> JSON {
         let deadline = ContinuousClock.now + limit
         while true {

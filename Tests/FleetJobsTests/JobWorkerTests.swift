@@ -118,13 +118,13 @@ func count(_ state: JobState, in database: some Database) async throws -> Int {
             let probe = Probe()
             let handlers = Self.sleeping(probe)
             var configuration = fast()
-            configuration.lease = .milliseconds(300)
-            configuration.heartbeat = .milliseconds(60)
-            try await enqueue([Work(key: "long", sleep: 1200)], in: database)
+            configuration.lease = .milliseconds(1500)
+            configuration.heartbeat = .milliseconds(250)
+            try await enqueue([Work(key: "long", sleep: 4000)], in: database)
             try await withWorker(database, handlers: handlers, configuration: configuration) { _ in
                 try #require(try await eventually { try await count(.completed, in: database) == 1 })
             }
-            // Four leases long, and the maintenance loop released nothing meanwhile.
+            // Almost three leases long, and the maintenance loop released nothing meanwhile.
             #expect(probe.runs == ["long": 1])
         }
     }

@@ -32,3 +32,16 @@ final class Flag: Sendable {
         await Gate(arrivals: 0).wait()
     }
 }
+
+@Suite struct GateCancellationTests {
+    @Test func aCancelledWaiterReturnsWhileTheGateStaysShut() async {
+        let gate = Gate(arrivals: 1)
+        let waiter = Task { await gate.wait() }
+        try? await Task.sleep(for: .milliseconds(20))
+        waiter.cancel()
+        await waiter.value
+        #expect(!gate.isOpen)
+        gate.arrive()
+        #expect(gate.isOpen)
+    }
+}

@@ -17,6 +17,9 @@ public struct Databases: Service {
     /// Opens once every background service has been started: PostgreSQL's pools take
     /// leases only once they run.
     private let running: Gate
+    /// Opens once `migrate()` has run: what needs the current schema (the job workers)
+    /// waits for it.
+    let migrated = Gate(arrivals: 1)
 
     /// Opens every shard (connections to PostgreSQL are made by the pools once they run).
     public static func open(_ settings: FleetSettings, logger: Logger) async throws -> Databases {
@@ -80,6 +83,7 @@ public struct Databases: Service {
                 )
             }
         }
+        migrated.arrive()
     }
 
     /// For tools (`fleet migrate`, `seed`, `shard-move`): opens and migrates the

@@ -48,11 +48,13 @@ extension FleetApplication {
         return router
     }
 
-    /// The admin router: metrics, and what an operator does to a running fleet.
-    static func adminRouter(services: ConduitServices, metrics: PrometheusCollectorRegistry) -> Router<BasicRequestContext> {
+    /// The admin router: metrics, and what an operator does to a running fleet; also the
+    /// health routes when given (a worker has no other listener).
+    static func adminRouter(services: ConduitServices, metrics: PrometheusCollectorRegistry, health: HealthChecks?) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: ErrorMiddleware(ConduitErrorResponder()))
         OperationalRoutes.addMetrics(to: router, metrics: metrics)
+        if let health { OperationalRoutes.addHealth(to: router, health: health) }
         // Revokes every token of a user at once, on every instance.
         router.post("/admin/users/:username/revoke-tokens") { _, context -> HTTPResponse.Status in
             guard try await services.users.revokeTokens(of: try context.parameters.require("username")) else {

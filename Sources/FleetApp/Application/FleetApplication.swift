@@ -1,4 +1,5 @@
 public import FleetData
+public import FleetJobs
 import FleetCache
 import FleetHTTP
 public import FleetObservability
@@ -17,10 +18,14 @@ public import ServiceLifecycle
 ///
 /// 1. `Databases`: every shard (PostgreSQL pools, replica tracking); closed last.
 /// 2. Redis: the client, then the cache bus (invalidations) over it.
-/// 3. `EdgeRelay`: the outbox sweep.
+/// 3. The job worker (`jobs.workers`), once migrations have run: it stops before the
+///    databases, after draining its running jobs.
 /// 4. The admin listener (`/metrics`, operator actions), on `http.admin.host:port`.
 /// 5. The API server, on `http.host:port`. Before it accepts a connection, migrations run
 ///    on every shard and Redis gets a moment to connect.
+///
+/// In the worker role (`fleet worker`) there is no API server: the admin listener runs
+/// the rest, and serves `/health/*` beside `/metrics`.
 ///
 /// `run()` adds `DrainOnShutdown` in front: on SIGTERM readiness fails first, then the API
 /// server stops accepting, finishes what is in flight, and the rest stops in turn.
@@ -34,6 +39,9 @@ public struct FleetApplication: Sendable {
     public let api: Application<RouterResponder<ConduitContext>>
     /// The admin listener: `/metrics` and what operators do (also one of `api`'s services).
     public let admin: Application<RouterResponder<BasicRequestContext>>
+    /// Runs the jobs of this process's queues, if it has any.
+    public let worker: JobWorker?
+    public let role: FleetRole
 
     /// - Parameters:
     ///   - metrics: the registry `/metrics` renders (the one `Observability.bootstrap` made).
@@ -41,8 +49,8 @@ public struct FleetApplication: Sendable {
     ///   - shared: databases another application in this process opened and runs (tests
     ///     of two instances over one SQLite file); they are not among this one's services.
     public static func build(
-        _ settings: FleetSettings, logger: Logger, metrics: PrometheusCollectorRegistry, passwords: (any PasswordHasher)? = nil,
-        sharing shared: Databases? = nil
+        _ settings: FleetSettings, role: FleetRole = .api, logger: Logger, metrics: PrometheusCollectorRegistry,
+        passwords: (any PasswordHasher)? = nil, sharing shared: Databases? = nil
     ) async throws -> FleetApplication {
         let databases = if let shared { shared } else { try await Databases.open(settings, logger: logger) }
         let redis = try RedisServices.make(settings, logger: logger)
@@ -50,8 +58,9 @@ public struct FleetApplication: Sendable {
         let health = HealthChecks(maxAge: settings.readinessCacheTTL)
         registerHealthChecks(health, shards: databases.shards)
 
-        let admin = Application(
-            router: adminRouter(services: services, metrics: metrics),
+        let worker = try makeWorker(settings, role: role, services: services, databases: databases, logger: logger)
+        var admin = Application(
+            router: adminRouter(services: services, metrics: metrics, health: role == .worker ? health : nil),
             configuration: .init(address: .hostname(settings.adminHost, port: settings.adminPort), serverName: "fleet-admin"),
             onServerRunning: { channel in
                 logger.notice("admin listener is up", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
@@ -60,14 +69,15 @@ public struct FleetApplication: Sendable {
         )
         var parts: [any Service] = shared == nil ? [databases] : []
         if let redis { parts += [redis.client, redis.bus] }
-        parts += [services.edges, admin]
+        if let worker { parts.append(AfterMigrations(migrated: databases.migrated, service: worker)) }
+        if role == .api { parts.append(admin) }
         var api = Application(
             router: apiRouter(services: services, settings: settings, health: health, redis: redis),
             server: .http1(timeouts: settings.connectionTimeouts),
             configuration: .serving(
                 .hostname(settings.httpHost, port: settings.httpPort), serverName: "fleet", maxConnections: settings.maxConnections, logger: logger
             ),
-            services: parts,
+            services: role == .api ? parts : [],
             onServerRunning: { channel in
                 logger.notice(
                     "fleet is serving",
@@ -79,7 +89,7 @@ public struct FleetApplication: Sendable {
             },
             logger: logger
         )
-        api.beforeServerStarts {
+        let prepare: @Sendable () async throws -> Void = {
             try await databases.migrate()
             if let redis {
                 do {
@@ -89,20 +99,57 @@ public struct FleetApplication: Sendable {
                 }
             }
         }
+        switch role {
+        case .api: api.beforeServerStarts(perform: prepare)
+        case .worker:
+            admin.addServices(parts)
+            admin.beforeServerStarts(perform: prepare)
+        }
         return FleetApplication(
-            settings: settings, services: services, databases: databases, redis: redis, health: health, api: api, admin: admin
+            settings: settings, services: services, databases: databases, redis: redis, health: health, api: api, admin: admin,
+            worker: worker, role: role
         )
+    }
+
+    /// The job worker for the queues the settings name (`jobs.workers`), or nil for none.
+    static func makeWorker(
+        _ settings: FleetSettings, role: FleetRole, services: ConduitServices, databases: Databases, logger: Logger
+    ) throws -> JobWorker? {
+        let queues = settings.jobQueues ?? ConduitJobs.queues
+        if let unknown = queues.first(where: { !ConduitJobs.queues.contains($0) }) {
+            throw SettingsError("jobs.workers: no queue is named \(unknown) (there are \(ConduitJobs.queues.joined(separator: ", ")))")
+        }
+        if queues.isEmpty {
+            if role == .worker { throw SettingsError("jobs.workers: a worker needs at least one queue") }
+            return nil
+        }
+        var configuration = JobWorkerConfiguration(queues: Dictionary(Set(queues).map { ($0, settings.jobConcurrency) }) { first, _ in first })
+        configuration.lease = settings.jobLease
+        configuration.heartbeat = settings.jobLease / 3
+        configuration.pollInterval = settings.jobPollInterval
+        configuration.grace = settings.jobGrace
+        configuration.retention = settings.jobRetention
+        configuration.deadRetention = settings.jobDeadRetention
+        return JobWorker(databases: databases.shards.nodes, handlers: ConduitJobs.handlers(services), configuration: configuration, logger: logger)
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully (see the type's comment).
     public func run() async throws {
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: api), .init(service: DrainOnShutdown(health: health))],
+                services: [.init(service: role == .api ? api : admin), .init(service: DrainOnShutdown(health: health))],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: api.logger
             )
         )
         try await group.run()
     }
+}
+
+/// What a process of the one binary does.
+public enum FleetRole: Sendable, Equatable {
+    /// The Conduit API, with workers in process for the queues `jobs.workers` names.
+    case api
+    /// Job workers only (`fleet worker`): health and metrics on the admin listener.
+    case worker
 }

@@ -277,7 +277,6 @@ public struct ArticleService: Sendable {
     }
 
     public func delete(_ slug: String, by user: FleetID) async throws {
-        let ids = services.ids
         let now = services.now()
         let (id, queued) = try await services.shards.node(for: try CommentService.articleID(slug)).transaction { db in
             // Locked: a second delete, or an update, waits and then finds the article gone
@@ -292,16 +291,16 @@ public struct ArticleService: Sendable {
             let favoriters = try await db.query(
                 "SELECT source_id FROM edge_mirror WHERE kind = 'favorite' AND target_id = \(bind: located.id)"
             ).map { try $0.decode(at: 0, as: Int64.self) }
-            var queued: [(outbox: FleetID, edge: Edge)] = []
+            var queued: [QueuedEdge] = []
             for favoriter in favoriters {
                 let edge = Edge(kind: .favorite, source: favoriter, target: located.id.rawValue)
-                queued.append((try await EdgeRelay.enqueue(edge, owner: located.id, ids: ids, now: now, in: db), edge))
+                if let item = try await EdgeRelay.enqueue(edge, owner: located.id, now: now, in: db) { queued.append(item) }
             }
             try await db.execute("DELETE FROM comments WHERE article_id = \(bind: located.id)")
             try await Self.countArticle(by: located.authorID, change: -1, in: db)
             return (located.id, queued)
         }
-        // A popular article's favorites beyond the first few are left to the outbox sweep.
+        // A popular article's favorites beyond the first few are left to their jobs.
         await services.edges.deliver(Array(queued.prefix(Self.favoritesRemovedInline)))
         await services.caches.articles.invalidate(id.key)
         await services.caches.favoritedLists.invalidateAll()
@@ -324,7 +323,6 @@ public struct ArticleService: Sendable {
         let articleID = FleetID(rawValue: try await cached(slug).id)  // 404 for an unknown article
         let now = services.now()
         let edge = Edge(kind: .favorite, source: user.rawValue, target: articleID.rawValue)
-        let ids = services.ids
         let queued = try await services.shards.node(for: user).transaction { db in
             let changed = favorite
                 ? try await db.query(
@@ -334,9 +332,9 @@ public struct ArticleService: Sendable {
                     """
                 )
                 : try await db.query("DELETE FROM favorites WHERE user_id = \(bind: user) AND article_id = \(bind: articleID) RETURNING article_id")
-            return changed.isEmpty ? nil : try await EdgeRelay.enqueue(edge, owner: user, ids: ids, now: now, in: db)
+            return changed.isEmpty ? nil : try await EdgeRelay.enqueue(edge, owner: user, now: now, in: db)
         }
-        if let queued { await services.edges.deliver([(queued, edge)]) }
+        if let queued { await services.edges.deliver([queued]) }
         await favoritesChanged(articleID)
         return try await article(slug, viewer: user)
     }

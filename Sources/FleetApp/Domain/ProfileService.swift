@@ -36,7 +36,6 @@ public struct ProfileService: Sendable {
         if following, user.id == follower { throw ConduitError(.invalid, field: "profile", "cannot follow yourself") }
         let now = services.now()
         let edge = Edge(kind: .follow, source: follower.rawValue, target: user.id.rawValue)
-        let ids = services.ids
         let queued = try await services.shards.node(for: follower).transaction { db in
             let changed = following
                 ? try await db.query(
@@ -46,9 +45,9 @@ public struct ProfileService: Sendable {
                     """
                 )
                 : try await db.query("DELETE FROM follows WHERE follower_id = \(bind: follower) AND followee_id = \(bind: user.id) RETURNING followee_id")
-            return changed.isEmpty ? nil : try await EdgeRelay.enqueue(edge, owner: follower, ids: ids, now: now, in: db)
+            return changed.isEmpty ? nil : try await EdgeRelay.enqueue(edge, owner: follower, now: now, in: db)
         }
-        if let queued { await services.edges.deliver([(queued, edge)]) }
+        if let queued { await services.edges.deliver([queued]) }
         return Profile(username: user.username, bio: user.bio, image: user.image, following: following)
     }
 

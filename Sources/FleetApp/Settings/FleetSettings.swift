@@ -53,6 +53,14 @@ public struct FleetSettings: Sendable {
     public var rateLimitWritePerMinute: Int
     public var rateLimitReadPerMinute: Int
     public var trustedProxies: [CIDR]
+    /// The queues this process works: nil for every queue, empty for none.
+    public var jobQueues: [String]?
+    public var jobConcurrency: Int
+    public var jobLease: Duration
+    public var jobPollInterval: Duration
+    public var jobGrace: Duration
+    public var jobRetention: Duration
+    public var jobDeadRetention: Duration
 
     /// One documented setting.
     public struct Entry: Sendable {
@@ -106,6 +114,13 @@ public struct FleetSettings: Sendable {
         Entry(key: "ratelimit.write.per.minute", defaultValue: "120", help: "Other writes per user (or client IP when anonymous) per minute."),
         Entry(key: "ratelimit.read.per.minute", defaultValue: "1200", help: "Reads per user (or client IP when anonymous) per minute."),
         Entry(key: "http.trusted.proxies", defaultValue: "127.0.0.0/8,::1/128", help: "CIDRs of load balancers whose `X-Forwarded-For` is believed (comma-separated; empty for none)."),
+        Entry(key: "jobs.workers", defaultValue: "all", help: "Queues whose jobs this process runs: `all`, `none` (`fleet serve --workers none`), or a comma-separated list."),
+        Entry(key: "jobs.concurrency", defaultValue: "4", help: "Most jobs of each queue running at once in this process."),
+        Entry(key: "jobs.lease.seconds", defaultValue: "30", help: "How long a worker holds a job without renewing it (renewed every third of it while it runs); a dead worker's jobs come back after it."),
+        Entry(key: "jobs.poll.ms", defaultValue: "1000", help: "Longest wait before a worker looks for ready jobs without a wake-up (NOTIFY on PostgreSQL, in-process on SQLite)."),
+        Entry(key: "jobs.grace.seconds", defaultValue: "10", help: "On shutdown, how long running jobs may take to finish before they are released to another worker."),
+        Entry(key: "jobs.retention.hours", defaultValue: "24", help: "How long completed jobs are kept before being deleted (in batches)."),
+        Entry(key: "jobs.dead.retention.hours", defaultValue: "168", help: "How long dead jobs are kept for operators (`fleet jobs dead`) before being deleted."),
     ]
 
     public init(config: ConfigReader) throws {
@@ -166,6 +181,18 @@ public struct FleetSettings: Sendable {
             guard let cidr = CIDR(text) else { throw SettingsError("http.trusted.proxies: \(text) is not an address or CIDR") }
             return cidr
         }
+        let workers = config.string(forKey: "jobs.workers", default: "all")
+        jobQueues = switch workers.lowercased() {
+        case "all": nil
+        case "none", "": []
+        default: Self.list(workers)
+        }
+        jobConcurrency = config.int(forKey: "jobs.concurrency", default: 4)
+        jobLease = .seconds(config.int(forKey: "jobs.lease.seconds", default: 30))
+        jobPollInterval = .milliseconds(config.int(forKey: "jobs.poll.ms", default: 1000))
+        jobGrace = .seconds(config.int(forKey: "jobs.grace.seconds", default: 10))
+        jobRetention = .seconds(3600 * config.int(forKey: "jobs.retention.hours", default: 24))
+        jobDeadRetention = .seconds(3600 * config.int(forKey: "jobs.dead.retention.hours", default: 168))
         try validate()
     }
 
@@ -226,6 +253,11 @@ public struct FleetSettings: Sendable {
         guard cacheTTL >= .seconds(1) else { throw SettingsError("cache.ttl.seconds must be at least 1") }
         guard cacheEntries >= 1, cacheBytes >= 1 << 20 else { throw SettingsError("cache.l1.entries must be at least 1 and cache.l1.megabytes at least 1") }
         if let redisURL { _ = try RedisConfiguration(url: redisURL) }
+        guard (1...1000).contains(jobConcurrency) else { throw SettingsError("jobs.concurrency must be 1-1000") }
+        guard jobLease >= .seconds(3), jobPollInterval >= .milliseconds(10), jobGrace >= .zero else {
+            throw SettingsError("jobs.lease.seconds must be at least 3, jobs.poll.ms at least 10 and jobs.grace.seconds not negative")
+        }
+        guard jobRetention >= .zero, jobDeadRetention >= .zero else { throw SettingsError("jobs.*retention.hours must not be negative") }
     }
 
     /// Builds the reader Fleet uses: CLI flags, then `FLEET_*` environment variables,

@@ -1,7 +1,8 @@
 import FleetData
+import FleetJobs
+import FleetSupport
 import Foundation
 import Logging
-public import ServiceLifecycle
 
 /// An edge between two users' data: a follow (follower → followee) or a favorite
 /// (user → article). It is written on the shard of its `source`, which owns it; the shard
@@ -26,57 +27,50 @@ struct Edge: Codable, Sendable, Hashable {
     var targetID: FleetID { FleetID(rawValue: target) }
 }
 
+/// An edge change committed with its job, for the request to deliver at once.
+struct QueuedEdge: Sendable {
+    var edge: Edge
+    /// The job's id, in the database of `owner`'s shard.
+    var job: Int64
+    var owner: FleetID
+}
+
 /// Keeps the far side of follows and favorites in line with the near side, across shards.
 ///
-/// A change to an edge commits on the owner's shard together with an outbox row naming
-/// the edge (`enqueue`). The request then reconciles the edge at once (`deliver`), and a
-/// background sweep (`run`) reconciles any outbox row a crash or an unreachable shard left
-/// behind: at least once. Reconciling does not replay an operation; it makes the mirror
-/// match what the owner's shard says now (see `reconcile`), so applying it
-/// twice, late or out of order changes nothing. An edge whose target is gone (a deleted
+/// A change to an edge commits on the owner's shard together with an `edge.reconcile` job
+/// (`enqueue`), due a little later. The request then reconciles the edge at once
+/// (`deliver`) and marks the job done; if it could not (a crash, a shard down), a worker
+/// runs the job: at least once. Reconciling does not replay an operation; it makes the
+/// mirror match what the owner's shard says now (see `reconcile`), so applying it twice,
+/// late or out of order changes nothing. An edge whose target is gone (a deleted
 /// article) is removed from the owner's shard too.
-///
-/// The outbox rows are the shape the durable jobs system will take over: a topic, a JSON
-/// payload, an idempotent handler.
 public struct EdgeRelay: Sendable {
     let services: ConduitServices
-    static let topic = "edge"
 
     private var shards: Shards { services.shards }
 
-    /// Records, inside a transaction on the owner's shard, that `edge` changed; returns the
-    /// outbox row's id (on the same logical shard as `owner`).
-    static func enqueue(_ edge: Edge, owner: FleetID, ids: FleetIDGenerator, now: Int64, in db: any SQLExecutor) async throws -> FleetID {
-        let id = ids.next(on: owner.shard)
-        let payload = String(decoding: try JSONEncoder().encode(edge), as: UTF8.self)
-        try await db.execute(
-            "INSERT INTO outbox (id, topic, payload, created_at) VALUES (\(bind: id), \(bind: topic), \(bind: payload), \(bind: now))"
-        )
-        return id
+    /// Records, inside a transaction on the owner's shard, that `edge` changed (`now` in
+    /// milliseconds).
+    static func enqueue(_ edge: Edge, owner: FleetID, now: Int64, in db: any SQLExecutor) async throws -> QueuedEdge? {
+        let now = now * 1000
+        let job = try ConduitJobs.edge.make(edge, runAt: now + ConduitJobs.inlineGrace)
+        return try await JobStore().enqueue(job, now: now, in: db).map { QueuedEdge(edge: edge, job: $0, owner: owner) }
     }
 
-    /// Reconciles the edges of outbox rows just committed and removes the rows. After a
-    /// failure the rest are left for the sweep too (a shard is likely down, and the request
-    /// must not wait a timeout per edge): the change is committed, only its mirror is late.
-    func deliver(_ queued: [(outbox: FleetID, edge: Edge)]) async {
-        for (outbox, edge) in queued {
+    /// Reconciles the edges just committed and marks their jobs done. After a failure the
+    /// rest are left to their jobs too (a shard is likely down, and the request must not
+    /// wait a timeout per edge): the change is committed, only its mirror is late.
+    func deliver(_ queued: [QueuedEdge]) async {
+        for item in queued {
             do {
-                try await complete(outbox, edge)
+                try await shards.bounded {
+                    try await reconcile(item.edge)
+                    try await JobStore().completeUnclaimed(item.job, now: WallClock.microseconds(), in: shards.node(for: item.owner))
+                }
             } catch {
-                services.logger.warning(
-                    "edge not mirrored yet; the outbox sweep will retry", metadata: ["edge": "\(edge)", "error": "\(error)"]
-                )
+                services.logger.warning("edge not mirrored yet; its job will retry", metadata: ["edge": "\(item.edge)", "error": "\(error)"])
                 return
             }
-        }
-    }
-
-    /// Reconciles an outbox row's edge and removes the row, within the shards' timeout (a
-    /// shard that does not answer must not hold up the request or the sweep).
-    private func complete(_ outbox: FleetID, _ edge: Edge) async throws {
-        try await shards.bounded {
-            try await reconcile(edge)
-            try await shards.node(for: outbox).transaction { db in try await db.execute("DELETE FROM outbox WHERE id = \(bind: outbox)") }
         }
     }
 
@@ -144,71 +138,12 @@ public struct EdgeRelay: Sendable {
         throw EdgeRelayError(edge: edge)
     }
 
-    /// Rounds of `reconcile` before leaving an edge that keeps changing to the sweep.
+    /// Rounds of `reconcile` before leaving an edge that keeps changing to its job's retry.
     static let attempts = 5
-
-    /// Reconciles outbox rows older than `age` on every reachable shard, a batch at a time;
-    /// returns how many it completed. A row that fails (its target's shard is down) is
-    /// skipped until the next round, and does not hold up the others.
-    @discardableResult
-    func sweep(olderThan age: Int64, batch: Int = 500) async -> Int {
-        var done = 0
-        for (index, node) in shards.nodes.enumerated() {
-            let queued: [(outbox: FleetID, edge: Edge)]
-            do {
-                let cutoff = services.now() - age
-                let rows = try await shards.bounded {
-                    try await node.readLatest { db in
-                        try await db.query(
-                            "SELECT id, payload FROM outbox WHERE topic = \(bind: Self.topic) AND created_at <= \(bind: cutoff) ORDER BY created_at LIMIT \(bind: batch)"
-                        )
-                    }
-                }
-                queued = try rows.map { row in
-                    (outbox: try row.decode(at: 0, as: FleetID.self), edge: try JSONDecoder().decode(Edge.self, from: Data(try row.decode(at: 1, as: String.self).utf8)))
-                }
-            } catch {
-                services.logger.warning("outbox sweep cannot read a shard; retrying later", metadata: ["error": "\(error)"])
-                continue
-            }
-            // A shard that fails once this round is not tried again until the next.
-            var failing: Set<Int> = []
-            for (outbox, edge) in queued {
-                let other = [edge.sourceID, edge.targetID].map { shards.physical(for: $0.shard) }.first { $0 != index } ?? index
-                guard !failing.contains(other) else { continue }
-                do {
-                    try await complete(outbox, edge)
-                    done += 1
-                } catch {
-                    failing.insert(other)
-                    services.logger.warning("outbox row not completed; retrying later", metadata: ["edge": "\(edge)", "error": "\(error)"])
-                }
-            }
-        }
-        return done
-    }
 }
 
-/// An edge that kept changing while being mirrored: left for the outbox sweep.
+/// An edge that kept changing while being mirrored: its job retries it.
 struct EdgeRelayError: Error, CustomStringConvertible {
     let edge: Edge
-    var description: String { "edge \(edge) kept changing while being mirrored; left for the outbox sweep" }
-}
-
-extension EdgeRelay: Service {
-    /// Sweeps the outbox every second for rows their request did not complete (it
-    /// crashed, or a shard was down). Rows younger than ten seconds are left to their
-    /// request, which gives up on them after the shards' timeout.
-    public func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                while true {
-                    try await Task.sleep(for: .seconds(1))
-                    await sweep(olderThan: 10_000)
-                }
-            }
-        } catch is CancellationError {
-            // Shutting down: whatever is left is swept by the next instance to run.
-        }
-    }
+    var description: String { "edge \(edge) kept changing while being mirrored; its job retries it" }
 }

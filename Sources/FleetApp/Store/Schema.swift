@@ -1,4 +1,5 @@
 public import FleetData
+import FleetJobs
 
 /// Conduit's schema, one portable text for SQLite and PostgreSQL.
 ///
@@ -175,6 +176,21 @@ public enum Schema {
                 "CREATE INDEX edge_mirror_source ON edge_mirror (kind, source_id, target_id)",
             ]
         },
+        Migration(version: 4, name: "jobs") { dialect in
+            // Durable jobs, in the database of the change that produced them (FleetJobs).
+            // The edge outbox becomes `edge.reconcile` jobs, ready at once (times in
+            // microseconds); its sweep is gone. Instances of an earlier version still
+            // write to the outbox: stop them before this one starts.
+            JobSchema.statements(dialect) + [
+                """
+                INSERT INTO jobs (queue, name, payload, state, priority, run_at, max_attempts, created_at)
+                SELECT \(bind: ConduitJobs.edge.queue), \(bind: ConduitJobs.edge.name), payload, 'available', 0, created_at * 1000,
+                    \(bind: ConduitJobs.edge.retry.maxAttempts), created_at * 1000
+                FROM outbox
+                """,
+                "DROP TABLE outbox",
+            ]
+        },
     ])
 
     /// Where each table's rows belong: the logical shard of the id in `owner`, or for the
@@ -188,7 +204,6 @@ public enum Schema {
         ShardedTable(name: "favorites", owner: .id("user_id"), key: ["user_id", "article_id"]),
         ShardedTable(name: "follows", owner: .id("follower_id"), key: ["follower_id", "followee_id"]),
         ShardedTable(name: "edge_mirror", owner: .id("target_id"), key: ["kind", "target_id", "source_id"]),
-        ShardedTable(name: "outbox", owner: .id("id"), key: ["id"]),
         ShardedTable(name: "counters", owner: .slot("slot"), key: ["name", "slot"]),
         ShardedTable(name: "directory", owner: .hashedName("name"), key: ["kind", "name"]),
     ]
