@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "FleetResilience", targets: ["FleetResilience"]),
         .library(name: "FleetData", targets: ["FleetData"]),
         .library(name: "FleetJobs", targets: ["FleetJobs"]),
+        .library(name: "FleetMail", targets: ["FleetMail"]),
         .library(name: "FleetHTTP", targets: ["FleetHTTP"]),
         .library(name: "FleetObservability", targets: ["FleetObservability"]),
         .library(name: "FleetRedis", targets: ["FleetRedis"]),
@@ -75,6 +76,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // Fleet's own small SMTP client (knows nothing of Conduit).
+        .target(
+            name: "FleetMail",
+            dependencies: [
+                "FleetSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
             ],
             swiftSettings: strict
         ),
@@ -144,7 +156,7 @@ let package = Package(
             name: "FleetApp",
             dependencies: [
                 "FleetData", "FleetHTTP", "FleetObservability", "FleetCache", "FleetRedis", "FleetRateLimit", "FleetSupport",
-                "FleetResilience", "FleetJobs",
+                "FleetResilience", "FleetJobs", "FleetMail",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -176,6 +188,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "FleetSupportTests", dependencies: ["FleetSupport"], swiftSettings: strict),
+        .testTarget(name: "FleetMailTests", dependencies: ["FleetMail", "FleetTestSupport"], swiftSettings: strict),
         .testTarget(name: "FleetResilienceTests", dependencies: ["FleetResilience"], swiftSettings: strict),
         .testTarget(name: "FleetDataTests", dependencies: ["FleetData", "FleetTestSupport"], swiftSettings: strict),
         .testTarget(

@@ -31,9 +31,19 @@ need() {
 }
 # libsqlite3-dev: the embedded database; postgresql: topologies T1 and T3; redis-server:
 # cache and rate limits; nginx-light: the load balancer; python3, curl: live checks.
-need libsqlite3-dev pkg-config postgresql redis-server nginx-light python3 curl
+need libsqlite3-dev pkg-config postgresql redis-server nginx-light python3 python3-venv curl
 # The Redis tests fail (instead of skipping) if redis-server is missing.
 export FLEET_TEST_REQUIRE_REDIS=1
+
+# A real SMTP server for the mail tests: aiosmtpd from PyPI, in a virtual environment kept
+# between runs (made on first use).
+venv="${XDG_CACHE_HOME:-$HOME/.cache}/fleet/test-venv"
+if ! "$venv/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+    step "installing aiosmtpd (PyPI) into $venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check aiosmtpd
+fi
+export FLEET_TEST_PYTHON="$venv/bin/python" FLEET_TEST_REQUIRE_SMTP=1
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 

@@ -262,7 +262,11 @@ struct PostgresExecutor: SQLExecutor {
             if state == "40P01" || state == "40001" { return Retryable.transactionAborted(state) }
             let message = error.serverInfo?[.message] ?? state
             if state == "23505" { return DatabaseError.uniqueViolation(message) }
-            if state.hasPrefix("08") || state == "57P01" || state == "57P03" { return DatabaseError.unavailable(message) }
+            // Connection trouble, a server shutting down or starting, and insufficient
+            // resources (53300: too many connections) pass: retry shortly (503).
+            if state.hasPrefix("08") || state.hasPrefix("53") || ["57P01", "57P02", "57P03"].contains(state) {
+                return DatabaseError.unavailable(message)
+            }
             return DatabaseError.failed("postgres \(state): \(message)")
         }
         switch error.code {

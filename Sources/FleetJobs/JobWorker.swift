@@ -55,7 +55,7 @@ public final class JobWorker: Service {
                     }
                 }
                 group.addTask { await self.maintain() }
-                for node in databases where node.dialect == .postgres {
+                for node in databases where node.dialect == .postgres && self.configuration.listen {
                     group.addTask { await self.listen(to: node) }
                 }
                 // The queues return once drained; the rest runs until then.

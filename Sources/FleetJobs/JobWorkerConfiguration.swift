@@ -10,6 +10,9 @@ public struct JobWorkerConfiguration: Sendable {
     /// The longest a queue waits before looking for work again without a wake-up
     /// (notifications are a hint; this is the guarantee).
     public var pollInterval: Duration = .seconds(1)
+    /// Whether to listen for PostgreSQL's notifications of ready jobs (off: polling only,
+    /// for comparison).
+    public var listen = true
     /// On shutdown, how long running jobs may take to finish before they are cancelled
     /// and their leases released.
     public var grace: Duration = .seconds(10)

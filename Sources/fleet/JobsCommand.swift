@@ -12,7 +12,7 @@ import Logging
 struct Jobs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Inspect and repair the job queues.",
-        subcommands: [Stats.self, Dead.self, Retry.self, Discard.self]
+        subcommands: [Stats.self, Dead.self, Retry.self, Discard.self, Bench.self]
     )
 
     struct Stats: AsyncParsableCommand {
@@ -80,7 +80,7 @@ struct Jobs: AsyncParsableCommand {
     }
 }
 
-private func withShards<T: Sendable>(_ options: ConfigOptions, _ body: (Shards) async throws -> T) async throws -> T {
+func withShards<T: Sendable>(_ options: ConfigOptions, _ body: (Shards) async throws -> T) async throws -> T {
     let settings = try FleetSettings(config: try await FleetSettings.reader(arguments: options.settings, configFile: options.file))
     _ = Observability.bootstrap(logLevel: .warning)
     return try await Databases.with(settings, logger: Logger(label: "fleet.jobs"), body)

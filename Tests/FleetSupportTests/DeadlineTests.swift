@@ -14,10 +14,11 @@ import Testing
             try await withDeadline(.milliseconds(100), orThrow: { TooLate() }) {
                 // Waits on through cancellation, as a query on a silent socket would (a
                 // detached task's value is awaited whatever happens to the caller).
-                await Task.detached { try? await Task.sleep(for: .seconds(3)) }.value
+                await Task.detached { try? await Task.sleep(for: .seconds(10)) }.value
             }
         }
-        #expect(ContinuousClock.now - start < .seconds(2))
+        // Long before the work ends, with room for a busy machine.
+        #expect(ContinuousClock.now - start < .seconds(5))
     }
 
     @Test func theWorksOwnErrorPassesThrough() async {

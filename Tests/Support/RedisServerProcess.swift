@@ -5,7 +5,7 @@ import Glibc
 
 /// A real `redis-server` for one test: on a free loopback port, in a temporary folder,
 /// with nothing persisted. Tests stop, restart and freeze it to exercise failures.
-public final class RedisServerProcess: @unchecked Sendable {
+public final class RedisServerProcess: TestServer, @unchecked Sendable {
     /// The `redis-server` binary: `$FLEET_REDIS_SERVER`, else the first on `PATH`.
     public static let executable: String? = {
         if let path = ProcessInfo.processInfo.environment["FLEET_REDIS_SERVER"] { return path }
@@ -23,7 +23,7 @@ public final class RedisServerProcess: @unchecked Sendable {
     public let port: Int
     public let directory: URL
     private let arguments: [String]
-    private var process: Process?
+    public var process: Process?
 
     /// Starts a server; `arguments` are extra `redis-server` options (`--requirepass x`).
     public init(arguments: [String] = []) throws {
@@ -69,25 +69,7 @@ public final class RedisServerProcess: @unchecked Sendable {
         throw ServerError("redis-server did not start on port \(port):\n\(text)")
     }
 
-    /// Stops the server (SIGKILL: a crash, not a polite shutdown) and waits for it to exit.
-    public func stop() {
-        guard let process, process.isRunning else { return }
-        kill(process.processIdentifier, SIGCONT)
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        self.process = nil
-    }
-
-    /// Freezes the server: connections stay open and nothing answers (a stalled server).
-    public func pause() {
-        if let process { kill(process.processIdentifier, SIGSTOP) }
-    }
-
-    public func resume() {
-        if let process { kill(process.processIdentifier, SIGCONT) }
-    }
-
-    private static func freePort() throws -> Int {
+    static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ServerError("socket() failed") }
         defer { close(fd) }
@@ -107,6 +89,6 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     public struct ServerError: Error, CustomStringConvertible {
         public let description: String
-        init(_ description: String) { self.description = description }
+        public init(_ description: String) { self.description = description }
     }
 }

@@ -130,7 +130,9 @@ public struct FleetApplication: Sendable {
         configuration.grace = settings.jobGrace
         configuration.retention = settings.jobRetention
         configuration.deadRetention = settings.jobDeadRetention
-        return JobWorker(databases: databases.shards.nodes, handlers: ConduitJobs.handlers(services), configuration: configuration, logger: logger)
+        let worker = JobWorker(databases: databases.shards.nodes, handlers: ConduitJobs.handlers(services), configuration: configuration, logger: logger)
+        services.wakeups.subscribe { [weak worker] queue in worker?.notify(queue: queue) }
+        return worker
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully (see the type's comment).

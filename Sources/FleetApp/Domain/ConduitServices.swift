@@ -1,4 +1,5 @@
 public import FleetData
+public import FleetJobs
 import FleetCache
 import FleetSupport
 public import Logging
@@ -13,13 +14,19 @@ public struct ConduitServices: Sendable {
     public let passwords: any PasswordHasher
     public let tokens: TokenService
     public let caches: ConduitCaches
+    /// Sends the welcome e-mail; nil when `mail.smtp.url` is unset (nothing is enqueued).
+    public let mailer: Mailer?
+    /// Wakes this process's workers after a ready job commits (see `enqueued`).
+    public let wakeups: JobWakeups
     public let logger: Logger
 
     public init(
         shards: Shards, ids: FleetIDGenerator, passwords: any PasswordHasher, tokens: TokenService,
-        caches: ConduitCaches, logger: Logger
+        caches: ConduitCaches, mailer: Mailer? = nil, wakeups: JobWakeups = JobWakeups(), logger: Logger
     ) {
         self.shards = shards
+        self.mailer = mailer
+        self.wakeups = wakeups
         self.caches = caches
         self.ids = ids
         self.passwords = passwords
@@ -39,6 +46,7 @@ public struct ConduitServices: Sendable {
             passwords: passwords ?? BcryptPasswordHasher(cost: settings.bcryptCost, queue: settings.bcryptQueue),
             tokens: await TokenService(secret: try TokenSecret.resolve(settings, logger: logger), lifetime: settings.jwtTTL),
             caches: ConduitCaches(policy: policy, bus: redis?.bus, logger: logger),
+            mailer: try Mailer.make(settings, logger: logger),
             logger: logger
         )
     }
@@ -51,6 +59,12 @@ public struct ConduitServices: Sendable {
     public var edges: EdgeRelay { EdgeRelay(services: self) }
 
     func now() -> Int64 { WallClock.milliseconds() }
+
+    /// Wakes the workers of `queue` in this process: a ready job of it just committed
+    /// (on PostgreSQL, NOTIFY also wakes the other processes').
+    func enqueued(_ queue: String) {
+        wakeups.notify(queue: queue)
+    }
 }
 
 /// Loads the per-viewer bits (following, favorited) for a whole page at once: a fixed

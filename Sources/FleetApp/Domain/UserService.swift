@@ -1,4 +1,5 @@
 public import FleetData
+import FleetJobs
 
 /// Sign-up, sign-in and the signed-in user's own account.
 public struct UserService: Sendable {
@@ -23,6 +24,7 @@ public struct UserService: Sendable {
 
         let now = services.now()
         let started = ContinuousClock.now
+        let mails = services.mailer != nil
         try await directory.claim(.username, key, for: id, now: now)
         do {
             try await directory.claim(.email, email, for: id, now: now)
@@ -39,6 +41,8 @@ public struct UserService: Sendable {
                         VALUES (\(bind: id), \(bind: username), \(bind: key), \(bind: email), \(bind: hash), NULL, NULL, \(bind: now), \(bind: now))
                         """
                     )
+                    // user.created: the welcome e-mail commits with the user.
+                    if mails { try await JobStore().enqueue(try ConduitJobs.welcome.make(WelcomeMail(user: id.rawValue)), now: now * 1000, in: db) }
                 }
             }
             // A claim is protected for `UserDirectory.grace`; only a sign-up slower than
@@ -53,6 +57,7 @@ public struct UserService: Sendable {
             try? await directory.release(.email, email, from: id)
             throw error
         }
+        if mails { services.enqueued(ConduitJobs.welcome.queue) }
         // "No such name" may be cached from before.
         await services.caches.usernames.invalidate(key)
         let token = try await services.tokens.issue(for: id, version: 0)

@@ -1,4 +1,6 @@
+import FleetData
 public import FleetJobs
+import FleetMail
 
 /// Conduit's asynchronous work: every job type, its queue, and its handler. Every handler
 /// is idempotent (jobs run at least once) and tested by running it twice and late.
@@ -6,6 +8,7 @@ public import FleetJobs
 /// | job | queue | what it does |
 /// |---|---|---|
 /// | `edge.reconcile` | `edges` | mirrors a follow or favorite on the target's shard (`EdgeRelay`) |
+/// | `mail.welcome` | `mail` | sends a new user the welcome e-mail (`Mailer`) |
 public enum ConduitJobs {
     /// A follow's or favorite's far side to bring in line with its owner's shard. Enqueued
     /// ready a little later: the request delivers it inline right after commit, and the
@@ -15,14 +18,28 @@ public enum ConduitJobs {
     /// How long an edge job waits for its request to deliver it inline.
     static let inlineGrace: Int64 = 10_000_000
 
+    /// The welcome e-mail of a user, committed with the user (`user.created`). A mail
+    /// server that is down delays it with retries; sign-up never waits for it.
+    static let welcome = JobType<WelcomeMail>("mail.welcome", queue: "mail", retry: RetryPolicy(maxAttempts: 15, base: .seconds(2), cap: .seconds(1800)))
+
     /// Every queue Conduit uses.
-    public static let queues = ["edges"]
+    public static let queues = ["edges", "mail"]
 
     /// The handlers of every job type, over `services`.
     public static func handlers(_ services: ConduitServices) -> JobHandlers {
         var handlers = JobHandlers()
         handlers.register(edge) { edge, _ in
             try await services.shards.bounded { try await services.edges.reconcile(edge) }
+            return .completed
+        }
+        handlers.register(welcome) { mail, _ in
+            let id = FleetID(rawValue: mail.user)
+            // Read when sending: the address as it is now. A user deleted meanwhile (a
+            // sign-up undone after its commit) gets nothing.
+            guard let mailer = services.mailer,
+                let user = try await services.shards.node(for: id).readLatest({ db in try await UserService.user(where: "id = \(bind: id)", in: db) })
+            else { return .completed }
+            try await mailer.client.send(mailer.welcome(user))
             return .completed
         }
         return handlers

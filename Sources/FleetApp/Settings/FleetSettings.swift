@@ -1,6 +1,7 @@
 public import Configuration
 public import FleetData
 public import FleetHTTP
+import FleetMail
 import FleetRedis
 import Foundation
 public import Logging
@@ -61,6 +62,9 @@ public struct FleetSettings: Sendable {
     public var jobGrace: Duration
     public var jobRetention: Duration
     public var jobDeadRetention: Duration
+    public var mailSMTPURL: String?
+    public var mailFrom: String
+    public var mailTimeout: Duration
 
     /// One documented setting.
     public struct Entry: Sendable {
@@ -120,6 +124,9 @@ public struct FleetSettings: Sendable {
         Entry(key: "jobs.poll.ms", defaultValue: "1000", help: "Longest wait before a worker looks for ready jobs without a wake-up (NOTIFY on PostgreSQL, in-process on SQLite)."),
         Entry(key: "jobs.grace.seconds", defaultValue: "10", help: "On shutdown, how long running jobs may take to finish before they are released to another worker."),
         Entry(key: "jobs.retention.hours", defaultValue: "24", help: "How long completed jobs are kept before being deleted (in batches)."),
+        Entry(key: "mail.smtp.url", defaultValue: "unset (no mail)", help: "SMTP server for the welcome e-mail: `smtp://user:password@host:25` (AUTH PLAIN when a user is given; plain SMTP, for a local relay)."),
+        Entry(key: "mail.from", defaultValue: "no-reply@fleet.localhost", help: "The sender address of Fleet's e-mail."),
+        Entry(key: "mail.timeout.ms", defaultValue: "10000", help: "Most time one SMTP session may take; past it the mail is retried later."),
         Entry(key: "jobs.dead.retention.hours", defaultValue: "168", help: "How long dead jobs are kept for operators (`fleet jobs dead`) before being deleted."),
     ]
 
@@ -193,6 +200,9 @@ public struct FleetSettings: Sendable {
         jobGrace = .seconds(config.int(forKey: "jobs.grace.seconds", default: 10))
         jobRetention = .seconds(3600 * config.int(forKey: "jobs.retention.hours", default: 24))
         jobDeadRetention = .seconds(3600 * config.int(forKey: "jobs.dead.retention.hours", default: 168))
+        mailSMTPURL = config.string(forKey: "mail.smtp.url", isSecret: true)
+        mailFrom = config.string(forKey: "mail.from", default: "no-reply@fleet.localhost")
+        mailTimeout = .milliseconds(config.int(forKey: "mail.timeout.ms", default: 10_000))
         try validate()
     }
 
@@ -258,6 +268,11 @@ public struct FleetSettings: Sendable {
             throw SettingsError("jobs.lease.seconds must be at least 3, jobs.poll.ms at least 10 and jobs.grace.seconds not negative")
         }
         guard jobRetention >= .zero, jobDeadRetention >= .zero else { throw SettingsError("jobs.*retention.hours must not be negative") }
+        if let mailSMTPURL {
+            do { _ = try SMTPConfiguration(url: mailSMTPURL) } catch { throw SettingsError(error.message) }
+        }
+        guard MailMessage.isAddress(mailFrom) else { throw SettingsError("mail.from must be a plain address (user@host)") }
+        guard mailTimeout >= .milliseconds(1) else { throw SettingsError("mail.timeout.ms must be at least 1") }
     }
 
     /// Builds the reader Fleet uses: CLI flags, then `FLEET_*` environment variables,

@@ -1,0 +1,85 @@
+import Configuration
+@testable import FleetApp
+import FleetData
+import FleetJobs
+import FleetTestSupport
+import Foundation
+import Testing
+
+/// `user.created` → the welcome e-mail, through a real SMTP server.
+@Suite(.enabled(if: SMTPServerProcess.enabled, "needs aiosmtpd (FLEET_TEST_PYTHON)")) struct WelcomeMailTests {
+    /// Waits up to `seconds` for `condition`.
+    func within(_ seconds: Double, _ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return try await condition()
+    }
+
+    @Test func aNewUserIsWelcomedOnce() async throws {
+        let server = try SMTPServerProcess()
+        try await TestConduit.make(["mail.smtp.url": .init(.string(server.url), isSecret: true)]).test(.router) { client, harness in
+            _ = try await client.register("newcomer")
+            #expect(try await within(20) { server.messages().count == 1 })
+            let mail = try #require(server.messages().first)
+            let id = try #require(try await harness.services.directory.user(.username, "newcomer"))
+            #expect(mail.contains("X-Envelope-To: newcomer@example.com"))
+            #expect(mail.contains("Message-ID: <welcome.\(id.rawValue)@fleet.localhost>"))
+            #expect(mail.contains("Hello newcomer,"))
+            // Nothing else runs it again.
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(server.messages().count == 1)
+        }
+    }
+
+    /// Run twice (a lost lease) and late (after the user changed address): the same
+    /// message, with the same Message-ID a receiver drops, to the address of the moment.
+    @Test func theHandlerRunTwiceAndLateSendsTheSameMessage() async throws {
+        let server = try SMTPServerProcess()
+        let conduit = try await TestConduit.make(["mail.smtp.url": .init(.string(server.url), isSecret: true), "jobs.workers": "none"])
+        try await conduit.test(.router) { client, harness in
+            let token = try await client.register("twice")
+            let response = try await client.send(.put, "/api/user", token: token, json: #"{"user":{"email":"moved@example.com"}}"#)
+            #expect(response.status == .ok)
+            let node = harness.database.nodes[0]
+            let jobs = try await JobStore().claim(queue: "mail", limit: 10, lease: .seconds(30), now: .max / 2, in: node)
+            #expect(jobs.count == 1)
+            let handlers = ConduitJobs.handlers(harness.services)
+            for job in jobs + jobs { #expect(try await handlers.run(job) == .completed) }
+            let mails = server.messages()
+            #expect(mails.count == 2)
+            let ids = Set(mails.compactMap { $0.split(separator: "\r\n").first { $0.hasPrefix("Message-ID:") } })
+            #expect(ids.count == 1)
+            #expect(mails.allSatisfy { $0.contains("X-Envelope-To: moved@example.com") })
+        }
+    }
+
+    /// A mail server that is down never affects sign-up: the mail waits, retried, and goes
+    /// out once the server is back.
+    @Test func aMailServerThatIsDownDelaysMailButNotSignUp() async throws {
+        let server = try SMTPServerProcess()
+        server.stop()
+        try await TestConduit.make(["mail.smtp.url": .init(.string(server.url), isSecret: true)]).test(.router) { client, harness in
+            let started = ContinuousClock.now
+            _ = try await client.register("patient")
+            #expect(ContinuousClock.now - started < .seconds(5))
+            let node = harness.database.nodes[0]
+            // The first attempt fails and is recorded.
+            #expect(try await within(20) {
+                try await node.read { try await $0.first("SELECT 1 FROM jobs WHERE queue = 'mail' AND last_error IS NOT NULL") } != nil
+            })
+            try server.start()
+            #expect(try await within(40) { server.messages().count == 1 })
+        }
+    }
+
+    @Test func withoutSMTPNothingIsQueued() async throws {
+        try await TestConduit.make().test(.router) { client, harness in
+            _ = try await client.register("quiet")
+            let queued = try await harness.database.nodes[0].read { try await $0.first("SELECT COUNT(*) FROM jobs WHERE queue = 'mail'")?.decode(at: 0, as: Int.self) }
+            #expect(queued == 0)
+        }
+    }
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""A real SMTP server for Fleet's tests (aiosmtpd from PyPI): stores each message it
+accepts as a file in --dir (named by arrival order), optionally requires AUTH PLAIN with
+--user/--password, and prints "ready PORT" once it listens."""
+import argparse
+import asyncio
+import os
+import signal
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+class Store:
+    def __init__(self, directory):
+        self.directory = directory
+        self.count = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        self.count += 1
+        path = os.path.join(self.directory, "%06d.eml" % self.count)
+        with open(path + ".tmp", "wb") as f:
+            f.write(b"X-Envelope-From: " + envelope.mail_from.encode() + b"\r\n")
+            f.write(b"X-Envelope-To: " + ",".join(envelope.rcpt_tos).encode() + b"\r\n")
+            f.write(envelope.original_content)
+        os.rename(path + ".tmp", path)
+        return "250 stored"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--user")
+    parser.add_argument("--password")
+    args = parser.parse_args()
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == args.user and auth_data.password.decode() == args.password
+        return AuthResult(success=ok, handled=False)
+
+    options = {}
+    if args.user:
+        options = dict(authenticator=authenticate, auth_required=True, auth_require_tls=False)
+    controller = Controller(Store(args.dir), hostname="127.0.0.1", port=args.port, **options)
+    controller.start()
+    print("ready %d" % args.port, flush=True)
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    controller.stop()
+
+
+if __name__ == "__main__":
+    main()
