@@ -4,6 +4,7 @@
 #   scripts/postgres.sh start DIR PORT [durable]           # prints the URL of its `postgres` database
 #   scripts/postgres.sh replica DIR PORT PRIMARY_PORT       # a streaming replica of that primary
 #   scripts/postgres.sh stop DIR
+#   scripts/postgres.sh restart DIR                         # fast stop, then start as before
 #
 # The cluster lives in DIR (trust authentication, user `fleet`, loopback only). PostgreSQL
 # refuses to run as root, so as root the server runs as the `postgres` system user.
@@ -48,8 +49,12 @@ stop)
     dir=${2:?directory}
     as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
     ;;
+restart)
+    dir=${2:?directory}
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w -t 30 restart >/dev/null
+    ;;
 *)
-    echo "usage: $0 start DIR PORT [durable] | replica DIR PORT PRIMARY_PORT | stop DIR" >&2
+    echo "usage: $0 start DIR PORT [durable] | replica DIR PORT PRIMARY_PORT | stop DIR | restart DIR" >&2
     exit 2
     ;;
 esac

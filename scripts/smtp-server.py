@@ -12,8 +12,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Store:
-    def __init__(self, directory):
+    def __init__(self, directory, delay):
         self.directory = directory
+        self.delay = delay
         self.count = 0
 
     async def handle_DATA(self, server, session, envelope):
@@ -24,6 +25,10 @@ class Store:
             f.write(b"X-Envelope-To: " + ",".join(envelope.rcpt_tos).encode() + b"\r\n")
             f.write(envelope.original_content)
         os.rename(path + ".tmp", path)
+        # A slow server: the message is stored, the answer comes later (a client cut off
+        # meanwhile does not know it was delivered, and sends it again).
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return "250 stored"
 
 
@@ -33,6 +38,7 @@ def main():
     parser.add_argument("--dir", required=True)
     parser.add_argument("--user")
     parser.add_argument("--password")
+    parser.add_argument("--delay", type=float, default=0, help="seconds before answering a message")
     args = parser.parse_args()
 
     def authenticate(server, session, envelope, mechanism, auth_data):
@@ -42,7 +48,7 @@ def main():
     options = {}
     if args.user:
         options = dict(authenticator=authenticate, auth_required=True, auth_require_tls=False)
-    controller = Controller(Store(args.dir), hostname="127.0.0.1", port=args.port, **options)
+    controller = Controller(Store(args.dir, args.delay), hostname="127.0.0.1", port=args.port, **options)
     controller.start()
     print("ready %d" % args.port, flush=True)
     signal.sigwait({signal.SIGTERM, signal.SIGINT})

@@ -1,6 +1,7 @@
 import Synchronization
 
-/// Runs `operation`, or throws `timeoutError()` once it has taken longer than `limit`.
+/// Runs `operation`, or throws `timeoutError()` once it has taken longer than `limit`, or
+/// `CancellationError` at once when the caller is cancelled (the operation is cancelled too).
 ///
 /// The caller is answered at the deadline even if the operation ignores cancellation (a
 /// query on a silent socket does): the operation runs in a task of its own, which is
@@ -11,29 +12,61 @@ public func withDeadline<Result: Sendable>(
     _ limit: Duration, orThrow timeoutError: @escaping @Sendable () -> any Error, _ operation: @escaping @Sendable () async throws -> Result
 ) async throws -> Result {
     let race = DeadlineRace()
-    return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
-        let work = Task {
-            do {
-                let result = try await operation()
-                if race.finish() { continuation.resume(returning: result) }
-            } catch {
-                if race.finish() { continuation.resume(throwing: error) }
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
+            let task = Task {
+                do {
+                    let result = try await operation()
+                    if race.finish() { continuation.resume(returning: result) }
+                } catch {
+                    if race.finish() { continuation.resume(throwing: error) }
+                }
+            }
+            race.timer = Task {
+                try? await Task.sleep(for: limit)
+                if race.finish() {
+                    task.cancel()
+                    continuation.resume(throwing: timeoutError())
+                }
+            }
+            race.onCancel = {
+                task.cancel()
+                continuation.resume(throwing: CancellationError())
             }
         }
-        race.timer = Task {
-            try? await Task.sleep(for: limit)
-            if race.finish() {
-                work.cancel()
-                continuation.resume(throwing: timeoutError())
-            }
-        }
+    } onCancel: {
+        // The caller is cancelled: so is the work, and the caller is answered at once.
+        race.cancel()
     }
 }
 
 /// Which of an operation and its timer finished first; the first to finish stops the
 /// other's timer.
 private final class DeadlineRace: Sendable {
-    private let state = Mutex<(finished: Bool, timer: Task<Void, Never>?)>((false, nil))
+    private let state = Mutex<(finished: Bool, timer: Task<Void, Never>?, cancelled: Bool, onCancel: (@Sendable () -> Void)?)>((false, nil, false, nil))
+
+    /// What cancelling the caller does once the operation runs (set once, right after it
+    /// starts); run at once if the caller was cancelled before.
+    var onCancel: (@Sendable () -> Void)? {
+        get { state.withLock { $0.onCancel } }
+        set {
+            let cancelled = state.withLock { state in
+                state.onCancel = newValue
+                return state.cancelled
+            }
+            if cancelled { cancel() }
+        }
+    }
+
+    /// The caller was cancelled: the first to finish, if nothing else was.
+    func cancel() {
+        let action = state.withLock { state -> (@Sendable () -> Void)? in
+            state.cancelled = true
+            return state.onCancel
+        }
+        guard let action, finish() else { return }
+        action()
+    }
 
     /// The timer, cancelled at once if the operation has already finished.
     var timer: Task<Void, Never>? {

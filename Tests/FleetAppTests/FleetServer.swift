@@ -6,7 +6,7 @@ import HummingbirdTesting
 import Glibc
 #endif
 
-/// One `fleet serve` process. Its output goes to a log file, never to the test
+/// One `fleet serve` (or `fleet worker`) process. Its output goes to a log file, never to the test
 /// runner's: a server left running would hold that open, and `swift test` would
 /// wait for it forever. `stop()` in a `defer` ends it whatever the test did.
 struct FleetServer {
@@ -15,7 +15,9 @@ struct FleetServer {
     let adminPort: Int
     let log: URL
 
-    static func start(dataDirectory: URL, bcryptCost: Int, settings: [String] = []) async throws -> FleetServer {
+    /// Starts `fleet ROLE` and waits until it is ready (`/health/ready` on the API port, or
+    /// on the admin port for a worker).
+    static func start(_ role: String = "serve", dataDirectory: URL, bcryptCost: Int, settings: [String] = []) async throws -> FleetServer {
         let log = URL(fileURLWithPath: dataDirectory.path + ".log")
         for _ in 0..<5 {
             let port = Int.random(in: 20_000..<45_000)
@@ -23,7 +25,7 @@ struct FleetServer {
             let process = Process()
             process.executableURL = Self.binary
             process.arguments = [
-                "serve", "--data-dir", dataDirectory.path, "--http-port", "\(port)", "--http-admin-port", "\(adminPort)",
+                role, "--data-dir", dataDirectory.path, "--http-port", "\(port)", "--http-admin-port", "\(adminPort)",
                 "--auth-bcrypt-cost", "\(bcryptCost)", "--log-level", "warning",
             ] + settings
             FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -38,18 +40,27 @@ struct FleetServer {
             for _ in 0..<400 {
                 try await Task.sleep(for: .milliseconds(50))
                 guard process.isRunning else { break }
-                if (try? await get(port: port, "/health/ready")) == .ok { return server }
+                if (try? await get(port: role == "worker" ? adminPort : port, "/health/ready")) == .ok { return server }
             }
             server.stop()
         }
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        throw FleetServerError(description: "fleet serve did not become ready:\n\(text)")
+        throw FleetServerError(description: "fleet \(role) did not become ready:\n\(text)")
     }
 
     func waitForExit(timeout: Duration) async throws -> Int32? {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         return process.isRunning ? nil : process.terminationStatus
+    }
+
+    func signal(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+
+    /// The admin listener's `/metrics` text.
+    func metrics() async throws -> String {
+        String(buffer: try await Self.request(port: adminPort, "/metrics").body ?? ByteBuffer())
     }
 
     /// Kills the server if it still runs (SIGKILL), and removes its log.
@@ -68,12 +79,18 @@ struct FleetServer {
             .appendingPathComponent(".build/debug/fleet")
     }
 
-    /// One request on a connection of its own, closed before returning.
-    static func request(port: Int, _ path: String) async throws -> TestClient.Response {
+    /// One request on a connection of its own, closed before returning; with `json`, a
+    /// POST of it.
+    static func request(port: Int, _ path: String, json: String? = nil) async throws -> TestClient.Response {
         let client = TestClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(10)))
         client.connect()
         do {
-            let response = try await client.get(path)
+            let response = try await client.execute(
+                TestClient.Request(
+                    path, method: json == nil ? .get : .post, headers: json == nil ? [:] : [.contentType: "application/json"],
+                    body: json.map { ByteBuffer(string: $0) }
+                )
+            )
             try? await client.shutdown()
             return response
         } catch {

@@ -21,6 +21,31 @@ import Testing
         #expect(ContinuousClock.now - start < .seconds(5))
     }
 
+    /// A cancelled caller (a worker draining on SIGTERM) is answered at once, and the work
+    /// is cancelled with it.
+    @Test func cancellingTheCallerCancelsTheWork() async {
+        let workCancelled = Flag()
+        let caller = Task {
+            try await withDeadline(.seconds(30), orThrow: { TooLate() }) {
+                do {
+                    try await Task.sleep(for: .seconds(30))
+                } catch {
+                    workCancelled.value.store(true, ordering: .relaxed)
+                    throw error
+                }
+            }
+        }
+        try? await Task.sleep(for: .milliseconds(50))
+        let start = ContinuousClock.now
+        caller.cancel()
+        let result = await caller.result
+        #expect(throws: CancellationError.self) { try result.get() }
+        #expect(ContinuousClock.now - start < .seconds(5))
+        for _ in 0..<100 where !workCancelled.value.load(ordering: .relaxed) { try? await Task.sleep(for: .milliseconds(10)) }
+        let cancelled = workCancelled.value.load(ordering: .relaxed)
+        #expect(cancelled)
+    }
+
     @Test func theWorksOwnErrorPassesThrough() async {
         struct Failed: Error {}
         await #expect(throws: Failed.self) { try await withDeadline(.seconds(5), orThrow: { TooLate() }) { throw Failed() } }

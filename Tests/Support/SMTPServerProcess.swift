@@ -34,12 +34,13 @@ public final class SMTPServerProcess: TestServer, @unchecked Sendable {
     private let arguments: [String]
     public var process: Process?
 
-    /// Starts a server; with `user`, it requires AUTH PLAIN with that user and password.
-    public init(user: String? = nil, password: String? = nil) throws {
+    /// Starts a server; with `user`, it requires AUTH PLAIN with that user and password;
+    /// with `delay`, it answers each message that long after storing it (a slow server).
+    public init(user: String? = nil, password: String? = nil, delay: Double = 0) throws {
         port = try RedisServerProcess.freePort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-smtp-\(UUID().uuidString)")
         mailbox = directory.appendingPathComponent("mail")
-        arguments = user.map { ["--user", $0, "--password", password ?? ""] } ?? []
+        arguments = (user.map { ["--user", $0, "--password", password ?? ""] } ?? []) + ["--delay", "\(delay)"]
         try FileManager.default.createDirectory(at: mailbox, withIntermediateDirectories: true)
         try start()
     }
@@ -72,6 +73,11 @@ public final class SMTPServerProcess: TestServer, @unchecked Sendable {
         }
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         throw RedisServerProcess.ServerError("the SMTP server did not start on port \(port):\n\(text)")
+    }
+
+    /// The distinct Message-IDs received so far: what a receiver that drops resends keeps.
+    public func messageIDs() -> Set<String> {
+        Set(messages().compactMap { $0.split(separator: "\r\n").first { $0.hasPrefix("Message-ID:") }.map(String.init) })
     }
 
     /// The messages accepted so far, in order, as received (envelope lines first).
