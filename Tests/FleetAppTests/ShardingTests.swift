@@ -115,7 +115,7 @@ import Testing
             // The favorite commits with its job, then the process "dies".
             try await shards.node(for: fanID).transaction { db in
                 try await db.execute("INSERT INTO favorites (user_id, article_id, created_at) VALUES (\(bind: fanID), \(bind: articleID), 1)")
-                _ = try await EdgeRelay.enqueue(edge, owner: fanID, now: 1, in: db)
+                _ = try await services.edges.enqueue(edge, owner: fanID, now: 1, in: db)
             }
             #expect(try await favoritesCount(articleID, in: shards) == 0)
             let favorited = try await claim()
@@ -129,7 +129,7 @@ import Testing
             // favorite's: the mirror follows the owner's current state.
             try await shards.node(for: fanID).transaction { db in
                 try await db.execute("DELETE FROM favorites WHERE user_id = \(bind: fanID)")
-                _ = try await EdgeRelay.enqueue(edge, owner: fanID, now: 1, in: db)
+                _ = try await services.edges.enqueue(edge, owner: fanID, now: 1, in: db)
             }
             let unfavorited = try await claim()
             for job in favorited + unfavorited + favorited { #expect(try await handlers.run(job) == .completed) }

@@ -91,6 +91,10 @@ public struct ArticleService: Sendable {
     /// follows or favorites. `latest` for pages that are cached for everyone (see
     /// `Database.readLatest`).
     func page(_ filter: ArticleFilter, latest: Bool) async throws -> CachedPage {
+        if let viewer = filter.followedBy {
+            // The feed reads the viewer's timeline (the route sets no other filter).
+            return try await services.timelines.page(for: viewer, limit: filter.limit, offset: filter.offset)
+        }
         let empty = CachedPage(ids: [], count: 0)
         let shards = services.shards
         var scope = PageScope()
@@ -104,12 +108,6 @@ public struct ArticleService: Sendable {
             scope.favoritedBy = id
             if shards.nodes.count > 1 {
                 scope.narrow(to: try await Self.logicalShards(of: .favorite, from: id, in: shards, latest: latest))
-            }
-        }
-        if let follower = filter.followedBy {
-            scope.followedBy = follower
-            if shards.nodes.count > 1 {
-                scope.narrow(to: try await Self.logicalShards(of: .follow, from: follower, in: shards, latest: latest))
             }
         }
         let targets = scope.shards(in: shards)
@@ -204,24 +202,33 @@ public struct ArticleService: Sendable {
         let id = services.ids.next(on: author.shard)
         let slug = Slug.make(title: title, id: id)
         let now = services.now()
-        let article = try await services.shards.node(for: author).transaction { db in
+        let feed = services.feed
+        let timelines = services.timelines
+        let (article, queued) = try await services.shards.node(for: author).transaction { db in
             guard let user = try await UserService.user(where: "id = \(bind: author)", in: db) else { throw ConduitError.invalidToken }
+            // Fanned out to the followers' timelines, or merged in at read time (a big author).
+            let followers = try await db.first("SELECT followers_count FROM users WHERE id = \(bind: author)")?.decode(at: 0, as: Int.self) ?? 0
+            let fannedOut = followers <= feed.fanoutMaxFollowers
             try await db.execute(
                 """
-                INSERT INTO articles (id, author_id, slug, title, description, body, tag_list, favorites_count, created_at, updated_at)
+                INSERT INTO articles (id, author_id, slug, title, description, body, tag_list, favorites_count, created_at, updated_at, fanned_out)
                 VALUES (\(bind: id), \(bind: author), \(bind: slug), \(bind: title), \(bind: description), \(bind: body),
-                        \(bind: Self.joinTags(tags)), 0, \(bind: now), \(bind: now))
+                        \(bind: Self.joinTags(tags)), 0, \(bind: now), \(bind: now), \(bind: fannedOut ? 1 : 0))
                 """
             )
             try await Self.attach(tags, to: id, in: db)
-            try await Self.countArticle(by: author, change: 1, in: db)
+            try await Self.countArticle(by: author, change: 1, fannedOut: fannedOut, in: db)
+            let event = Timelines.ArticleEvent(article: id.rawValue, author: author.rawValue, fannedOut: fannedOut)
+            let queued = try await timelines.enqueue(event, followers: followers, now: now, in: db)
             // Everything the response shows is known here: no need to read it back.
-            return Article(
+            let article = Article(
                 id: id, slug: slug, title: title, description: description, body: body, tagList: tags,
                 createdAt: Timestamp(milliseconds: now), updatedAt: Timestamp(milliseconds: now), favorited: false, favoritesCount: 0,
                 author: Profile(username: user.username, bio: user.bio, image: user.image, following: false), authorID: author
             )
+            return (article, queued)
         }
+        await services.deliver(queued)
         await services.caches.articleSetChanged()
         return article
     }
@@ -278,30 +285,38 @@ public struct ArticleService: Sendable {
 
     public func delete(_ slug: String, by user: FleetID) async throws {
         let now = services.now()
-        let (id, queued) = try await services.shards.node(for: try CommentService.articleID(slug)).transaction { db in
+        let feed = services.feed
+        let timelines = services.timelines
+        let edges = services.edges
+        let (id, queued, timeline) = try await services.shards.node(for: try CommentService.articleID(slug)).transaction { db in
             // Locked: a second delete, or an update, waits and then finds the article gone
             // (404) instead of counting it out twice or re-attaching its tags.
             let located = try await Self.locate(slug, locked: true, in: db)
             guard located.authorID == user else { throw ConduitError.forbidden("article") }
             // Deleted first: a favorite being mirrored right now holds the row (see
             // `EdgeRelay.reconcile`), so once this returns its mirror row is visible below.
+            let fannedOut = try await db.first("SELECT fanned_out FROM articles WHERE id = \(bind: located.id)")?.decode(at: 0, as: Int.self) != 0
+            let followers = try await db.first("SELECT followers_count FROM users WHERE id = \(bind: located.authorID)")?.decode(at: 0, as: Int.self) ?? 0
             try await db.execute("DELETE FROM articles WHERE id = \(bind: located.id)")
             try await Self.detach(from: located.id, in: db)
             // Favorites live on their users' shards: each is queued for removal there.
             let favoriters = try await db.query(
                 "SELECT source_id FROM edge_mirror WHERE kind = 'favorite' AND target_id = \(bind: located.id)"
             ).map { try $0.decode(at: 0, as: Int64.self) }
-            var queued: [QueuedEdge] = []
+            var queued: [AfterCommit?] = []
             for favoriter in favoriters {
                 let edge = Edge(kind: .favorite, source: favoriter, target: located.id.rawValue)
-                if let item = try await EdgeRelay.enqueue(edge, owner: located.id, now: now, in: db) { queued.append(item) }
+                queued.append(try await edges.enqueue(edge, owner: located.id, now: now, in: db))
             }
             try await db.execute("DELETE FROM comments WHERE article_id = \(bind: located.id)")
-            try await Self.countArticle(by: located.authorID, change: -1, in: db)
-            return (located.id, queued)
+            try await Self.countArticle(by: located.authorID, change: -1, fannedOut: fannedOut, in: db)
+            let event = Timelines.ArticleEvent(article: located.id.rawValue, author: located.authorID.rawValue, fannedOut: fannedOut)
+            let timeline = try await timelines.enqueue(event, followers: followers, now: now, in: db)
+            return (located.id, queued, timeline)
         }
+        await services.deliver(timeline)
         // A popular article's favorites beyond the first few are left to their jobs.
-        await services.edges.deliver(Array(queued.prefix(Self.favoritesRemovedInline)))
+        await services.deliver(Array(queued.prefix(Self.favoritesRemovedInline)))
         await services.caches.articles.invalidate(id.key)
         await services.caches.favoritedLists.invalidateAll()
         await services.caches.articleSetChanged()
@@ -323,6 +338,7 @@ public struct ArticleService: Sendable {
         let articleID = FleetID(rawValue: try await cached(slug).id)  // 404 for an unknown article
         let now = services.now()
         let edge = Edge(kind: .favorite, source: user.rawValue, target: articleID.rawValue)
+        let edges = services.edges
         let queued = try await services.shards.node(for: user).transaction { db in
             let changed = favorite
                 ? try await db.query(
@@ -332,9 +348,9 @@ public struct ArticleService: Sendable {
                     """
                 )
                 : try await db.query("DELETE FROM favorites WHERE user_id = \(bind: user) AND article_id = \(bind: articleID) RETURNING article_id")
-            return changed.isEmpty ? nil : try await EdgeRelay.enqueue(edge, owner: user, now: now, in: db)
+            return changed.isEmpty ? nil : try await edges.enqueue(edge, owner: user, now: now, in: db)
         }
-        if let queued { await services.edges.deliver([queued]) }
+        await services.deliver(queued)
         await favoritesChanged(articleID)
         return try await article(slug, viewer: user)
     }
@@ -370,9 +386,6 @@ public struct ArticleService: Sendable {
         if let user = scope.favoritedBy {
             conditions.append("a.id IN (SELECT target_id FROM edge_mirror WHERE kind = 'favorite' AND source_id = \(bind: user))")
         }
-        if let follower = scope.followedBy {
-            conditions.append("a.author_id IN (SELECT target_id FROM edge_mirror WHERE kind = 'follow' AND source_id = \(bind: follower))")
-        }
         return conditions
     }
 
@@ -384,18 +397,13 @@ public struct ArticleService: Sendable {
     /// by every write (all articles, per tag, per author, sum over followed authors), so a
     /// count costs the same whether it is ten or ten million; other combinations count rows.
     static func countQuery(for filter: ArticleFilter, conditions: [SQLQuery], scope: PageScope) -> SQLQuery {
-        switch (filter.tag, scope.author, scope.favoritedBy, scope.followedBy) {
-        case (nil, nil, nil, nil):
+        switch (filter.tag, scope.author, scope.favoritedBy) {
+        case (nil, nil, nil):
             "SELECT CAST(COALESCE(SUM(value), 0) AS BIGINT) FROM counters WHERE name = 'articles'"
-        case (let tag?, nil, nil, nil):
+        case (let tag?, nil, nil):
             "SELECT COALESCE(MAX(articles_count), 0) FROM tags WHERE name = \(bind: tag)"
-        case (nil, let author?, nil, nil):
+        case (nil, let author?, nil):
             "SELECT COALESCE(MAX(articles_count), 0) FROM users WHERE id = \(bind: author)"
-        case (nil, nil, nil, let follower?):
-            """
-            SELECT CAST(COALESCE(SUM(articles_count), 0) AS BIGINT) FROM users
-            WHERE id IN (SELECT target_id FROM edge_mirror WHERE kind = 'follow' AND source_id = \(bind: follower))
-            """
         default:
             "SELECT COUNT(*) FROM articles a \(whereClause(conditions))"
         }
@@ -403,14 +411,21 @@ public struct ArticleService: Sendable {
 
     /// Counts an article in its author's logical shard's slot: writers on different shards
     /// update different rows, and the slot moves with the shard's rows.
-    static func countArticle(by author: FleetID, change: Int, in db: any SQLExecutor) async throws {
+    static func countArticle(by author: FleetID, change: Int, fannedOut: Bool, in db: any SQLExecutor) async throws {
         try await db.execute(
             """
             INSERT INTO counters (name, slot, value) VALUES ('articles', \(bind: author.shard.rawValue), \(bind: change))
             ON CONFLICT (name, slot) DO UPDATE SET value = counters.value + excluded.value
             """
         )
-        try await db.execute("UPDATE users SET articles_count = articles_count + \(bind: change) WHERE id = \(bind: author)")
+        // The version orders the fanned-out count that fan-outs copy into follow rows.
+        try await db.execute(
+            """
+            UPDATE users SET articles_count = articles_count + \(bind: change), fanned_articles = fanned_articles + \(bind: fannedOut ? change : 0),
+                articles_version = articles_version + 1
+            WHERE id = \(bind: author)
+            """
+        )
     }
 
     /// Links tags to an article and counts them: two statements, whatever the number of tags.

@@ -14,6 +14,8 @@ public struct ConduitServices: Sendable {
     public let passwords: any PasswordHasher
     public let tokens: TokenService
     public let caches: ConduitCaches
+    /// How feeds are built.
+    public let feed: FeedPolicy
     /// Sends the welcome e-mail; nil when `mail.smtp.url` is unset (nothing is enqueued).
     public let mailer: Mailer?
     /// Wakes this process's workers after a ready job commits (see `enqueued`).
@@ -22,9 +24,10 @@ public struct ConduitServices: Sendable {
 
     public init(
         shards: Shards, ids: FleetIDGenerator, passwords: any PasswordHasher, tokens: TokenService,
-        caches: ConduitCaches, mailer: Mailer? = nil, wakeups: JobWakeups = JobWakeups(), logger: Logger
+        caches: ConduitCaches, feed: FeedPolicy = FeedPolicy(), mailer: Mailer? = nil, wakeups: JobWakeups = JobWakeups(), logger: Logger
     ) {
         self.shards = shards
+        self.feed = feed
         self.mailer = mailer
         self.wakeups = wakeups
         self.caches = caches
@@ -46,6 +49,7 @@ public struct ConduitServices: Sendable {
             passwords: passwords ?? BcryptPasswordHasher(cost: settings.bcryptCost, queue: settings.bcryptQueue),
             tokens: await TokenService(secret: try TokenSecret.resolve(settings, logger: logger), lifetime: settings.jwtTTL),
             caches: ConduitCaches(policy: policy, bus: redis?.bus, logger: logger),
+            feed: settings.feed,
             mailer: try Mailer.make(settings, logger: logger),
             logger: logger
         )
@@ -57,6 +61,7 @@ public struct ConduitServices: Sendable {
     public var comments: CommentService { CommentService(services: self) }
     var directory: UserDirectory { UserDirectory(shards: shards) }
     public var edges: EdgeRelay { EdgeRelay(services: self) }
+    var timelines: Timelines { Timelines(services: self) }
 
     func now() -> Int64 { WallClock.milliseconds() }
 

@@ -1,11 +1,11 @@
 import FleetData
 
 /// The users an article filter names, resolved to ids (the author, the user whose
-/// favorites, the viewer whose follows), and the logical shards that can hold a match.
+/// favorites), and the logical shards that can hold a match. (The feed reads the viewer's
+/// timeline instead: see `Timelines`.)
 struct PageScope: Sendable {
     var author: FleetID?
     var favoritedBy: FleetID?
-    var followedBy: FleetID?
     /// Nil: any shard.
     private(set) var logicalShards: Set<LogicalShard>?
 

@@ -36,6 +36,7 @@ public struct ProfileService: Sendable {
         if following, user.id == follower { throw ConduitError(.invalid, field: "profile", "cannot follow yourself") }
         let now = services.now()
         let edge = Edge(kind: .follow, source: follower.rawValue, target: user.id.rawValue)
+        let edges = services.edges
         let queued = try await services.shards.node(for: follower).transaction { db in
             let changed = following
                 ? try await db.query(
@@ -45,9 +46,9 @@ public struct ProfileService: Sendable {
                     """
                 )
                 : try await db.query("DELETE FROM follows WHERE follower_id = \(bind: follower) AND followee_id = \(bind: user.id) RETURNING followee_id")
-            return changed.isEmpty ? nil : try await EdgeRelay.enqueue(edge, owner: follower, now: now, in: db)
+            return changed.isEmpty ? nil : try await edges.enqueue(edge, owner: follower, now: now, in: db)
         }
-        if let queued { await services.edges.deliver([queued]) }
+        await services.deliver(queued)
         return Profile(username: user.username, bio: user.bio, image: user.image, following: following)
     }
 

@@ -9,6 +9,9 @@ import FleetMail
 /// |---|---|---|
 /// | `edge.reconcile` | `edges` | mirrors a follow or favorite on the target's shard (`EdgeRelay`) |
 /// | `mail.welcome` | `mail` | sends a new user the welcome e-mail (`Mailer`) |
+/// | `timeline.article` | `timelines` | fans a new article out to its author's followers' timelines, or takes a deleted one out (`Timelines`) |
+/// | `timeline.trim` | `timelines` | cuts a shard's timelines that grew past `feed.timeline.max` |
+/// | `timeline.rebuild` | `timelines` | rebuilds one user's timeline from follows and articles |
 public enum ConduitJobs {
     /// A follow's or favorite's far side to bring in line with its owner's shard. Enqueued
     /// ready a little later: the request delivers it inline right after commit, and the
@@ -22,14 +25,31 @@ public enum ConduitJobs {
     /// server that is down delays it with retries; sign-up never waits for it.
     static let welcome = JobType<WelcomeMail>("mail.welcome", queue: "mail", retry: RetryPolicy(maxAttempts: 15, base: .seconds(2), cap: .seconds(1800)))
 
+    /// An article created or deleted: every timeline made to agree.
+    static let article = JobType<Timelines.ArticleEvent>("timeline.article", queue: "timelines", retry: RetryPolicy(maxAttempts: 25, base: .seconds(1), cap: .seconds(300)))
+    static let trim = JobType<Timelines.Trim>("timeline.trim", queue: "timelines", retry: RetryPolicy(maxAttempts: 10, base: .seconds(5), cap: .seconds(300)))
+    static let rebuild = JobType<RebuildTimeline>("timeline.rebuild", queue: "timelines", retry: RetryPolicy(maxAttempts: 25, base: .seconds(1), cap: .seconds(300)))
+
     /// Every queue Conduit uses.
-    public static let queues = ["edges", "mail"]
+    public static let queues = ["edges", "mail", "timelines"]
 
     /// The handlers of every job type, over `services`.
     public static func handlers(_ services: ConduitServices) -> JobHandlers {
         var handlers = JobHandlers()
         handlers.register(edge) { edge, _ in
             try await services.shards.bounded { try await services.edges.reconcile(edge) }
+            return .completed
+        }
+        handlers.register(article) { event, _ in
+            try await services.timelines.sync(event)
+            return .completed
+        }
+        handlers.register(trim) { trim, _ in
+            try await services.timelines.trim(physical: trim.physical)
+            return .completed
+        }
+        handlers.register(rebuild) { rebuild, _ in
+            try await services.timelines.rebuild(FleetID(rawValue: rebuild.user))
             return .completed
         }
         handlers.register(welcome) { mail, _ in
@@ -44,4 +64,9 @@ public enum ConduitJobs {
         }
         return handlers
     }
+}
+
+/// The payload of `timeline.rebuild`.
+struct RebuildTimeline: Codable, Sendable {
+    var user: Int64
 }

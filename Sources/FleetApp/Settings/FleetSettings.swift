@@ -63,6 +63,7 @@ public struct FleetSettings: Sendable {
     public var jobRetention: Duration
     public var jobDeadRetention: Duration
     public var mailSMTPURL: String?
+    public var feed: FeedPolicy
     public var mailFrom: String
     public var mailTimeout: Duration
 
@@ -124,6 +125,9 @@ public struct FleetSettings: Sendable {
         Entry(key: "jobs.poll.ms", defaultValue: "1000", help: "Longest wait before a worker looks for ready jobs without a wake-up (NOTIFY on PostgreSQL, in-process on SQLite)."),
         Entry(key: "jobs.grace.seconds", defaultValue: "10", help: "On shutdown, how long running jobs may take to finish before they are released to another worker."),
         Entry(key: "jobs.retention.hours", defaultValue: "24", help: "How long completed jobs are kept before being deleted (in batches)."),
+        Entry(key: "feed.fanout.max.followers", defaultValue: "10000", help: "Authors with more followers are not fanned out: their articles are merged into feeds at read time."),
+        Entry(key: "feed.fanout.inline.followers", defaultValue: "100", help: "Fan-outs to at most this many followers run right after the article commits (the feed is fresh when the request returns); bigger ones run as jobs."),
+        Entry(key: "feed.timeline.max", defaultValue: "1000", help: "Most articles kept in a user's timeline (older ones are trimmed; the feed's count stays exact)."),
         Entry(key: "mail.smtp.url", defaultValue: "unset (no mail)", help: "SMTP server for the welcome e-mail: `smtp://user:password@host:25` (AUTH PLAIN when a user is given; plain SMTP, for a local relay)."),
         Entry(key: "mail.from", defaultValue: "no-reply@fleet.localhost", help: "The sender address of Fleet's e-mail."),
         Entry(key: "mail.timeout.ms", defaultValue: "10000", help: "Most time one SMTP session may take; past it the mail is retried later."),
@@ -200,6 +204,11 @@ public struct FleetSettings: Sendable {
         jobGrace = .seconds(config.int(forKey: "jobs.grace.seconds", default: 10))
         jobRetention = .seconds(3600 * config.int(forKey: "jobs.retention.hours", default: 24))
         jobDeadRetention = .seconds(3600 * config.int(forKey: "jobs.dead.retention.hours", default: 168))
+        feed = FeedPolicy(
+            fanoutMaxFollowers: config.int(forKey: "feed.fanout.max.followers", default: 10_000),
+            inlineFollowers: config.int(forKey: "feed.fanout.inline.followers", default: 100),
+            timelineMax: config.int(forKey: "feed.timeline.max", default: 1000)
+        )
         mailSMTPURL = config.string(forKey: "mail.smtp.url", isSecret: true)
         mailFrom = config.string(forKey: "mail.from", default: "no-reply@fleet.localhost")
         mailTimeout = .milliseconds(config.int(forKey: "mail.timeout.ms", default: 10_000))
@@ -268,6 +277,9 @@ public struct FleetSettings: Sendable {
             throw SettingsError("jobs.lease.seconds must be at least 3, jobs.poll.ms at least 10 and jobs.grace.seconds not negative")
         }
         guard jobRetention >= .zero, jobDeadRetention >= .zero else { throw SettingsError("jobs.*retention.hours must not be negative") }
+        guard feed.fanoutMaxFollowers >= 0, feed.inlineFollowers >= 0, (1...100_000).contains(feed.timelineMax) else {
+            throw SettingsError("feed.fanout.*.followers must not be negative and feed.timeline.max must be 1-100000")
+        }
         if let mailSMTPURL {
             do { _ = try SMTPConfiguration(url: mailSMTPURL) } catch { throw SettingsError(error.message) }
         }

@@ -1,6 +1,4 @@
 import FleetData
-import FleetJobs
-import FleetSupport
 import Foundation
 import Logging
 
@@ -27,20 +25,12 @@ struct Edge: Codable, Sendable, Hashable {
     var targetID: FleetID { FleetID(rawValue: target) }
 }
 
-/// An edge change committed with its job, for the request to deliver at once.
-struct QueuedEdge: Sendable {
-    var edge: Edge
-    /// The job's id, in the database of `owner`'s shard.
-    var job: Int64
-    var owner: FleetID
-}
-
 /// Keeps the far side of follows and favorites in line with the near side, across shards.
 ///
 /// A change to an edge commits on the owner's shard together with an `edge.reconcile` job
 /// (`enqueue`), due a little later. The request then reconciles the edge at once
-/// (`deliver`) and marks the job done; if it could not (a crash, a shard down), a worker
-/// runs the job: at least once. Reconciling does not replay an operation; it makes the
+/// (`ConduitServices.deliver`) and marks the job done; if it could not (a crash, a shard
+/// down), a worker runs the job: at least once. Reconciling does not replay an operation; it makes the
 /// mirror match what the owner's shard says now (see `reconcile`), so applying it twice,
 /// late or out of order changes nothing. An edge whose target is gone (a deleted
 /// article) is removed from the owner's shard too.
@@ -50,28 +40,9 @@ public struct EdgeRelay: Sendable {
     private var shards: Shards { services.shards }
 
     /// Records, inside a transaction on the owner's shard, that `edge` changed (`now` in
-    /// milliseconds).
-    static func enqueue(_ edge: Edge, owner: FleetID, now: Int64, in db: any SQLExecutor) async throws -> QueuedEdge? {
-        let now = now * 1000
-        let job = try ConduitJobs.edge.make(edge, runAt: now + ConduitJobs.inlineGrace)
-        return try await JobStore().enqueue(job, now: now, in: db).map { QueuedEdge(edge: edge, job: $0, owner: owner) }
-    }
-
-    /// Reconciles the edges just committed and marks their jobs done. After a failure the
-    /// rest are left to their jobs too (a shard is likely down, and the request must not
-    /// wait a timeout per edge): the change is committed, only its mirror is late.
-    func deliver(_ queued: [QueuedEdge]) async {
-        for item in queued {
-            do {
-                try await shards.bounded {
-                    try await reconcile(item.edge)
-                    try await JobStore().completeUnclaimed(item.job, now: WallClock.microseconds(), in: shards.node(for: item.owner))
-                }
-            } catch {
-                services.logger.warning("edge not mirrored yet; its job will retry", metadata: ["edge": "\(item.edge)", "error": "\(error)"])
-                return
-            }
-        }
+    /// milliseconds); the request reconciles it once committed (`ConduitServices.deliver`).
+    func enqueue(_ edge: Edge, owner: FleetID, now: Int64, in db: any SQLExecutor) async throws -> AfterCommit? {
+        try await AfterCommit.enqueue(ConduitJobs.edge, edge, owner: owner, now: now, in: db) { try await reconcile(edge) }
     }
 
     /// Makes the target's shard agree with the owner's shard about `edge`.
@@ -114,8 +85,9 @@ public struct EdgeRelay: Sendable {
                         RETURNING source_id
                         """
                     )
-                if kind == .favorite, targetExists, !changed.isEmpty {
-                    try await db.execute("UPDATE articles SET favorites_count = favorites_count + \(bind: present ? 1 : -1) WHERE id = \(bind: edge.target)")
+                if targetExists, !changed.isEmpty {
+                    let counter: SQLQuery = kind == .favorite ? "articles SET favorites_count = favorites_count" : "users SET followers_count = followers_count"
+                    try await db.execute("UPDATE \(counter) + \(bind: present ? 1 : -1) WHERE id = \(bind: edge.target)")
                 }
                 return targetExists
             }
@@ -127,6 +99,9 @@ public struct EdgeRelay: Sendable {
                     )
                 }
             }
+            // A follow's timeline: the author's articles in or out (also when nothing
+            // changed: an earlier delivery may have been cut off before this step).
+            if kind == .follow { try await services.timelines.follow(edge, present: truth && targetExists) }
             // Also when nothing changed: an earlier delivery may have committed the count
             // and been cut off (the shards' timeout) before it invalidated the cache.
             if kind == .favorite {

@@ -191,10 +191,52 @@ public enum Schema {
                 "DROP TABLE outbox",
             ]
         },
+        Migration(version: 5, name: "timelines") { dialect in
+            let bigint = dialect.bigint
+            return [
+                // Each user's feed, on the user's shard (see `Timelines`).
+                """
+                CREATE TABLE timelines (
+                    user_id \(unsafeSQL: bigint) NOT NULL,
+                    article_id \(unsafeSQL: bigint) NOT NULL,
+                    author_id \(unsafeSQL: bigint) NOT NULL,
+                    PRIMARY KEY (user_id, article_id)
+                )
+                """,
+                "CREATE INDEX timelines_author ON timelines (user_id, author_id)",
+                // The articles of authors too big to fan out, on every physical shard.
+                """
+                CREATE TABLE direct_articles (
+                    article_id \(unsafeSQL: bigint) PRIMARY KEY,
+                    author_id \(unsafeSQL: bigint) NOT NULL
+                )
+                """,
+                "CREATE INDEX direct_articles_author ON direct_articles (author_id, article_id)",
+                "ALTER TABLE articles ADD COLUMN fanned_out INTEGER NOT NULL DEFAULT 1",
+                "ALTER TABLE users ADD COLUMN followers_count \(unsafeSQL: bigint) NOT NULL DEFAULT 0",
+                "ALTER TABLE users ADD COLUMN fanned_articles \(unsafeSQL: bigint) NOT NULL DEFAULT 0",
+                "ALTER TABLE users ADD COLUMN articles_version \(unsafeSQL: bigint) NOT NULL DEFAULT 0",
+                "ALTER TABLE users ADD COLUMN timeline_size \(unsafeSQL: bigint) NOT NULL DEFAULT 0",
+                "CREATE INDEX users_timeline_size ON users (timeline_size)",
+                "ALTER TABLE follows ADD COLUMN author_articles \(unsafeSQL: bigint) NOT NULL DEFAULT 0",
+                "ALTER TABLE follows ADD COLUMN author_version \(unsafeSQL: bigint) NOT NULL DEFAULT -1",
+                "UPDATE users SET fanned_articles = articles_count",
+                "UPDATE users SET followers_count = (SELECT COUNT(*) FROM edge_mirror WHERE kind = 'follow' AND target_id = users.id)",
+                // Existing feeds are built by the workers: one rebuild job per user, whose
+                // follows may reach other shards (a migration sees only its own).
+                """
+                INSERT INTO jobs (queue, name, payload, state, priority, run_at, max_attempts, created_at)
+                SELECT \(bind: ConduitJobs.rebuild.queue), \(bind: ConduitJobs.rebuild.name), '{"user":' || CAST(id AS TEXT) || '}', 'available', 10, 0,
+                    \(bind: ConduitJobs.rebuild.retry.maxAttempts), 0
+                FROM users WHERE id IN (SELECT follower_id FROM follows)
+                """,
+            ]
+        },
     ])
 
     /// Where each table's rows belong: the logical shard of the id in `owner`, or for the
-    /// directory, of the name (hashed). What `fleet shard-move` copies; derived tables
+    /// directory, of the name (hashed). `direct_articles` is on every physical shard and
+    /// never moves; jobs stay where they were enqueued. What `fleet shard-move` copies; derived tables
     /// (`tags`) are recounted instead.
     static let shardedTables: [ShardedTable] = [
         ShardedTable(name: "users", owner: .id("id"), key: ["id"]),
@@ -203,6 +245,7 @@ public enum Schema {
         ShardedTable(name: "comments", owner: .id("article_id"), key: ["id"]),
         ShardedTable(name: "favorites", owner: .id("user_id"), key: ["user_id", "article_id"]),
         ShardedTable(name: "follows", owner: .id("follower_id"), key: ["follower_id", "followee_id"]),
+        ShardedTable(name: "timelines", owner: .id("user_id"), key: ["user_id", "article_id"]),
         ShardedTable(name: "edge_mirror", owner: .id("target_id"), key: ["kind", "target_id", "source_id"]),
         ShardedTable(name: "counters", owner: .slot("slot"), key: ["name", "slot"]),
         ShardedTable(name: "directory", owner: .hashedName("name"), key: ["kind", "name"]),
