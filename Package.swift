@@ -196,6 +196,7 @@ let package = Package(
             dependencies: [
                 "FleetJobs", "FleetData", "FleetSupport", "FleetTestSupport",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict

@@ -11,7 +11,9 @@ extension JobWorker {
         while !Task.isCancelled {
             let now = WallClock.microseconds()
             do {
-                var totals: [String: QueueStats] = [:]
+                // Every queue this worker runs is reported, at zero when it is empty (a
+                // gauge left at its last value would keep a scaler or an alert going).
+                var totals = Dictionary(uniqueKeysWithValues: configuration.queues.keys.map { ($0, QueueStats(queue: $0)) })
                 for node in databases {
                     try await store.releaseExpiredLeases(now: now, in: node)
                     for queue in try await store.stats(now: now, in: node) { totals[queue.queue, default: QueueStats(queue: queue.queue)].add(queue) }

@@ -2,6 +2,7 @@ public import FleetData
 import FleetSupport
 public import Logging
 public import ServiceLifecycle
+public import CoreMetrics
 import Synchronization
 
 /// Runs the jobs of its queues from every database it is given (each shard's primary),
@@ -23,12 +24,17 @@ public final class JobWorker: Service {
     let configuration: JobWorkerConfiguration
     let logger: Logger
     let store = JobStore()
-    let metrics = JobMetrics()
+    let metrics: JobMetrics
     private let wakeups: [String: Wakeup]
     private let draining = Atomic<Bool>(false)
 
-    public init(databases: [any Database], handlers: JobHandlers, configuration: JobWorkerConfiguration, logger: Logger) {
+    /// - Parameter metrics: where the metrics go (the bootstrapped system's by default).
+    public init(
+        databases: [any Database], handlers: JobHandlers, configuration: JobWorkerConfiguration, logger: Logger,
+        metrics: any MetricsFactory = MetricsSystem.factory
+    ) {
         self.databases = databases
+        self.metrics = JobMetrics(factory: metrics)
         self.handlers = handlers
         self.configuration = configuration
         self.logger = logger

@@ -3,6 +3,7 @@ import FleetJobs
 import FleetSupport
 import Foundation
 import Logging
+import MetricsTestKit
 import ServiceLifecycle
 import Synchronization
 import Testing
@@ -34,10 +35,10 @@ struct Work: Codable, Sendable {
 /// Runs a worker over `database` as a service until `body` returns, then shuts it down
 /// gracefully (as SIGTERM would) and waits for it to stop.
 func withWorker<T: Sendable>(
-    _ database: any Database, handlers: JobHandlers, configuration: JobWorkerConfiguration,
+    _ database: any Database, handlers: JobHandlers, configuration: JobWorkerConfiguration, metrics: TestMetrics = TestMetrics(),
     _ body: @Sendable (JobWorker) async throws -> T
 ) async throws -> T {
-    let worker = JobWorker(databases: [database], handlers: handlers, configuration: configuration, logger: Logger(label: "test"))
+    let worker = JobWorker(databases: [database], handlers: handlers, configuration: configuration, logger: Logger(label: "test"), metrics: metrics)
     let group = ServiceGroup(configuration: .init(services: [.init(service: worker)], logger: Logger(label: "test")))
     return try await withThrowingTaskGroup(of: Void.self) { tasks in
         tasks.addTask { try await group.run() }
@@ -236,6 +237,37 @@ func count(_ state: JobState, in database: some Database) async throws -> Int {
             #expect(deleted == [8, 8, 4])
             #expect(try await store.deleteFinished(.dead, before: 100, limit: 8, in: database) == 0)
             #expect(try await count(.dead, in: database) == 5)
+        }
+    }
+
+    /// What autoscaling and alerts read: outcomes, durations, delays, and queue gauges that
+    /// go back to zero once the queue is empty.
+    @Test func metricsCountOutcomesAndGaugesReturnToZero() async throws {
+        try await withJobs { database in
+            var handlers = JobHandlers()
+            handlers.register(Self.fragile) { work, _ in
+                if work.key == "bad" { throw CancellationError() }
+                return .completed
+            }
+            let metrics = TestMetrics()
+            try await enqueue([Work(key: "a"), Work(key: "b"), Work(key: "bad")], as: Self.fragile, in: database)
+            try await withWorker(database, handlers: handlers, configuration: fast(), metrics: metrics) { _ in
+                try #require(try await eventually {
+                    let completed = try await count(.completed, in: database)
+                    let dead = try await count(.dead, in: database)
+                    return completed == 2 && dead == 1
+                })
+                // A maintenance round after the last job.
+                try await Task.sleep(for: .milliseconds(300))
+            }
+            let labels = [("messaging.system", "fleet"), ("messaging.destination.name", "q"), ("messaging.operation.name", "process"), ("fleet.job.name", "work")]
+            #expect(try metrics.expectCounter("messaging.client.consumed.messages", labels + [("fleet.job.outcome", "completed")]).totalValue == 2)
+            #expect(try metrics.expectCounter("messaging.client.consumed.messages", labels + [("fleet.job.outcome", "dead")]).totalValue == 1)
+            #expect(try metrics.expectTimer("messaging.process.duration", labels).values.count == 3)
+            let queue = [("messaging.system", "fleet"), ("messaging.destination.name", "q")]
+            #expect(try metrics.expectTimer("fleet.jobs.start.delay", queue).values.count == 3)
+            #expect(try metrics.expectGauge("fleet.jobs.ready", queue).lastValue == 0)
+            #expect(try metrics.expectGauge("fleet.jobs.dead", queue).lastValue == 1)
         }
     }
 
