@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import HTTPTypes
 
 #if canImport(Glibc)
 import Glibc
@@ -17,7 +18,9 @@ struct FleetServer {
 
     /// Starts `fleet ROLE` and waits until it is ready (`/health/ready` on the API port, or
     /// on the admin port for a worker).
-    static func start(_ role: String = "serve", dataDirectory: URL, bcryptCost: Int, settings: [String] = []) async throws -> FleetServer {
+    static func start(
+        _ role: String = "serve", dataDirectory: URL, bcryptCost: Int, settings: [String] = [], environment: [String: String] = [:]
+    ) async throws -> FleetServer {
         let log = URL(fileURLWithPath: dataDirectory.path + ".log")
         for _ in 0..<5 {
             let port = Int.random(in: 20_000..<45_000)
@@ -31,6 +34,7 @@ struct FleetServer {
             FileManager.default.createFile(atPath: log.path, contents: nil)
             let output = try FileHandle(forWritingTo: log)
             defer { try? output.close() }
+            if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
             process.standardInput = FileHandle.nullDevice
             process.standardOutput = output
             process.standardError = output
@@ -80,14 +84,20 @@ struct FleetServer {
     }
 
     /// One request on a connection of its own, closed before returning; with `json`, a
-    /// POST of it.
-    static func request(port: Int, _ path: String, json: String? = nil) async throws -> TestClient.Response {
+    /// POST of it (or `method`).
+    static func request(
+        port: Int, _ path: String, json: String? = nil, method: HTTPRequest.Method? = nil, token: String? = nil
+    ) async throws -> TestClient.Response {
         let client = TestClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(10)))
         client.connect()
         do {
             let response = try await client.execute(
                 TestClient.Request(
-                    path, method: json == nil ? .get : .post, headers: json == nil ? [:] : [.contentType: "application/json"],
+                    path, method: method ?? (json == nil ? .get : .post),
+                    headers: HTTPFields(
+                        (json == nil ? [] : [HTTPField(name: .contentType, value: "application/json")])
+                            + (token.map { [HTTPField(name: .authorization, value: "Token \($0)")] } ?? [])
+                    ),
                     body: json.map { ByteBuffer(string: $0) }
                 )
             )

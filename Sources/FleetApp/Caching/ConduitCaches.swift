@@ -24,7 +24,12 @@ public struct ConduitCaches: Sendable {
     let lists: Cache<CachedPage>
     let favoritedLists: Cache<CachedPage>
 
+    /// Whether other instances share these caches (through Redis): then an invalidation
+    /// is committed as a job with the change, so a crash cannot skip it.
+    let shared: Bool
+
     public init(policy: CachePolicy, bus: CacheBus?, logger: Logger) {
+        shared = bus != nil && policy.enabled
         var lists = policy
         lists.maxEntries = max(1, policy.maxEntries / 10)
         articles = Cache(namespace: "article", policy: policy, bus: bus, logger: logger) { $0.weight }
@@ -37,20 +42,46 @@ public struct ConduitCaches: Sendable {
     }
 
     /// After a user's own record changed.
-    func userChanged(_ id: FleetID, oldName: String?, newName: String?) async {
-        await users.invalidate(id.key)
-        for name in Set([oldName, newName].compactMap { $0?.lowercased() }) { await usernames.invalidate(name) }
+    static func userChanged(_ id: FleetID, oldName: String?, newName: String?) -> [CacheChange] {
+        var changes = [CacheChange(namespace: "user2", key: id.key)]
+        changes += Set([oldName, newName].compactMap { $0?.lowercased() }).sorted().map { CacheChange(namespace: "username", key: $0) }
         if let oldName, let newName, oldName.lowercased() != newName.lowercased() {
             // Pages filtered by author or favoriter name now match a different set.
-            await lists.invalidateAll()
-            await favoritedLists.invalidateAll()
+            changes += [CacheChange(namespace: "list", key: nil), CacheChange(namespace: "favlist", key: nil)]
         }
+        return changes
     }
 
     /// After an article was created or deleted, or its tags changed.
-    func articleSetChanged() async {
-        await lists.invalidateAll()
-        await tags.invalidate(Self.allTags)
+    static let articleSetChanged = [CacheChange(namespace: "list", key: nil), CacheChange(namespace: "tags", key: allTags)]
+
+    /// After an article's own row changed (an edit; its favorite count).
+    static func articleChanged(_ id: FleetID) -> [CacheChange] {
+        [CacheChange(namespace: "article", key: id.key)]
+    }
+
+    /// After a favorite came or went: the article's count and every `favorited=` page.
+    static func favoritesChanged(_ id: FleetID) -> [CacheChange] {
+        articleChanged(id) + [CacheChange(namespace: "favlist", key: nil)]
+    }
+
+    /// Drops what `changes` name, here, in L2 and on every instance.
+    func apply(_ changes: [CacheChange]) async {
+        for change in changes {
+            switch change.namespace {
+            case "article": await drop(articles, change.key)
+            case "user2": await drop(users, change.key)
+            case "username": await drop(usernames, change.key)
+            case "tags": await drop(tags, change.key)
+            case "list": await drop(lists, change.key)
+            case "favlist": await drop(favoritedLists, change.key)
+            default: break  // a namespace of another version: nothing of it is cached here
+            }
+        }
+    }
+
+    private func drop<Value>(_ cache: Cache<Value>, _ key: String?) async {
+        if let key { await cache.invalidate(key) } else { await cache.invalidateAll() }
     }
 
     static let allTags = "all"
@@ -107,4 +138,10 @@ struct CachedUser: Codable, Sendable {
 struct CachedPage: Codable, Sendable {
     var ids: [Int64]
     var count: Int
+}
+
+/// A cache entry (or a whole cache, without a key) that a committed change made stale.
+struct CacheChange: Codable, Sendable, Hashable {
+    var namespace: String
+    var key: String?
 }

@@ -219,7 +219,10 @@ public struct ArticleService: Sendable {
             try await Self.attach(tags, to: id, in: db)
             try await Self.countArticle(by: author, change: 1, fannedOut: fannedOut, in: db)
             let event = Timelines.ArticleEvent(article: id.rawValue, author: author.rawValue, fannedOut: fannedOut)
-            let queued = try await timelines.enqueue(event, followers: followers, now: now, in: db)
+            let queued = [
+                try await services.invalidating(ConduitCaches.articleSetChanged, owner: author, now: now, in: db),
+                try await timelines.enqueue(event, followers: followers, now: now, in: db),
+            ]
             // Everything the response shows is known here: no need to read it back.
             let article = Article(
                 id: id, slug: slug, title: title, description: description, body: body, tagList: tags,
@@ -229,7 +232,6 @@ public struct ArticleService: Sendable {
             return (article, queued)
         }
         await services.deliver(queued)
-        await services.caches.articleSetChanged()
         return article
     }
 
@@ -252,7 +254,8 @@ public struct ArticleService: Sendable {
         try validator.check()
         let now = services.now()
 
-        let (id, newSlug, tagsChanged) = try await services.shards.node(for: try CommentService.articleID(slug)).transaction { db in
+        let services = services
+        let (newSlug, stale) = try await services.shards.node(for: try CommentService.articleID(slug)).transaction { db in
             // Locked: of two concurrent updates, the second applies its fields to what the
             // first wrote; a concurrent delete either waits for this or makes it a 404.
             guard let id = Slug.id(in: slug), let article = try await Self.articles([id.rawValue], locked: true, in: db)[id.key],
@@ -276,10 +279,10 @@ public struct ArticleService: Sendable {
                 try await Self.detach(from: id, in: db)
                 try await Self.attach(tags, to: id, in: db)
             }
-            return (id, newSlug, tagsChanged)
+            let changes = ConduitCaches.articleChanged(id) + (tagsChanged ? ConduitCaches.articleSetChanged : [])
+            return (newSlug, try await services.invalidating(changes, owner: id, now: now, in: db))
         }
-        await services.caches.articles.invalidate(id.key)
-        if tagsChanged { await services.caches.articleSetChanged() }
+        await services.deliver(stale)
         return try await article(newSlug, viewer: user)
     }
 
@@ -288,7 +291,8 @@ public struct ArticleService: Sendable {
         let feed = services.feed
         let timelines = services.timelines
         let edges = services.edges
-        let (id, queued, timeline) = try await services.shards.node(for: try CommentService.articleID(slug)).transaction { db in
+        let services = services
+        let (queued, followUps) = try await services.shards.node(for: try CommentService.articleID(slug)).transaction { db in
             // Locked: a second delete, or an update, waits and then finds the article gone
             // (404) instead of counting it out twice or re-attaching its tags.
             let located = try await Self.locate(slug, locked: true, in: db)
@@ -312,14 +316,12 @@ public struct ArticleService: Sendable {
             try await Self.countArticle(by: located.authorID, change: -1, fannedOut: fannedOut, in: db)
             let event = Timelines.ArticleEvent(article: located.id.rawValue, author: located.authorID.rawValue, fannedOut: fannedOut)
             let timeline = try await timelines.enqueue(event, followers: followers, now: now, in: db)
-            return (located.id, queued, timeline)
+            let changes = ConduitCaches.favoritesChanged(located.id) + ConduitCaches.articleSetChanged
+            return (queued, [try await services.invalidating(changes, owner: located.id, now: now, in: db), timeline])
         }
-        await services.deliver(timeline)
+        await services.deliver(followUps)
         // A popular article's favorites beyond the first few are left to their jobs.
         await services.deliver(Array(queued.prefix(Self.favoritesRemovedInline)))
-        await services.caches.articles.invalidate(id.key)
-        await services.caches.favoritedLists.invalidateAll()
-        await services.caches.articleSetChanged()
     }
 
     static let favoritesRemovedInline = 32
@@ -339,7 +341,8 @@ public struct ArticleService: Sendable {
         let now = services.now()
         let edge = Edge(kind: .favorite, source: user.rawValue, target: articleID.rawValue)
         let edges = services.edges
-        let queued = try await services.shards.node(for: user).transaction { db in
+        let services = services
+        let followUps = try await services.shards.node(for: user).transaction { db -> [AfterCommit?] in
             let changed = favorite
                 ? try await db.query(
                     """
@@ -348,17 +351,15 @@ public struct ArticleService: Sendable {
                     """
                 )
                 : try await db.query("DELETE FROM favorites WHERE user_id = \(bind: user) AND article_id = \(bind: articleID) RETURNING article_id")
-            return changed.isEmpty ? nil : try await edges.enqueue(edge, owner: user, now: now, in: db)
+            guard !changed.isEmpty else { return [] }
+            return [
+                try await edges.enqueue(edge, owner: user, now: now, in: db),
+                // The article's count and every `favorited=` page.
+                try await services.invalidating(ConduitCaches.favoritesChanged(articleID), owner: user, now: now, in: db),
+            ]
         }
-        await services.deliver(queued)
-        await favoritesChanged(articleID)
+        await services.deliver(followUps)
         return try await article(slug, viewer: user)
-    }
-
-    /// The article's count and every `favorited=` page may have changed.
-    private func favoritesChanged(_ id: FleetID) async {
-        await services.caches.articles.invalidate(id.key)
-        await services.caches.favoritedLists.invalidateAll()
     }
 
     // MARK: - Building blocks

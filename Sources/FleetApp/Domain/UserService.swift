@@ -1,5 +1,4 @@
 public import FleetData
-import FleetJobs
 
 /// Sign-up, sign-in and the signed-in user's own account.
 public struct UserService: Sendable {
@@ -32,8 +31,10 @@ public struct UserService: Sendable {
             try? await directory.release(.username, key, from: id)
             throw error
         }
+        let services = services
+        let followUps: [AfterCommit?]
         do {
-            try await Self.mapUniqueViolation {
+            followUps = try await Self.mapUniqueViolation {
                 try await services.shards.node(for: id).transaction { db in
                     try await db.execute(
                         """
@@ -41,8 +42,12 @@ public struct UserService: Sendable {
                         VALUES (\(bind: id), \(bind: username), \(bind: key), \(bind: email), \(bind: hash), NULL, NULL, \(bind: now), \(bind: now))
                         """
                     )
-                    // user.created: the welcome e-mail commits with the user.
-                    if mails { try await JobStore().enqueue(try ConduitJobs.welcome.make(WelcomeMail(user: id.rawValue)), now: now * 1000, in: db) }
+                    return [
+                        // "No such name" may be cached from before.
+                        try await services.invalidating([CacheChange(namespace: "username", key: key)], owner: id, now: now, in: db),
+                        // user.created: the welcome e-mail commits with the user.
+                        mails ? try await AfterCommit.enqueue(ConduitJobs.welcome, WelcomeMail(user: id.rawValue), owner: id, now: now, in: db, inline: nil) : nil,
+                    ]
                 }
             }
             // A claim is protected for `UserDirectory.grace`; only a sign-up slower than
@@ -57,9 +62,7 @@ public struct UserService: Sendable {
             try? await directory.release(.email, email, from: id)
             throw error
         }
-        if mails { services.enqueued(ConduitJobs.welcome.queue) }
-        // "No such name" may be cached from before.
-        await services.caches.usernames.invalidate(key)
+        await services.deliver(followUps)
         let token = try await services.tokens.issue(for: id, version: 0)
         return AuthenticatedUser(id: id, email: email, token: token, username: username, bio: nil, image: nil)
     }
@@ -170,9 +173,10 @@ public struct UserService: Sendable {
             for (kind, name) in claimed { try? await directory.release(kind, name, from: id) }
             throw error
         }
-        let (before, after): (UserRecord, UserRecord)
+        let (before, after, stale): (UserRecord, UserRecord, AfterCommit?)
+        let services = services
         do {
-            (before, after) = try await Self.mapUniqueViolation {
+            (before, after, stale) = try await Self.mapUniqueViolation {
                 try await node.transaction { db in
                     // Locked: of two concurrent updates, the second sees the first's names.
                     // The token is checked again under the lock: the check before the request
@@ -201,7 +205,8 @@ public struct UserService: Sendable {
                         WHERE id = \(bind: id)
                         """
                     )
-                    return (before, user)
+                    let changes = ConduitCaches.userChanged(id, oldName: before.username, newName: user.username)
+                    return (before, user, try await services.invalidating(changes, owner: id, now: now, in: db))
                 }
             }
         } catch {
@@ -213,7 +218,7 @@ public struct UserService: Sendable {
             try? await directory.release(.username, before.username.lowercased(), from: id)
         }
         if before.email != after.email { try? await directory.release(.email, before.email, from: id) }
-        await services.caches.userChanged(id, oldName: before.username, newName: after.username)
+        await services.deliver(stale)
         let current = after.tokenVersion == before.tokenVersion || credentials.tokenID != nil
             ? credentials.token : try await services.tokens.issue(for: id, version: after.tokenVersion)
         return AuthenticatedUser(id: id, email: after.email, token: current, username: after.username, bio: after.bio, image: after.image)
@@ -224,11 +229,15 @@ public struct UserService: Sendable {
     /// on every instance. The user signs in again. Returns false for an unknown username.
     public func revokeTokens(of username: String) async throws -> Bool {
         guard let id = try await services.profiles.userID(named: username) else { return false }
-        let changed = try await services.shards.node(for: id).transaction { db in
-            try await db.query("UPDATE users SET token_version = token_version + 1, token_keeper = NULL WHERE id = \(bind: id) RETURNING id")
+        let services = services
+        let now = services.now()
+        let stale = try await services.shards.node(for: id).transaction { db -> AfterCommit?? in
+            let changed = try await db.query("UPDATE users SET token_version = token_version + 1, token_keeper = NULL WHERE id = \(bind: id) RETURNING id")
+            guard !changed.isEmpty else { return nil }
+            return .some(try await services.invalidating(ConduitCaches.userChanged(id, oldName: nil, newName: nil), owner: id, now: now, in: db))
         }
-        guard !changed.isEmpty else { return false }
-        await services.caches.userChanged(id, oldName: nil, newName: nil)
+        guard let stale else { return false }
+        await services.deliver(stale)
         return true
     }
 

@@ -8,6 +8,8 @@ import FleetSupport
 enum AfterCommit: Sendable {
     case inline(job: Int64, owner: FleetID, what: String, work: @Sendable () async throws -> Void)
     case wake(queue: String)
+    /// Cache entries to drop in this process only (no other instance shares them).
+    case invalidate([CacheChange], ConduitCaches)
 
     /// How long an inline job waits for its request before a worker takes it.
     static let grace: Int64 = 10_000_000
@@ -27,6 +29,16 @@ enum AfterCommit: Sendable {
 }
 
 extension ConduitServices {
+    /// Makes the cache entries `changes` name stale once the transaction on `owner`'s shard
+    /// commits: with shared caches, as a job committed with the change (a process killed
+    /// right after the commit cannot leave the other instances stale until the TTL);
+    /// otherwise at once after the commit (the caches die with the process).
+    func invalidating(_ changes: [CacheChange], owner: FleetID, now: Int64, in db: any SQLExecutor) async throws -> AfterCommit? {
+        let caches = caches
+        guard caches.shared else { return .invalidate(changes, caches) }
+        return try await AfterCommit.enqueue(ConduitJobs.invalidate, changes, owner: owner, now: now, in: db) { await caches.apply(changes) }
+    }
+
     /// Carries out follow-up work after its change committed: each inline piece within the
     /// shards' timeout, then its job marked done. After a failure the rest is left to the
     /// jobs (a shard is likely down, and the request must not wait a timeout per piece).
@@ -35,7 +47,11 @@ extension ConduitServices {
             switch followUp {
             case .wake(let queue):
                 enqueued(queue)
+            case .invalidate(let changes, let caches):
+                await caches.apply(changes)
             case .inline(let job, let owner, let what, let work):
+                // For tests: die here, after the commit and before the follow-up work.
+                Failpoint.check("after-commit.\(what)")
                 do {
                     try await shards.bounded {
                         try await work()

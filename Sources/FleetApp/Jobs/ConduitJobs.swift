@@ -12,6 +12,7 @@ import FleetMail
 /// | `timeline.article` | `timelines` | fans a new article out to its author's followers' timelines, or takes a deleted one out (`Timelines`) |
 /// | `timeline.trim` | `timelines` | cuts a shard's timelines that grew past `feed.timeline.max` |
 /// | `timeline.rebuild` | `timelines` | rebuilds one user's timeline from follows and articles |
+/// | `cache.invalidate` | `cache` | drops what a change made stale, on every instance (with Redis) |
 public enum ConduitJobs {
     /// A follow's or favorite's far side to bring in line with its owner's shard. Enqueued
     /// ready a little later: the request delivers it inline right after commit, and the
@@ -30,8 +31,12 @@ public enum ConduitJobs {
     static let trim = JobType<Timelines.Trim>("timeline.trim", queue: "timelines", retry: RetryPolicy(maxAttempts: 10, base: .seconds(5), cap: .seconds(300)))
     static let rebuild = JobType<RebuildTimeline>("timeline.rebuild", queue: "timelines", retry: RetryPolicy(maxAttempts: 25, base: .seconds(1), cap: .seconds(300)))
 
+    /// The cache entries a change made stale: dropped by the request right after the
+    /// commit, and by a worker if the request's process died first.
+    static let invalidate = JobType<[CacheChange]>("cache.invalidate", queue: "cache", retry: RetryPolicy(maxAttempts: 25, base: .seconds(1), cap: .seconds(60)))
+
     /// Every queue Conduit uses.
-    public static let queues = ["edges", "mail", "timelines"]
+    public static let queues = ["edges", "mail", "timelines", "cache"]
 
     /// The handlers of every job type, over `services`.
     public static func handlers(_ services: ConduitServices) -> JobHandlers {
@@ -50,6 +55,10 @@ public enum ConduitJobs {
         }
         handlers.register(rebuild) { rebuild, _ in
             try await services.timelines.rebuild(FleetID(rawValue: rebuild.user))
+            return .completed
+        }
+        handlers.register(invalidate) { changes, _ in
+            await services.caches.apply(changes)
             return .completed
         }
         handlers.register(welcome) { mail, _ in
