@@ -51,6 +51,7 @@ echo "results in $OUT; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 case $TOPOLOGY in
   t0) FLEET_BENCH_SETTINGS="" ;;
   t1 | t3)
+    chmod 755 "$TMP"  # PostgreSQL runs as its own user when we are root
     FLEET_BENCH_SETTINGS=$("$REPO_DIR/scripts/topology.sh" start "$TOPOLOGY" "$TMP/topology" --durable)
     trap '"$REPO_DIR/scripts/topology.sh" stop "$TMP/topology" >/dev/null 2>&1 || true; cleanup' EXIT ;;
   *) die "unknown topology $TOPOLOGY (t0, t1 or t3)" ;;
@@ -89,13 +90,14 @@ measure() {
 
 declare -A TOKEN SIGNATURE
 echo "==> before: readers and their follows"
-start_server "$DATA" "$OUT/before.log" --ratelimit-enabled false
+start_server "$DATA" "$OUT/before.log"
 TOKEN[reader10]=$(register reader10)
 TOKEN[reader1000]=$(register reader1000)
 for reader in reader10 reader1000; do
   count=${reader#reader}
   for i in $(seq 1 "$count"); do
-    curl -sf -o /dev/null -X POST "$BASE_URL/api/profiles/user$i/follow" -H "authorization: Token ${TOKEN[$reader]}"
+    status=$(curl -s -o "$TMP/follow.json" -w "%{http_code}" -X POST "$BASE_URL/api/profiles/user$i/follow" -H "authorization: Token ${TOKEN[$reader]}")
+    [[ $status == 200 ]] || die "$reader could not follow user$i: $status $(cat "$TMP/follow.json")"
   done
   SIGNATURE[$reader]=$(feed_signature "${TOKEN[$reader]}")
 done
@@ -105,7 +107,7 @@ stop_server
 
 echo "==> after: migrating and building timelines"
 FLEET_BIN=$AFTER
-start_server "$DATA" "$OUT/after.log" --ratelimit-enabled false
+start_server "$DATA" "$OUT/after.log"
 started=$(date +%s)
 while true; do
   # Reported once the workers ran their first round; until then, "unknown".

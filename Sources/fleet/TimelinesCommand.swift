@@ -7,7 +7,7 @@ import Logging
 /// incremental path).
 struct TimelinesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "timelines", abstract: "Maintain the feed timelines.", subcommands: [Rebuild.self]
+        commandName: "timelines", abstract: "Maintain the feed timelines.", subcommands: [Rebuild.self, Bench.self]
     )
 
     struct Rebuild: AsyncParsableCommand {

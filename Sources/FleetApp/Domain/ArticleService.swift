@@ -27,7 +27,11 @@ public struct ArticleService: Sendable {
             try await Self.articles(ids.compactMap { Int64($0) }, in: shards)
         }
         let articles = page.ids.compactMap { found[String($0)] }
-        return ArticlePage(articles: try await hydrate(articles, viewer: viewer, withBody: false), articlesCount: page.count)
+        // Every author in a feed is one the viewer follows: no query needed to say so.
+        return ArticlePage(
+            articles: try await hydrate(articles, viewer: viewer, withBody: false, followsEveryAuthor: filter.followedBy != nil),
+            articlesCount: page.count
+        )
     }
 
     public func article(_ slug: String, viewer: FleetID?) async throws -> Article {
@@ -61,13 +65,17 @@ public struct ArticleService: Sendable {
         return article
     }
 
-    /// Adds authors (from the user cache) and the viewer's bits (two queries, whatever the count).
-    func hydrate(_ articles: [CachedArticle], viewer: FleetID?, withBody: Bool) async throws -> [Article] {
+    /// Adds authors (from the user cache) and the viewer's bits (two queries, whatever the
+    /// count; one when the viewer is known to follow every author, as in a feed).
+    func hydrate(_ articles: [CachedArticle], viewer: FleetID?, withBody: Bool, followsEveryAuthor: Bool = false) async throws -> [Article] {
         guard !articles.isEmpty else { return [] }
         let authors = try await services.users.cached(Set(articles.map(\.authorID)))
         let ids = articles.map { FleetID(rawValue: $0.id) }
         let authorIDs = articles.map { FleetID(rawValue: $0.authorID) }
-        let (favorited, following) = try await ViewerRelations.of(viewer, articles: ids, authors: authorIDs, in: services.shards)
+        var (favorited, following) = try await ViewerRelations.of(
+            viewer, articles: ids, authors: followsEveryAuthor ? [] : authorIDs, in: services.shards
+        )
+        if followsEveryAuthor { following = Set(authorIDs) }
         return articles.compactMap { cached in
             guard let author = authors[cached.authorID] else { return nil }
             return Article(
