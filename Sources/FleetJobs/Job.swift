@@ -15,6 +15,17 @@ public struct ClaimedJob: Sendable, Equatable {
     public let runAt: Int64
     /// Proves that this worker still holds the job: every change to it names the token.
     public let lease: String
+
+    public init(id: Int64, queue: String, name: String, payload: String, attempt: Int, maxAttempts: Int, runAt: Int64, lease: String) {
+        self.id = id
+        self.queue = queue
+        self.name = name
+        self.payload = payload
+        self.attempt = attempt
+        self.maxAttempts = maxAttempts
+        self.runAt = runAt
+        self.lease = lease
+    }
 }
 
 /// What `enqueue` stores.

@@ -13,6 +13,16 @@ import Testing
         #expect(settings.jwtSecret == nil)
     }
 
+    /// A flag given twice is refused, not silently dropped (it would read as a list).
+    @Test func aFlagGivenTwiceIsRefused() async throws {
+        await #expect(throws: SettingsError.self) {
+            _ = try await FleetSettings.reader(arguments: ["--ratelimit-enabled", "false", "--ratelimit-enabled", "false"], configFile: nil)
+        }
+        let reader = try await FleetSettings.reader(arguments: ["--ratelimit-enabled", "false", "--http-port", "9090"], configFile: nil)
+        let settings = try FleetSettings(config: reader)
+        #expect(!settings.rateLimitEnabled && settings.httpPort == 9090)
+    }
+
     @Test func flagsBeatEnvironmentBeatsFile() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-\(UUID().uuidString).json")
         try Data(#"{"http": {"port": 7000, "host": "0.0.0.0"}, "log": {"level": "debug"}}"#.utf8).write(to: file)

@@ -149,3 +149,56 @@ extension Sequence where Element: Sendable {
         return result
     }
 }
+
+/// Every Conduit job handler runs at least once: run twice and late, each changes nothing
+/// more than running once (edges, mail and timeline.article are tested with their features).
+@Suite struct HandlerIdempotenceTests {
+    @Test func trimRebuildAndInvalidateRunTwiceAndLate() async throws {
+        try await TestConduit.make(["feed.timeline.max": 2, "jobs.workers": "none"]).test { client, harness in
+            let reader = try await client.register("reader")
+            let author = try await client.register("author")
+            _ = try await client.send(.post, "/api/profiles/author/follow", token: reader)
+            var slugs: [String] = []
+            for index in 1...4 { slugs.append(try await client.createArticle(author, title: "T\(index)")) }
+            let services = harness.services
+            let handlers = ConduitJobs.handlers(services)
+            let readerID = try #require(await services.profiles.userID(named: "reader"))
+            let home = harness.database.node(for: readerID)
+            func timeline() async throws -> [Int64] {
+                try await home.read { db in
+                    try await db.query("SELECT article_id FROM timelines WHERE user_id = \(bind: readerID) ORDER BY article_id").map { try $0.decode(at: 0) }
+                }
+            }
+            func run<Payload>(_ type: JobType<Payload>, _ payload: Payload) async throws {
+                let job = try type.make(payload)
+                let claimed = ClaimedJob(
+                    id: 0, queue: job.queue, name: job.name, payload: job.payload, attempt: 1, maxAttempts: job.maxAttempts, runAt: 0, lease: "test"
+                )
+                #expect(try await handlers.run(claimed) == .completed)
+            }
+            // Trim, twice: two rows left, the newest.
+            let physical = harness.database.physical(for: readerID.shard)
+            for _ in 0..<2 { try await run(ConduitJobs.trim, Timelines.Trim(physical: physical)) }
+            let trimmed = try await timeline()
+            #expect(trimmed.count == 2)
+            // Rebuild, twice and after another article: the same as built incrementally.
+            _ = try await client.createArticle(author, title: "T5")
+            try await run(ConduitJobs.trim, Timelines.Trim(physical: physical))
+            let incremental = try await timeline()
+            for _ in 0..<2 { try await run(ConduitJobs.rebuild, RebuildTimeline(user: readerID.rawValue)) }
+            #expect(try await timeline() == incremental)
+            // Invalidate, twice and late (after the entry was loaded again): the next read is fresh.
+            let slug = slugs[0]
+            let articleID = try #require(Slug.id(in: slug))
+            _ = try await client.send(.get, "/api/articles/\(slug)")
+            try await harness.database.node(for: articleID).transaction { db in
+                try await db.execute("UPDATE articles SET description = 'changed behind the cache' WHERE id = \(bind: articleID)")
+            }
+            for _ in 0..<2 { try await run(ConduitJobs.invalidate, ConduitCaches.articleChanged(articleID)) }
+            let fresh = JSON(try await client.send(.get, "/api/articles/\(slug)"))
+            #expect(fresh["article"]["description"].string == "changed behind the cache")
+            try await run(ConduitJobs.invalidate, ConduitCaches.articleChanged(articleID))
+            #expect(JSON(try await client.send(.get, "/api/articles/\(slug)"))["article"]["description"].string == "changed behind the cache")
+        }
+    }
+}

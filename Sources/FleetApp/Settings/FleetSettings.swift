@@ -290,6 +290,13 @@ public struct FleetSettings: Sendable {
     /// Builds the reader Fleet uses: CLI flags, then `FLEET_*` environment variables,
     /// then the JSON file named by `--config` / `FLEET_CONFIG` if any.
     public static func reader(arguments: [String], configFile: String?) async throws -> ConfigReader {
+        // A flag given twice would be read as a list, which no setting is, and so silently
+        // ignored: refused instead.
+        var seen: Set<String> = []
+        for argument in arguments where argument.hasPrefix("--") {
+            let flag = String(argument.prefix { $0 != "=" })
+            guard seen.insert(flag).inserted else { throw SettingsError("\(flag) is given twice") }
+        }
         var providers: [any ConfigProvider] = [
             CommandLineArgumentsProvider(arguments: ["fleet"] + arguments),
             KeyMappingProvider(upstream: EnvironmentVariablesProvider()) { key in key.prepending(["fleet"]) },
