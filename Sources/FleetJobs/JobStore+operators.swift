@@ -106,15 +106,16 @@ extension JobStore {
         if !changed { throw JobError(code: .notFound, job: id, detail: "only dead or waiting jobs can be discarded") }
     }
 
-    /// Marks completed a job that its producer carried out itself right after commit (the
-    /// job being the guarantee if it could not), unless a worker has claimed it meanwhile.
-    /// Returns whether it did.
+    /// Marks completed the jobs that their producer carried out itself right after commit
+    /// (the jobs being the guarantee if it could not), in one statement, except those a
+    /// worker has claimed meanwhile. Returns how many it marked.
     @discardableResult
-    public func completeUnclaimed(_ id: Int64, now: Int64, in database: some Database) async throws -> Bool {
-        try await database.transaction { db in
-            try await db.first(
-                "UPDATE jobs SET state = 'completed', finished_at = \(bind: now) WHERE id = \(bind: id) AND state = 'available' RETURNING id"
-            ) != nil
+    public func completeUnclaimed(_ ids: [Int64], now: Int64, in database: some Database) async throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        return try await database.transaction { db in
+            try await db.query(
+                "UPDATE jobs SET state = 'completed', finished_at = \(bind: now) WHERE id IN (\(binds: ids)) AND state = 'available' RETURNING id"
+            ).count
         }
     }
 

@@ -5,7 +5,6 @@ import FleetJobs
 import FleetSupport
 import Foundation
 import Logging
-import ServiceLifecycle
 import Synchronization
 
 extension Jobs {
@@ -54,10 +53,8 @@ extension Jobs {
                     bar.update("enqueue", enqueued, jobs)
                 }
                 let worker = JobWorker(databases: [node], handlers: handlers, configuration: configuration, logger: Logger(label: "fleet.bench"))
-                let group = ServiceGroup(configuration: .init(services: [.init(service: worker)], logger: Logger(label: "fleet.bench")))
-                return try await withThrowingTaskGroup(of: Void.self) { tasks in
+                let result = try await whileRunning(worker, logger: Logger(label: "fleet.bench")) {
                     let started = ContinuousClock.now
-                    tasks.addTask { try await group.run() }
                     while recorder.count < jobs {
                         try await Task.sleep(for: .milliseconds(100))
                         bar.update("run", recorder.count, jobs)
@@ -74,11 +71,10 @@ extension Jobs {
                         bar.update("latency", index + 1, latencyJobs)
                     }
                     while recorder.count < latencyJobs { try await Task.sleep(for: .milliseconds(50)) }
-                    await group.triggerGracefulShutdown()
-                    try await tasks.waitForAll()
-                    try await empty(node)
                     return (throughput, recorder.percentiles([0.5, 0.99]))
                 }
+                try await empty(node)
+                return result
             }
             let (throughput, latency) = report
             print(

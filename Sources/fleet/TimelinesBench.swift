@@ -6,7 +6,6 @@ import FleetObservability
 import FleetSupport
 import Foundation
 import Logging
-import ServiceLifecycle
 
 extension TimelinesCommand {
     /// Fan-out on the configured (empty) database: an author with N followers posts, the
@@ -42,9 +41,7 @@ extension TimelinesCommand {
                 configuration.pollInterval = .milliseconds(200)
                 let worker = JobWorker(databases: shards.nodes, handlers: ConduitJobs.handlers(services), configuration: configuration, logger: logger)
                 services.wakeups.subscribe { [weak worker] queue in worker?.notify(queue: queue) }
-                let group = ServiceGroup(configuration: .init(services: [.init(service: worker)], logger: logger))
-                return try await withThrowingTaskGroup(of: Void.self) { tasks in
-                    tasks.addTask { try await group.run() }
+                return try await whileRunning(worker, logger: logger) {
                     var lags: [Duration] = []
                     for index in 1...articles {
                         let article = try await services.articles.create(
@@ -57,8 +54,6 @@ extension TimelinesCommand {
                         lags.append(.now - committed)
                         bar.update("articles", index, articles)
                     }
-                    await group.triggerGracefulShutdown()
-                    try await tasks.waitForAll()
                     return lags
                 }
             }

@@ -1,3 +1,4 @@
+import FleetTestSupport
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -38,7 +39,7 @@ struct FleetServer {
             process.standardInput = FileHandle.nullDevice
             process.standardOutput = output
             process.standardError = output
-            try process.run()
+            try ChildProcess.run(process)
             let server = FleetServer(process: process, port: port, adminPort: adminPort, log: log)
             // Generous: a debug build on a machine busy with the rest of the suite.
             for _ in 0..<400 {

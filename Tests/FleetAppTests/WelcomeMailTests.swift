@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func aNewUserIsWelcomedOnce() async throws {
-        let server = try SMTPServerProcess()
+        let server = try await SMTPServerProcess()
         try await TestConduit.make(["mail.smtp.url": .init(.string(server.url), isSecret: true)]).test(.router) { client, harness in
             _ = try await client.register("newcomer")
             #expect(try await within(20) { server.messages().count == 1 })
@@ -37,7 +37,7 @@ import Testing
     /// Run twice (a lost lease) and late (after the user changed address): the same
     /// message, with the same Message-ID a receiver drops, to the address of the moment.
     @Test func theHandlerRunTwiceAndLateSendsTheSameMessage() async throws {
-        let server = try SMTPServerProcess()
+        let server = try await SMTPServerProcess()
         let conduit = try await TestConduit.make(["mail.smtp.url": .init(.string(server.url), isSecret: true), "jobs.workers": "none"])
         try await conduit.test(.router) { client, harness in
             let token = try await client.register("twice")
@@ -59,7 +59,7 @@ import Testing
     /// A mail server that is down never affects sign-up: the mail waits, retried, and goes
     /// out once the server is back.
     @Test func aMailServerThatIsDownDelaysMailButNotSignUp() async throws {
-        let server = try SMTPServerProcess()
+        let server = try await SMTPServerProcess()
         server.stop()
         try await TestConduit.make(["mail.smtp.url": .init(.string(server.url), isSecret: true)]).test(.router) { client, harness in
             let started = ContinuousClock.now
@@ -71,7 +71,7 @@ import Testing
             #expect(try await within(20) {
                 try await node.read { try await $0.first("SELECT 1 FROM jobs WHERE queue = 'mail' AND last_error IS NOT NULL") } != nil
             })
-            try server.start()
+            try await server.start()
             #expect(try await within(40) { server.messages().count == 1 })
         }
     }

@@ -19,7 +19,7 @@ import Glibc
 struct WorkerProcessTests {
     @Test func apiAndWorkersScaleSeparatelyAndSurviveTheirFailures() async throws {
         let postgres = try PostgresServerProcess()
-        let smtp = try SMTPServerProcess(delay: 4)
+        let smtp = try await SMTPServerProcess(delay: 4)
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-workers-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: data) }

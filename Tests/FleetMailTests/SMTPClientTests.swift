@@ -10,7 +10,7 @@ import Testing
     }
 
     @Test func aMessageArrivesWithItsHeadersAndItsDotsIntact() async throws {
-        let server = try SMTPServerProcess()
+        let server = try await SMTPServerProcess()
         try await SMTPClient(try SMTPConfiguration(url: server.url)).send(message())
         let received = try #require(server.messages().first)
         #expect(received.contains("X-Envelope-To: jake@example.com"))
@@ -21,7 +21,7 @@ import Testing
     }
 
     @Test func authPlainIsUsedAndAWrongPasswordIsRefused() async throws {
-        let server = try SMTPServerProcess(user: "fleet", password: "s3cret")
+        let server = try await SMTPServerProcess(user: "fleet", password: "s3cret")
         try await SMTPClient(try SMTPConfiguration(url: "smtp://fleet:s3cret@127.0.0.1:\(server.port)")).send(message())
         #expect(server.messages().count == 1)
         let error = await #expect(throws: SMTPError.self) {
@@ -34,7 +34,7 @@ import Testing
     }
 
     @Test func aServerThatIsDownOrFrozenFailsWithinTheTimeout() async throws {
-        let server = try SMTPServerProcess()
+        let server = try await SMTPServerProcess()
         var configuration = try SMTPConfiguration(url: server.url)
         configuration.timeout = .milliseconds(500)
         server.pause()

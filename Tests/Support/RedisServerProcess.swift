@@ -57,7 +57,7 @@ public final class RedisServerProcess: TestServer, @unchecked Sendable {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try ChildProcess.run(process)
         self.process = process
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {

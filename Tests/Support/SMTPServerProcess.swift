@@ -21,7 +21,7 @@ public final class SMTPServerProcess: TestServer, @unchecked Sendable {
         probe.arguments = [python, "-c", "import aiosmtpd"]
         probe.standardOutput = FileHandle.nullDevice
         probe.standardError = FileHandle.nullDevice
-        guard (try? probe.run()) != nil else { return false }
+        guard (try? ChildProcess.run(probe)) != nil else { return false }
         probe.waitUntilExit()
         return probe.terminationStatus == 0
     }()
@@ -36,13 +36,13 @@ public final class SMTPServerProcess: TestServer, @unchecked Sendable {
 
     /// Starts a server; with `user`, it requires AUTH PLAIN with that user and password;
     /// with `delay`, it answers each message that long after storing it (a slow server).
-    public init(user: String? = nil, password: String? = nil, delay: Double = 0) throws {
+    public init(user: String? = nil, password: String? = nil, delay: Double = 0) async throws {
         port = try RedisServerProcess.freePort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-smtp-\(UUID().uuidString)")
         mailbox = directory.appendingPathComponent("mail")
         arguments = (user.map { ["--user", $0, "--password", password ?? ""] } ?? []) + ["--delay", "\(delay)"]
         try FileManager.default.createDirectory(at: mailbox, withIntermediateDirectories: true)
-        try start()
+        try await start()
     }
 
     deinit {
@@ -52,7 +52,8 @@ public final class SMTPServerProcess: TestServer, @unchecked Sendable {
 
     public var url: String { "smtp://127.0.0.1:\(port)" }
 
-    public func start() throws {
+    /// Starts the server and waits (without holding a thread) until it listens.
+    public func start() async throws {
         let log = directory.appendingPathComponent("smtp.log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let process = Process()
@@ -63,13 +64,13 @@ public final class SMTPServerProcess: TestServer, @unchecked Sendable {
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
         process.standardError = handle
-        try process.run()
+        try ChildProcess.run(process)
         self.process = process
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
             if let text = try? String(contentsOf: log, encoding: .utf8), text.contains("ready") { return }
             guard process.isRunning else { break }
-            usleep(20_000)
+            try await Task.sleep(for: .milliseconds(20))
         }
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         throw RedisServerProcess.ServerError("the SMTP server did not start on port \(port):\n\(text)")

@@ -123,7 +123,7 @@ public struct FleetApplication: Sendable {
             if role == .worker { throw SettingsError("jobs.workers: a worker needs at least one queue") }
             return nil
         }
-        var configuration = JobWorkerConfiguration(queues: Dictionary(Set(queues).map { ($0, settings.jobConcurrency) }) { first, _ in first })
+        var configuration = JobWorkerConfiguration(queues: Dictionary(uniqueKeysWithValues: Set(queues).map { ($0, settings.jobConcurrency) }))
         configuration.lease = settings.jobLease
         configuration.heartbeat = settings.jobLease / 3
         configuration.pollInterval = settings.jobPollInterval

@@ -32,49 +32,64 @@ public struct ConduitCaches: Sendable {
         shared = bus != nil && policy.enabled
         var lists = policy
         lists.maxEntries = max(1, policy.maxEntries / 10)
-        articles = Cache(namespace: "article", policy: policy, bus: bus, logger: logger) { $0.weight }
-        // The namespace names the stored shape: entries of an older shape are never read.
-        users = Cache(namespace: "user2", policy: policy, bus: bus, logger: logger) { $0.weight }
-        usernames = Cache(namespace: "username", policy: policy, bus: bus, logger: logger) { _ in 64 }
-        tags = Cache(namespace: "tags", policy: policy, bus: bus, logger: logger) { $0.reduce(64) { $0 + $1.utf8.count + 16 } }
-        self.lists = Cache(namespace: "list", policy: lists, bus: bus, logger: logger) { 64 + 8 * $0.ids.count }
-        favoritedLists = Cache(namespace: "favlist", policy: lists, bus: bus, logger: logger) { 64 + 8 * $0.ids.count }
+        articles = Cache(namespace: Namespace.article, policy: policy, bus: bus, logger: logger) { $0.weight }
+        users = Cache(namespace: Namespace.user, policy: policy, bus: bus, logger: logger) { $0.weight }
+        usernames = Cache(namespace: Namespace.username, policy: policy, bus: bus, logger: logger) { _ in 64 }
+        tags = Cache(namespace: Namespace.tags, policy: policy, bus: bus, logger: logger) { $0.reduce(64) { $0 + $1.utf8.count + 16 } }
+        self.lists = Cache(namespace: Namespace.list, policy: lists, bus: bus, logger: logger) { 64 + 8 * $0.ids.count }
+        favoritedLists = Cache(namespace: Namespace.favoritedList, policy: lists, bus: bus, logger: logger) { 64 + 8 * $0.ids.count }
+    }
+
+    /// Each cache's namespace in Redis and in `CacheChange`, one name each.
+    enum Namespace {
+        static let article = "article"
+        /// The namespace names the stored shape: entries of an older shape are never read.
+        static let user = "user2"
+        static let username = "username"
+        static let tags = "tags"
+        static let list = "list"
+        static let favoritedList = "favlist"
     }
 
     /// After a user's own record changed.
     static func userChanged(_ id: FleetID, oldName: String?, newName: String?) -> [CacheChange] {
-        var changes = [CacheChange(namespace: "user2", key: id.key)]
-        changes += Set([oldName, newName].compactMap { $0?.lowercased() }).sorted().map { CacheChange(namespace: "username", key: $0) }
+        var changes = [CacheChange(namespace: Namespace.user, key: id.key)]
+        changes += Set([oldName, newName].compactMap { $0?.lowercased() }).sorted().map(usernameChanged)
         if let oldName, let newName, oldName.lowercased() != newName.lowercased() {
             // Pages filtered by author or favoriter name now match a different set.
-            changes += [CacheChange(namespace: "list", key: nil), CacheChange(namespace: "favlist", key: nil)]
+            changes += [CacheChange(namespace: Namespace.list, key: nil), CacheChange(namespace: Namespace.favoritedList, key: nil)]
         }
         return changes
     }
 
     /// After an article was created or deleted, or its tags changed.
-    static let articleSetChanged = [CacheChange(namespace: "list", key: nil), CacheChange(namespace: "tags", key: allTags)]
+    static let articleSetChanged = [CacheChange(namespace: Namespace.list, key: nil), CacheChange(namespace: Namespace.tags, key: allTags)]
+
+    /// After a username was taken or given up ("no such name" may be cached).
+    static func usernameChanged(_ key: String) -> CacheChange {
+        CacheChange(namespace: Namespace.username, key: key)
+    }
 
     /// After an article's own row changed (an edit; its favorite count).
     static func articleChanged(_ id: FleetID) -> [CacheChange] {
-        [CacheChange(namespace: "article", key: id.key)]
+        [CacheChange(namespace: Namespace.article, key: id.key)]
     }
 
     /// After a favorite came or went: the article's count and every `favorited=` page.
     static func favoritesChanged(_ id: FleetID) -> [CacheChange] {
-        articleChanged(id) + [CacheChange(namespace: "favlist", key: nil)]
+        articleChanged(id) + [CacheChange(namespace: Namespace.favoritedList, key: nil)]
     }
 
     /// Drops what `changes` name, here, in L2 and on every instance.
     func apply(_ changes: [CacheChange]) async {
         for change in changes {
             switch change.namespace {
-            case "article": await drop(articles, change.key)
-            case "user2": await drop(users, change.key)
-            case "username": await drop(usernames, change.key)
-            case "tags": await drop(tags, change.key)
-            case "list": await drop(lists, change.key)
-            case "favlist": await drop(favoritedLists, change.key)
+            case Namespace.article: await drop(articles, change.key)
+            case Namespace.user: await drop(users, change.key)
+            case Namespace.username: await drop(usernames, change.key)
+            case Namespace.tags: await drop(tags, change.key)
+            case Namespace.list: await drop(lists, change.key)
+            case Namespace.favoritedList: await drop(favoritedLists, change.key)
             default: break  // a namespace of another version: nothing of it is cached here
             }
         }

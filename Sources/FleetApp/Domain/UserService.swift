@@ -44,7 +44,7 @@ public struct UserService: Sendable {
                     )
                     return [
                         // "No such name" may be cached from before.
-                        try await services.invalidating([CacheChange(namespace: "username", key: key)], owner: id, now: now, in: db),
+                        try await services.invalidating([ConduitCaches.usernameChanged(key)], owner: id, now: now, in: db),
                         // user.created: the welcome e-mail commits with the user.
                         mails ? try await AfterCommit.enqueue(ConduitJobs.welcome, WelcomeMail(user: id.rawValue), owner: id, now: now, in: db, inline: nil) : nil,
                     ]

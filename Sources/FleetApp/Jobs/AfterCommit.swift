@@ -40,9 +40,13 @@ extension ConduitServices {
     }
 
     /// Carries out follow-up work after its change committed: each inline piece within the
-    /// shards' timeout, then its job marked done. After a failure the rest is left to the
-    /// jobs (a shard is likely down, and the request must not wait a timeout per piece).
+    /// shards' timeout, then their jobs marked done, one statement per shard. After a
+    /// failure the other inline pieces are left to their jobs too (a shard is likely down,
+    /// and the request must not wait a timeout per piece); wake-ups and local
+    /// invalidations, which have no job, still run.
     func deliver(_ followUps: [AfterCommit?]) async {
+        var failed = false
+        var done: [(job: Int64, owner: FleetID)] = []
         for case let followUp? in followUps {
             switch followUp {
             case .wake(let queue):
@@ -50,18 +54,23 @@ extension ConduitServices {
             case .invalidate(let changes, let caches):
                 await caches.apply(changes)
             case .inline(let job, let owner, let what, let work):
+                guard !failed else { continue }
                 // For tests: die here, after the commit and before the follow-up work.
                 Failpoint.check("after-commit.\(what)")
                 do {
-                    try await shards.bounded {
-                        try await work()
-                        try await JobStore().completeUnclaimed(job, now: WallClock.microseconds(), in: shards.node(for: owner))
-                    }
+                    try await shards.bounded { try await work() }
+                    done.append((job, owner))
                 } catch {
                     logger.warning("follow-up work not done yet; its job will do it", metadata: ["job": "\(what)", "error": "\(error)"])
-                    return
+                    failed = true
                 }
             }
+        }
+        // Jobs left available only run again, harmlessly: a failure here is not the request's.
+        let now = WallClock.microseconds()
+        for group in shards.partition(done, by: \.owner) {
+            let jobs = group.items.map(\.job)
+            try? await shards.bounded { try await JobStore().completeUnclaimed(jobs, now: now, in: shards.nodes[group.physical]) }
         }
     }
 
