@@ -189,7 +189,10 @@ public final class PostgresDatabase: Database, Service {
 
     public func listen(on channel: String, _ onNotification: @escaping @Sendable (String) -> Void) async throws {
         do {
-            try await client.withConnection { connection in
+            // Through the acquire timeout: a server that is down fails this in milliseconds
+            // (the caller retries later) instead of leaving a lease request pending, which a
+            // shutdown would wait for.
+            try await withConnection { connection in
                 try await connection.listen(on: channel) { notifications in
                     for try await notification in notifications { onNotification(notification.payload) }
                 }
