@@ -48,10 +48,12 @@ let package = Package(
         // Building blocks: they know nothing of Conduit.
         // Clocks, durations, URLs, hashing: what every other module would otherwise write again.
         .target(name: "FleetSupport", swiftSettings: strict),
-        // Bulkheads (and, with the resilience work, breakers, timeouts and retries).
+        // Circuit breakers, retries under a budget, bulkheads and an adaptive concurrency limit.
         .target(
             name: "FleetResilience",
             dependencies: [
+                "FleetSupport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strict
@@ -189,7 +191,7 @@ let package = Package(
         ),
         .testTarget(name: "FleetSupportTests", dependencies: ["FleetSupport"], swiftSettings: strict),
         .testTarget(name: "FleetMailTests", dependencies: ["FleetMail", "FleetTestSupport"], swiftSettings: strict),
-        .testTarget(name: "FleetResilienceTests", dependencies: ["FleetResilience"], swiftSettings: strict),
+        .testTarget(name: "FleetResilienceTests", dependencies: ["FleetResilience", "FleetSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "FleetDataTests", dependencies: ["FleetData", "FleetTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "FleetJobsTests",
