@@ -138,7 +138,7 @@ let package = Package(
         .target(
             name: "FleetHTTP",
             dependencies: [
-                "FleetObservability", "FleetRateLimit", "FleetSupport",
+                "FleetObservability", "FleetRateLimit", "FleetResilience", "FleetSupport",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -232,7 +232,7 @@ let package = Package(
         .testTarget(
             name: "FleetHTTPTests",
             dependencies: [
-                "FleetHTTP", "FleetRateLimit",
+                "FleetHTTP", "FleetRateLimit", "FleetResilience", "FleetSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
