@@ -61,7 +61,7 @@ let package = Package(
         .target(
             name: "FleetData",
             dependencies: [
-                "CSQLite", "FleetSupport",
+                "CSQLite", "FleetResilience", "FleetSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -64,7 +64,9 @@ extension FleetApplication {
 
     /// The admin router: metrics, and what an operator does to a running fleet; also the
     /// health routes when given (a worker has no other listener).
-    static func adminRouter(services: ConduitServices, metrics: PrometheusCollectorRegistry, health: HealthChecks?) -> Router<BasicRequestContext> {
+    static func adminRouter(
+        services: ConduitServices, metrics: PrometheusCollectorRegistry, health: HealthChecks?, breakers: CircuitBreakers
+    ) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: ErrorMiddleware(ConduitErrorResponder()))
         OperationalRoutes.addMetrics(to: router, metrics: metrics)
@@ -74,6 +76,20 @@ extension FleetApplication {
             guard try await services.users.revokeTokens(of: try context.parameters.require("username")) else {
                 throw ConduitError.notFound("profile")
             }
+            return .noContent
+        }
+        // Forces a circuit breaker open or closed (`?state=open|closed`), or lifts the
+        // override (`?state=auto`): for an operator who knows better than the counts.
+        router.post("/admin/breakers/:name") { request, context -> HTTPResponse.Status in
+            let name = try context.parameters.require("name")
+            let phase: CircuitBreaker.Phase?
+            switch request.uri.queryParameters.get("state") {
+            case "open": phase = .forcedOpen
+            case "closed": phase = .forcedClosed
+            case "auto": phase = nil
+            default: throw ConduitError(.invalid, field: "state", "must be open, closed or auto")
+            }
+            guard breakers.force(name, phase) else { throw ConduitError.notFound("breaker") }
             return .noContent
         }
         return router
