@@ -21,11 +21,8 @@ struct LoadTest: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "run",
             abstract: "Set up load users and articles, send the mix (open or closed model), write the report and the writes file.",
-            discussion: """
-                Run the target with --ratelimit-enabled false: the load users share one address and would be
-                rate-limited. The report (report.json, report.md, throughput.png, latency.png) and writes.jsonl
-                (every acknowledged write) go to --out.
-                """
+            discussion: "Run the target with --ratelimit-enabled false: the load users share one address and would be rate-limited. "
+                + "The report (report.json, report.md, throughput.png, latency.png) and writes.jsonl (every acknowledged write) go to --out."
         )
 
         @Option(name: .customLong("target"), help: "Base URL of an instance or load balancer; repeat or comma-separate for several (round-robin).")
