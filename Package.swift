@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "FleetCache", targets: ["FleetCache"]),
         .library(name: "FleetRateLimit", targets: ["FleetRateLimit"]),
         .library(name: "FleetApp", targets: ["FleetApp"]),
+        .library(name: "FleetLoad", targets: ["FleetLoad"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
@@ -41,6 +42,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // SQLite from the system (Debian: libsqlite3-dev).
@@ -153,6 +156,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // A load generator: open and closed models, HdrHistogram recording, reports with PNG
+        // plots and an SLO verdict (knows nothing of Conduit).
+        .target(
+            name: "FleetLoad",
+            dependencies: [
+                "FleetSupport",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: strict
+        ),
         // The Conduit domain.
         .target(
             name: "FleetApp",
@@ -174,8 +187,12 @@ let package = Package(
         .executableTarget(
             name: "fleet",
             dependencies: [
-                "FleetApp", "FleetData", "FleetJobs", "FleetObservability", "FleetRedis", "FleetSupport",
+                "FleetApp", "FleetData", "FleetJobs", "FleetLoad", "FleetObservability", "FleetRedis", "FleetSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -192,6 +209,7 @@ let package = Package(
         .testTarget(name: "FleetSupportTests", dependencies: ["FleetSupport"], swiftSettings: strict),
         .testTarget(name: "FleetMailTests", dependencies: ["FleetMail", "FleetTestSupport"], swiftSettings: strict),
         .testTarget(name: "FleetResilienceTests", dependencies: ["FleetResilience", "FleetSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .testTarget(name: "FleetLoadTests", dependencies: ["FleetLoad"], swiftSettings: strict),
         .testTarget(name: "FleetDataTests", dependencies: ["FleetData", "FleetTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "FleetJobsTests",
@@ -214,7 +232,7 @@ let package = Package(
         .testTarget(
             name: "FleetCacheTests",
             dependencies: [
-                "FleetCache", "FleetRedis", "FleetTestSupport",
+                "FleetCache", "FleetRedis", "FleetSupport", "FleetTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
