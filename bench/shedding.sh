@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Load shedding under twice the capacity, in one run (BENCHMARKS.md, "Load shedding").
+#
+#   bench/shedding.sh [--duration 20] [--mix NAME=W,...] [--out bench/results/shedding-<time>]
+#
+# On T0 (release build, SQLite), with `fleet loadtest` as the client on the same machine,
+# each pinned to a core of its own (taskset: server on CPU 0, client on CPU 1), so that
+# the client's work does not pass for the server's latency:
+#   1. capacity: closed model, 64 connections: requests per second the instance completes;
+#   2. unloaded: open model at a quarter of it: the p99 to compare with;
+#   3. overload, shedding off, then on: open model at twice the capacity (arrivals do not
+#      wait for answers, as real users do not), a fresh server each time.
+# Prints a table, writes summary.json and shedding.png (goodput and admitted p99 over
+# time, both overload runs) next to each run's own report.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+duration=20
+# Sign-ins are left out: bcrypt would make the run a measure of hashing on two cores.
+mix="list=20,article=40,comments=10,feed=10,profile=5,tags=5,create-article=3,comment=4,favorite=3"
+out="$root/bench/results/shedding-$(date -u +%Y%m%dT%H%M%SZ)"
+while [ $# -gt 0 ]; do
+    case $1 in
+    --duration) duration=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --mix) mix=$2; shift 2 ;;
+    *) echo "usage: $0 [--duration S] [--mix MIX] [--out DIR]" >&2; exit 2 ;;
+    esac
+done
+mkdir -p "$out"
+bin="$root/.build/release/fleet"
+[ -x "$bin" ] || { echo "build first: swift build -c release --product fleet" >&2; exit 1; }
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+admin=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+data=$(mktemp -d)
+server=""
+stop() { [ -z "$server" ] || { kill -TERM "$server" 2>/dev/null; wait "$server" 2>/dev/null || true; server=""; }; }
+trap 'stop; rm -rf "$data"' EXIT
+
+start() {
+    stop
+    taskset -c 0 "$bin" serve --data-dir "$data" --http-port "$port" --http-admin-port "$admin" --log-level error \
+        --ratelimit-enabled false --auth-bcrypt-cost 10 "$@" 2>>"$out/server.log" &
+    server=$!
+    for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/health/ready" >/dev/null && return; sleep 0.1; done
+    echo "the server did not start" >&2; exit 1
+}
+
+load() {  # NAME ARGS...: one loadtest run into $out/NAME
+    local name=$1; shift
+    echo "== $name: $*" >&2
+    taskset -c 1 "$bin" loadtest run --target "http://127.0.0.1:$port" --run-id shed --users 20 --password password123 \
+        --mix "$mix" --warmup 3 --timeout 10 --out "$out/$name" "$@" >/dev/null
+}
+
+rate() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['total']['rate'] - r['total']['rate'] * r['total']['errorRatePercent'] / 100)" "$1"; }
+
+start
+load capacity --connections 64 --duration "$duration"
+capacity=$(rate "$out/capacity/report.json")
+echo "capacity: $capacity requests/s" >&2
+load unloaded --rate "$(python3 -c "print(round($capacity / 4))")" --duration "$duration"
+overload=$(python3 -c "print(round($capacity * 2))")
+start --http-shedding-enabled false
+load shedding-off --rate "$overload" --duration "$duration"
+start
+load shedding-on --rate "$overload" --duration "$duration"
+stop
+python3 "$root/bench/shedding_plot.py" "$out" "$capacity"

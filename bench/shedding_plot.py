@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Summarizes a bench/shedding.sh run: prints a Markdown table, writes summary.json and
+shedding.png (goodput and p99 of admitted requests per second, shedding off and on).
+
+Usage: python3 bench/shedding_plot.py OUT_DIR CAPACITY
+Needs matplotlib for the plot (the table is printed without it).
+"""
+
+import json
+import sys
+from pathlib import Path
+
+out, capacity = Path(sys.argv[1]), float(sys.argv[2])
+runs = {name: json.loads((out / name / "report.json").read_text()) for name in ("capacity", "unloaded", "shedding-off", "shedding-on")}
+
+
+def summary(report):
+    total = report["total"]
+    good = total["requests"] - total["errors"]
+    return {
+        "offered_per_s": round(total["rate"], 1),
+        "goodput_per_s": round(good / report["durationSeconds"], 1),
+        "errors_percent": round(total["errorRatePercent"], 2),
+        "errors_by_kind": total["errorsByKind"],
+        "admitted_p50_ms": (total.get("latencyMs") or {}).get("p50"),
+        "admitted_p99_ms": (total.get("latencyMs") or {}).get("p99"),
+    }
+
+
+rows = {name: summary(report) for name, report in runs.items()}
+unloaded_p99 = rows["unloaded"]["admitted_p99_ms"]
+verdict = {}
+for name in ("shedding-off", "shedding-on"):
+    row = rows[name]
+    row["p99_vs_unloaded"] = round(row["admitted_p99_ms"] / unloaded_p99, 2) if row["admitted_p99_ms"] and unloaded_p99 else None
+    row["goodput_vs_capacity"] = round(row["goodput_per_s"] / capacity, 3)
+on = rows["shedding-on"]
+verdict = {
+    "admitted p99 within 3x of unloaded": bool(on["p99_vs_unloaded"] is not None and on["p99_vs_unloaded"] <= 3),
+    "goodput >= 90% of capacity": on["goodput_vs_capacity"] >= 0.9,
+}
+(out / "summary.json").write_text(json.dumps({"capacity_per_s": capacity, "runs": rows, "verdict": verdict}, indent=2))
+print(f"capacity (closed model, 64 connections): {capacity:.0f} requests/s\n")
+print("| run | offered/s | goodput/s | errors % | admitted p50 ms | admitted p99 ms | p99 / unloaded | goodput / capacity |")
+print("|---|---|---|---|---|---|---|---|")
+for name, row in rows.items():
+    if name == "capacity":
+        continue
+    print(f"| {name} | {row['offered_per_s']} | {row['goodput_per_s']} | {row['errors_percent']} | {row['admitted_p50_ms']} | "
+          f"{row['admitted_p99_ms']} | {row.get('p99_vs_unloaded', '')} | {row.get('goodput_vs_capacity', '')} |")
+print()
+for what, ok in verdict.items():
+    print(f"- {what}: {'met' if ok else 'NOT met'}")
+
+try:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+except ImportError:
+    print("matplotlib is not installed: no plot")
+    sys.exit(0)
+figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True)
+for name, color in (("shedding-off", "tab:red"), ("shedding-on", "tab:green")):
+    intervals = runs[name]["intervals"]
+    seconds = [i["second"] for i in intervals]
+    top.plot(seconds, [i["requests"] - i["errors"] for i in intervals], color=color, label=f"{name}: goodput")
+    bottom.plot(seconds, [i["p99Ms"] or float("nan") for i in intervals], color=color, label=f"{name}: p99 of admitted")
+top.axhline(capacity, color="grey", linestyle="--", label="capacity")
+top.axhline(capacity * 0.9, color="grey", linestyle=":", label="90 % of capacity")
+bottom.axhline(unloaded_p99 * 3, color="grey", linestyle=":", label="3 × unloaded p99")
+top.set_ylabel("successful requests / s")
+bottom.set_ylabel("ms (log)")
+bottom.set_yscale("log")
+bottom.set_xlabel("second of the run")
+top.set_title(f"Offered load {rows['shedding-on']['offered_per_s']:.0f}/s = 2 × capacity, open model (T0, release)")
+top.legend(fontsize=8)
+bottom.legend(fontsize=8)
+figure.tight_layout()
+figure.savefig(out / "shedding.png", dpi=100)
+print(f"plot: {out / 'shedding.png'}")
