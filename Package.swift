@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "FleetCache", targets: ["FleetCache"]),
         .library(name: "FleetRateLimit", targets: ["FleetRateLimit"]),
         .library(name: "FleetApp", targets: ["FleetApp"]),
+        .library(name: "FleetLoad", targets: ["FleetLoad"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
@@ -41,6 +42,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
@@ -62,7 +64,7 @@ let package = Package(
         .target(
             name: "FleetData",
             dependencies: [
-                "CSQLite", "FleetSupport",
+                "CSQLite", "FleetResilience", "FleetSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -139,7 +141,7 @@ let package = Package(
         .target(
             name: "FleetHTTP",
             dependencies: [
-                "FleetObservability", "FleetRateLimit", "FleetSupport",
+                "FleetObservability", "FleetRateLimit", "FleetResilience", "FleetSupport",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -151,6 +153,16 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strict
+        ),
+        // A load generator: open and closed models, HdrHistogram recording, reports with PNG
+        // plots and an SLO verdict (knows nothing of Conduit).
+        .target(
+            name: "FleetLoad",
+            dependencies: [
+                "FleetSupport",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: strict
         ),
@@ -176,8 +188,12 @@ let package = Package(
         .executableTarget(
             name: "fleet",
             dependencies: [
-                "FleetApp", "FleetData", "FleetJobs", "FleetObservability", "FleetRedis", "FleetSupport",
+                "FleetApp", "FleetData", "FleetJobs", "FleetLoad", "FleetObservability", "FleetRedis", "FleetSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -194,6 +210,7 @@ let package = Package(
         .testTarget(name: "FleetSupportTests", dependencies: ["FleetSupport"], swiftSettings: strict),
         .testTarget(name: "FleetMailTests", dependencies: ["FleetMail", "FleetTestSupport"], swiftSettings: strict),
         .testTarget(name: "FleetResilienceTests", dependencies: ["FleetResilience", "FleetSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+        .testTarget(name: "FleetLoadTests", dependencies: ["FleetLoad"], swiftSettings: strict),
         .testTarget(name: "FleetDataTests", dependencies: ["FleetData", "FleetTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "FleetJobsTests",
@@ -216,7 +233,7 @@ let package = Package(
         .testTarget(
             name: "FleetCacheTests",
             dependencies: [
-                "FleetCache", "FleetRedis", "FleetTestSupport",
+                "FleetCache", "FleetRedis", "FleetSupport", "FleetTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -234,7 +251,7 @@ let package = Package(
         .testTarget(
             name: "FleetHTTPTests",
             dependencies: [
-                "FleetHTTP", "FleetRateLimit",
+                "FleetHTTP", "FleetRateLimit", "FleetResilience", "FleetSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

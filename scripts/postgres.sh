@@ -5,6 +5,8 @@
 #   scripts/postgres.sh replica DIR PORT PRIMARY_PORT       # a streaming replica of that primary
 #   scripts/postgres.sh stop DIR
 #   scripts/postgres.sh restart DIR                         # fast stop, then start as before
+#   scripts/postgres.sh crash DIR                           # immediate stop: no checkpoint, as a crash
+#   scripts/postgres.sh promote DIR                         # a replica becomes a primary
 #
 # The cluster lives in DIR (trust authentication, user `fleet`, loopback only). PostgreSQL
 # refuses to run as root, so as root the server runs as the `postgres` system user.
@@ -48,6 +50,14 @@ replica)
 stop)
     dir=${2:?directory}
     as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+    ;;
+crash)
+    dir=${2:?directory}
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
+    ;;
+promote)
+    dir=${2:?directory}
+    as_owner "$bin/pg_ctl" -D "$dir/data" -w -t 30 promote >/dev/null
     ;;
 restart)
     dir=${2:?directory}

@@ -81,11 +81,15 @@ swift_test() {
     return "$status"
 }
 
+# FLEET_TEST_ONLY=t3 runs the T3 live checks alone (while working on them).
+only=${FLEET_TEST_ONLY:-}
+if [ -z "$only" ]; then
 step "swift test (T0: SQLite)"
 FLEET_BIN="$root/.build/debug/fleet" swift_test
 
 step "swift test FleetAppTests on two SQLite shards (every route test, sharded)"
 FLEET_TEST_SHARDS=2 swift_test --filter FleetAppTests
+fi
 
 step "starting PostgreSQL (T1) and a streaming replica of it (pg_basebackup)"
 primary_port=$(free_port)
@@ -93,8 +97,10 @@ postgres_url=$("$root/scripts/postgres.sh" start "$scratch/pg" "$primary_port")
 replica_url=$("$root/scripts/postgres.sh" replica "$scratch/pg-replica" "$(free_port)" "$primary_port")
 echo "primary $postgres_url, replica $replica_url"
 
+if [ -z "$only" ]; then
 step "swift test FleetAppTests and FleetJobsTests (T1: PostgreSQL, with the replica for the replica tests)"
 FLEET_TEST_POSTGRES_URL="$postgres_url" FLEET_TEST_POSTGRES_REPLICA_URL="$replica_url" swift_test --filter "FleetAppTests|FleetJobsTests"
+fi
 
 # The rate limits stay on in the live checks, raised so that the suite's burst of
 # sign-ups from one address fits.
@@ -176,6 +182,12 @@ live_checks() {
     [ "$count" -gt 1 ] && "$root/scripts/lb.sh" stop "$scratch/lb"
     for pid in "${instance_pids[@]}"; do
         kill -TERM "$pid"
+        # A shutdown that hangs fails here (with the logs) instead of holding CI.
+        local waited=0
+        while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt 300 ]; do sleep 0.1; waited=$((waited + 1)); done
+        if kill -0 "$pid" 2>/dev/null; then
+            echo "FAIL: fleet ($pid) still running 30 s after SIGTERM"; tail -n 40 "$scratch/$name"-*.log; kill -9 "$pid"; exit 1
+        fi
         local status=0
         wait "$pid" || status=$?
         [ "$status" = 0 ] || { echo "FAIL: fleet exited with $status after SIGTERM"; cat "$scratch/$name"-*.log; exit 1; }
@@ -183,12 +195,14 @@ live_checks() {
     echo "ok: every instance exited 0 after SIGTERM"
 }
 
+if [ -z "$only" ]; then
 step "live checks, T0 (embedded SQLite)"
 live_checks t0 1
 
 step "live checks, T1 (PostgreSQL)"
 psql "$postgres_url" -qc "CREATE DATABASE fleet_live" >/dev/null
 live_checks t1 1 --database-url "${postgres_url%/postgres}/fleet_live"
+fi
 
 # t3_expect STATUS WHAT METHOD PATH [TOKEN [JSON]]: sends the request through nginx ($url
 # of the caller) and fails unless the answer has STATUS, and for a 503 an error body. The
@@ -256,10 +270,68 @@ print(next(n for n in names if shard(n) == 0), next(n for n in names if shard(n)
     t3_expect 201 "shard 0 user's write accepted" POST /api/articles "${tokens[0]}" "$article"
     t3_expect 503 "shard 1 read refused" GET "/api/articles/${slugs[1]}/comments"
     t3_expect 503 "uncached page spanning every shard refused" GET "/api/articles?limit=7&offset=3"
+    failover "${tokens[1]}"
+}
+
+# T3 failover: shard 1's nodes come back (the instances follow without a restart), then
+# its primary crashes under a steady write load from its user and its replica is
+# promoted. Replication is synchronous here (topology.sh --sync), so no acknowledged write
+# may be lost; writes must fail fast while there is no primary and resume within 3 s of
+# the promotion; each acknowledged write is read back at once through the other instance
+# (read-your-writes).
+failover() {
+    local token=$1 t3_body
+    step "t3: shard 1 failover"
+    "$root/scripts/postgres.sh" restart "$scratch/t3/shard1"
+    "$root/scripts/postgres.sh" restart "$scratch/t3/shard1-replica"
+    local article='{"article":{"title":"Back","description":"d","body":"b","tagList":[]}}' tries=0
+    until [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Token $token" -H 'Content-Type: application/json' -d "$article" "$url/api/articles")" = 201 ]; do
+        tries=$((tries + 1))
+        [ "$tries" -lt 100 ] || { echo "FAIL: shard 1's writes did not come back within 10 s of its restart"; exit 1; }
+        sleep 0.1
+    done
+    echo "ok: shard 1 back: writes accepted $((tries / 10)).$((tries % 10)) s after its nodes restarted"
+    local stop="$scratch/write-load.stop" summary="$scratch/write-load.json"
+    python3 "$root/scripts/write-load.py" "$url" "$token" "$stop" "$summary" --threads 4 &
+    local load=$!
+    sleep 2
+    touch "$stop.kill"
+    "$root/scripts/postgres.sh" crash "$scratch/t3/shard1"
+    sleep 1
+    touch "$stop.promote"
+    "$root/scripts/postgres.sh" promote "$scratch/t3/shard1-replica"
+    sleep 3
+    touch "$stop"
+    wait "$load"
+    python3 - "$summary" "$url" <<'PY'
+import json, sys, urllib.request
+summary, url = json.load(open(sys.argv[1])), sys.argv[2]
+lost = []
+for slug in summary["acknowledged"]:
+    try:
+        urllib.request.urlopen(f"{url}/api/articles/{slug}", timeout=10)
+    except Exception as error:
+        lost.append((slug, str(error)))
+resumed = summary["resumed_after_promote_s"]
+print(f"failover: {len(summary['acknowledged'])} writes acknowledged, {len(summary['failures'])} refused "
+      f"(slowest refusal {summary['slowest_failure_s']:.2f} s), writes resumed {resumed if resumed is None else round(resumed, 2)} s "
+      f"after the promotion (longest gap {summary['longest_gap_s']:.2f} s), {len(lost)} lost, "
+      f"{len(summary['read_your_writes_misses'])} read-your-writes misses, {summary['read_backs_refused']} read-backs refused with 503")
+problems = []
+if lost: problems.append(f"acknowledged writes lost: {lost[:5]}")
+if summary["read_your_writes_misses"]: problems.append(f"read-your-writes misses: {summary['read_your_writes_misses'][:5]}")
+if resumed is None or resumed > 3: problems.append("writes did not resume within 3 s of the promotion")
+if summary["slowest_failure_s"] > 3: problems.append("a refused write took more than 3 s (fail fast)")
+bad = [f for f in summary["failures"] if f["status"] != 503]
+if bad: problems.append(f"failures other than 503: {bad[:5]}")
+if problems:
+    print("FAIL: " + "; ".join(problems)); sys.exit(1)
+print("ok: failover lost nothing and kept read-your-writes")
+PY
 }
 
 step "live checks, T3: two PostgreSQL shards (primary + replica each) and Redis, two instances behind nginx"
-t3=$("$root/scripts/topology.sh" start t3 "$scratch/t3" --redis)
+t3=$("$root/scripts/topology.sh" start t3 "$scratch/t3" --redis --sync)
 echo "fleet serve $t3"
 read -ra t3_settings <<<"$t3"
 after_suite=shard_down live_checks t3 2 "${t3_settings[@]}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The databases of a topology on loopback, for tests and for running it locally.
 #
-#   scripts/topology.sh start t1|t3 DIR [--redis] [--durable]   # prints the `fleet serve` flags
+#   scripts/topology.sh start t1|t3 DIR [--redis] [--durable] [--sync]   # prints the `fleet serve` flags
 #   scripts/topology.sh stop DIR
 #
 # T1: one PostgreSQL. T3: two shards, each a PostgreSQL primary and one streaming replica
@@ -9,7 +9,9 @@
 # shard 0, 512-1023 on shard 1). Every primary gets a `fleet` database (created before
 # its replica is made, so the replica has it too), and the flags name it. `--redis` adds
 # a Redis and its `--redis-url`; `--durable` keeps PostgreSQL's fsync and synchronous
-# commit (benchmarks; tests run without). Ports are free loopback ports, picked at start.
+# commit (benchmarks; tests run without); `--sync` makes each shard's replication
+# synchronous (remote_write), so that a failover loses no acknowledged write. Ports are
+# free loopback ports, picked at start.
 #
 # Layout of DIR (new or empty): shard<n>/ (primary of shard n), shard<n>-replica/, redis/.
 # Tests stop a single server with `scripts/postgres.sh stop DIR/shard1` and the like;
@@ -26,11 +28,12 @@ case ${1:-} in
 start)
     topology=${2:?t1 or t3}
     dir=${3:?directory}
-    redis="" durable=""
+    redis="" durable="" sync=""
     for option in "${@:4}"; do
         case $option in
         --redis) redis=1 ;;
         --durable) durable=durable ;;
+        --sync) sync=1 ;;
         *) echo "unknown option $option" >&2; exit 2 ;;
         esac
     done
@@ -55,6 +58,14 @@ start)
         if [ "$replicas" = 1 ]; then
             replica=$("$scripts/postgres.sh" replica "$dir/shard$shard-replica" "$(free_port)" "$port")
             flags+=("$prefix-replica-urls" "${replica%/postgres}/fleet")
+            if [ -n "$sync" ]; then
+                # Synchronous replication: a commit is acknowledged once the replica has
+                # it (written, not yet flushed), so promoting the replica after the primary
+                # dies loses no acknowledged write. The price: with the replica down too,
+                # writes wait (production runs two replicas with ANY 1 for that).
+                psql "$url" -qc "ALTER SYSTEM SET synchronous_standby_names = '*'" -c "SELECT pg_reload_conf()" >/dev/null
+                psql "$url" -qc "ALTER DATABASE fleet SET synchronous_commit = 'remote_write'" >/dev/null
+            fi
         fi
     done
     if [ -n "$redis" ]; then
@@ -72,7 +83,7 @@ stop)
     "$scripts/redis.sh" stop "$dir/redis"
     ;;
 *)
-    echo "usage: $0 start t1|t3 DIR [--redis] [--durable] | stop DIR" >&2
+    echo "usage: $0 start t1|t3 DIR [--redis] [--durable] [--sync] | stop DIR" >&2
     exit 2
     ;;
 esac

@@ -4,6 +4,7 @@ import NIOCore
 import Synchronization
 import PostgresNIO
 import FleetSupport
+public import FleetResilience
 public import ServiceLifecycle
 
 /// A PostgreSQL database through postgres-nio's `PostgresClient`, which pools connections.
@@ -26,6 +27,9 @@ public final class PostgresDatabase: Database, Service {
         public var acquireTimeout: Duration = .seconds(10)
         /// The physical shard this pool serves, for its metrics.
         public var shard: Int = 0
+        /// The node's circuit breaker: taken from `breakers` by name
+        /// (`postgres.shard<n>.<host>:<port>`), with `CircuitBreakerPolicy.databaseNode`.
+        public var breakers: CircuitBreakers?
 
         public init(host: String, port: Int = 5432, username: String, password: String? = nil, database: String) {
             self.host = host
@@ -57,6 +61,11 @@ public final class PostgresDatabase: Database, Service {
     private let acquireTimeout: Duration
     private let idle: Meter
     private let connections: PoolConnections
+    /// Counts this node's failures (unreachable, broken connections, probes past their
+    /// timeout) and refuses calls at once while it is open.
+    public let breaker: CircuitBreaker
+    /// `host:port`, for logs and metrics.
+    public let address: String
 
     public init(_ configuration: Configuration, logger: Logger) {
         var client = PostgresClient.Configuration(
@@ -78,6 +87,9 @@ public final class PostgresDatabase: Database, Service {
         self.connections = connections
         self.logger = logger
         self.acquireTimeout = configuration.acquireTimeout
+        self.address = "\(configuration.host):\(configuration.port)"
+        let name = "postgres.shard\(configuration.shard).\(address)"
+        self.breaker = configuration.breakers?.breaker(name, policy: .databaseNode) ?? CircuitBreaker(name: name, policy: .databaseNode, logger: logger)
     }
 
     /// Runs the connection pool until cancelled.
@@ -88,13 +100,62 @@ public final class PostgresDatabase: Database, Service {
     public func read<Result: Sendable>(
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result {
-        do {
-            return try await withConnection { connection in
+        try await guarded {
+            try await withConnection { connection in
                 try await body(PostgresExecutor(connection: connection, logger: logger))
             }
-        } catch let error as PSQLError {
-            throw PostgresExecutor.translate(error)
         }
+    }
+
+    /// Runs one call to the node through its breaker, with PostgreSQL's errors translated.
+    /// What counts against the node: it cannot be reached or dropped the connection, or
+    /// (with `timeout`) did not answer in time. A query error is an answer; a wait for a
+    /// connection of our own pool is our queue, not the node's failure.
+    /// (`probe` adds a timeout, which counts.)
+    private func guarded<Result: Sendable>(_ body: () async throws -> Result) async throws -> Result {
+        let permit: CircuitBreakerState.Permit
+        do {
+            permit = try breaker.acquire()
+        } catch {
+            throw DatabaseError.unavailable("\(address): circuit breaker open")
+        }
+        let started = ContinuousClock.now
+        do {
+            let result = try await body()
+            breaker.finish(permit, .success, since: started)
+            return result
+        } catch {
+            let translated = (error as? PSQLError).map(PostgresExecutor.translate) ?? error
+            let outcome: CircuitBreakerState.Outcome =
+                switch translated {
+                case let error as DatabaseError where error.code == .unavailable: Task.isCancelled ? .ignored : .failure
+                case is CancellationError: .ignored
+                default: .success
+                }
+            breaker.finish(permit, outcome, since: started)
+            throw translated
+        }
+    }
+
+    /// Asks the node whether it is in recovery and where its WAL is: the insert position
+    /// of a primary, the replay position of a replica. Nil when it does not answer within
+    /// `timeout` (which counts against its breaker) or its breaker is open.
+    public func probe(timeout: Duration) async -> (inRecovery: Bool, position: WALPosition)? {
+        let address = address
+        return try? await guarded {
+            try await withDeadline(timeout, orThrow: { DatabaseError.unavailable("\(address): no answer within \(timeout)") }) {
+              try await self.withConnection { connection -> (Bool, WALPosition)? in
+                let executor = PostgresExecutor(connection: connection, logger: self.logger)
+                guard
+                    let row = try await executor.first(
+                        "SELECT pg_is_in_recovery(), (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text"
+                    ),
+                    let position = WALPosition(try row.decode(at: 1, as: String.self))
+                else { return nil }
+                return (try row.decode(at: 0, as: Bool.self), position)
+              }
+            }
+        } ?? nil
     }
 
     /// `PostgresClient.withConnection` with an acquire timeout, which the client lacks: a
@@ -120,13 +181,16 @@ public final class PostgresDatabase: Database, Service {
                 group.addTask {
                     // Waits for the acquire timeout, or less when the server cannot be
                     // reached at all (nothing open, an attempt failed in the last two
-                    // seconds): a server that is down fails its callers in milliseconds.
+                    // seconds) or its breaker is open: a server that is down fails its
+                    // callers in milliseconds.
                     let started = MonotonicClock.nanoseconds() &- 2_000_000_000
                     let deadline = ContinuousClock.now + self.acquireTimeout
                     var unreachable = false
                     while ContinuousClock.now < deadline, !unreachable {
                         try await Task.sleep(for: min(Self.reachabilityCheck, deadline - ContinuousClock.now))
-                        unreachable = self.connections.unreachable(since: started)
+                        // Or its breaker opened meanwhile: the node is failing, and a lease
+                        // waiting on it would wait out the whole timeout.
+                        unreachable = self.connections.unreachable(since: started) || self.breaker.phase.refusesCalls
                     }
                     if lease.state.compareExchange(expected: LeaseState.waiting, desired: LeaseState.timedOut, ordering: .acquiringAndReleasing).exchanged {
                         throw unreachable ? DatabaseError.unavailable("cannot connect to the server") : DatabaseError.acquireTimeout
@@ -178,12 +242,10 @@ public final class PostgresDatabase: Database, Service {
     private func transactionOnce<Result: Sendable>(
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result {
-        do {
-            return try await withConnection { connection in
+        try await guarded {
+            try await withConnection { connection in
                 try await PostgresExecutor(connection: connection, logger: logger).inTransaction(begin: "BEGIN", logger: logger, body)
             }
-        } catch let error as PSQLError {
-            throw PostgresExecutor.translate(error)
         }
     }
 
@@ -267,7 +329,8 @@ struct PostgresExecutor: SQLExecutor {
             if state == "23505" { return DatabaseError.uniqueViolation(message) }
             // Connection trouble, a server shutting down or starting, and insufficient
             // resources (53300: too many connections) pass: retry shortly (503).
-            if state.hasPrefix("08") || state.hasPrefix("53") || ["57P01", "57P02", "57P03"].contains(state) {
+            // 25006: a write reached a server in recovery (a primary demoted under us).
+            if state.hasPrefix("08") || state.hasPrefix("53") || ["57P01", "57P02", "57P03", "25006"].contains(state) {
                 return DatabaseError.unavailable(message)
             }
             return DatabaseError.failed("postgres \(state): \(message)")

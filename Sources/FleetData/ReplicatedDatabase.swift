@@ -4,24 +4,32 @@ import Metrics
 public import ServiceLifecycle
 import Synchronization
 
-/// A PostgreSQL primary and its streaming replicas behind the one `Database` seam:
-/// transactions go to the primary; reads go to a healthy replica that is within the lag
-/// bound and has replayed everything the current session wrote, else to the primary.
+/// One PostgreSQL shard of several nodes (a primary and its streaming replicas) behind the
+/// one `Database` seam. Which node is the primary is not configured but found: a
+/// background loop (`run()`) asks every node each `pollInterval` whether it is in recovery
+/// and where its WAL is (`PostgresDatabase.probe`). Transactions go to the node that says
+/// it is primary, never to one in recovery; reads go to a healthy replica that is within
+/// the lag bound and has replayed everything the current session wrote, else to the
+/// primary.
 ///
-/// A background loop (`run()`) samples the primary's WAL position and each replica's replay
-/// position every `pollInterval`. A replica's lag is the age of the newest primary sample
-/// it has replayed, so an idle primary does not make a replica look late. A replica that
-/// does not answer, is not in recovery, or lags past `maxLag` is skipped until it is back.
+/// **Failover.** When the primary fails and a replica is promoted (`pg_ctl promote`, or an
+/// operator's tool such as Patroni), the next probe finds the new primary and writes go
+/// there, without a restart. Until then writes fail at once with
+/// `DatabaseError.unavailable` (503 to clients) while reads continue on replicas. An old
+/// primary that comes back as a replica serves reads. Two nodes that both say primary
+/// (an old primary back without being rejoined): the one seen promoted most recently
+/// takes the writes and the other none.
 ///
-/// Read-your-writes is by WAL position, not by waiting: after a commit the session
-/// (`SessionConsistency.current`) is raised to the primary's current position, and the
-/// session's reads only go to replicas that have replayed at least that far. Other
-/// sessions keep using replicas.
+/// **Health** is each node's circuit breaker (`PostgresDatabase.breaker`): calls and
+/// probes that fail, or probes past `probeTimeout`, open it; an open node is skipped
+/// until trial calls succeed.
 ///
-/// When the primary is down (`primaryDownAfter` probes in a row failed: one slow probe is
-/// not an outage), transactions fail at once with `DatabaseError.unavailable`
-/// (503 to clients) while reads continue on replicas; with no writes possible, a caught-up
-/// replica is also the latest state, so `readLatest` uses one too.
+/// A replica's lag is the age of the newest primary sample it has replayed, so an idle
+/// primary does not make a replica look late. Read-your-writes is by WAL position: after a
+/// commit the session (`SessionConsistency.current`) is raised to the primary's current
+/// position, and the session's reads go only to replicas that have replayed that far.
+/// Positions stay comparable across a promotion (the new timeline goes on from the
+/// position it was promoted at).
 public final class ReplicatedDatabase: Database, Service {
     public struct Configuration: Sendable {
         /// Replicas further behind than this are skipped.
@@ -29,8 +37,6 @@ public final class ReplicatedDatabase: Database, Service {
         public var pollInterval: Duration = .milliseconds(100)
         /// How long a probe may take before it counts as failed.
         public var probeTimeout: Duration = .seconds(1)
-        /// Failed probes of the primary in a row before it counts as down (writes refused).
-        public var primaryDownAfter: Int = 3
         /// Which physical shard this is: sessions keep a write position per shard, and
         /// metrics name it.
         public var shard: Int = 0
@@ -38,9 +44,16 @@ public final class ReplicatedDatabase: Database, Service {
         public init() {}
     }
 
+    /// What a node said it is at its last probe.
+    public enum Role: String, Sendable {
+        case unknown
+        case primary
+        case replica
+    }
+
     public var dialect: SQLDialect { .postgres }
-    private let primary: PostgresDatabase
-    private let replicas: [PostgresDatabase]
+    /// Every node of the shard, in configuration order.
+    public let nodes: [PostgresDatabase]
     private let configuration: Configuration
     private let logger: Logger
     private let state: Mutex<State>
@@ -50,40 +63,51 @@ public final class ReplicatedDatabase: Database, Service {
     private let primaryReadCounter: Counter
     private let replicaReadCounter: Counter
     private let lagGauges: [Gauge]
+    private let primaryGauges: [Gauge]
+    /// Opens once every node has been probed once: until then no node's role is known,
+    /// and calls wait for it (at most one probe timeout) rather than fail.
+    private let probed = Gate(arrivals: 1)
 
     private struct State {
-        var primary: ProbeHealth
+        var nodes: [Node]
         /// Replicas are used only once they have replayed this far (the schema this
         /// instance migrated to, see `requireReplicasToCatchUp()`).
         var floor: WALPosition?
         /// Recent (time, primary position) samples, oldest first.
         var samples: [(at: ContinuousClock.Instant, position: WALPosition)] = []
-        var replicas: [Replica]
     }
 
-    private struct Replica {
-        var up = false
-        var replayed: WALPosition?
-        var lag: Duration = .seconds(3600)
+    private struct Node {
+        var role = Role.unknown
+        var position: WALPosition?
+        var lag: Duration = .seconds(86_400)
+        /// When this node was first seen primary after being something else.
+        var primarySince: ContinuousClock.Instant?
     }
 
-    public init(primary: PostgresDatabase, replicas: [PostgresDatabase], configuration: Configuration = .init(), logger: Logger) {
-        self.primary = primary
-        self.replicas = replicas
+    /// - Parameter nodes: the shard's nodes; the first is expected to be the primary, but
+    ///   roles are probed, so any order works once the first probe has run.
+    public init(nodes: [PostgresDatabase], configuration: Configuration = .init(), logger: Logger) {
+        precondition(!nodes.isEmpty, "a shard needs a node")
+        self.nodes = nodes
         self.configuration = configuration
         self.logger = logger
-        self.state = Mutex(State(primary: ProbeHealth(threshold: configuration.primaryDownAfter), replicas: replicas.map { _ in Replica() }))
+        self.state = Mutex(State(nodes: nodes.map { _ in Node() }))
         let shard = ("db.shard", String(configuration.shard))
         self.primaryReadCounter = Counter(label: "db.client.reads.total", dimensions: [("db.node", "primary"), shard])
         self.replicaReadCounter = Counter(label: "db.client.reads.total", dimensions: [("db.node", "replica"), shard])
-        self.lagGauges = replicas.indices.map { Gauge(label: "db.replica.lag", dimensions: [("db.node", "replica\($0)"), shard]) }
+        self.lagGauges = nodes.map { Gauge(label: "db.replica.lag", dimensions: [("db.node", $0.address), shard]) }
+        self.primaryGauges = nodes.map { Gauge(label: "db.node.primary", dimensions: [("db.node", $0.address), shard]) }
     }
 
-    /// Runs every node's pool and the health and lag tracker until cancelled.
+    public convenience init(primary: PostgresDatabase, replicas: [PostgresDatabase], configuration: Configuration = .init(), logger: Logger) {
+        self.init(nodes: [primary] + replicas, configuration: configuration, logger: logger)
+    }
+
+    /// Runs every node's pool and the role and lag tracker until cancelled.
     public func run() async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await self.primary.run() }
-            for replica in replicas { group.addTask { try await replica.run() } }
+            for node in nodes { group.addTask { try await node.run() } }
             group.addTask { await self.track() }
             try await group.next()
             group.cancelAll()
@@ -95,20 +119,27 @@ public final class ReplicatedDatabase: Database, Service {
         (primaryReads.load(ordering: .relaxed), replicaReads.load(ordering: .relaxed))
     }
 
+    /// Each node's address, role and breaker phase (for readiness details).
+    public var topology: [(address: String, role: Role, breaker: String, lag: Duration)] {
+        let roles = state.withLock { $0.nodes }
+        return zip(nodes, roles).map { ($0.address, $1.role, $0.breaker.phase.rawValue, $1.lag) }
+    }
+
     public func read<Result: Sendable>(
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result {
+        await probed.wait()
         if let index = chooseReplica(atLeast: await SessionConsistency.current?.required(on: configuration.shard)) {
             do {
-                let result = try await replicas[index].read(body)
+                let result = try await nodes[index].read(body)
                 countRead(replica: true)
                 return result
             } catch let error as DatabaseError where error.isUnavailable {
-                markReplicaDown(index)
+                // Its breaker has counted it; the primary answers this one.
             }
         }
-        guard isPrimaryUp else { throw DatabaseError.unavailable("no replica has caught up and the primary is down") }
-        let result = try await primary.read(body)
+        guard let primary = writer() else { throw DatabaseError.unavailable("no replica has caught up and there is no primary") }
+        let result = try await nodes[primary].read(body)
         countRead(replica: false)
         return result
     }
@@ -116,19 +147,18 @@ public final class ReplicatedDatabase: Database, Service {
     public func readLatest<Result: Sendable>(
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result {
-        // Only the tracker decides that the primary is down: one failed call may be one
-        // bad connection, and the primary may still be taking writes.
-        if isPrimaryUp {
-            let result = try await primary.read(body)
+        await probed.wait()
+        if let primary = writer() {
+            let result = try await nodes[primary].read(body)
             countRead(replica: false)
             return result
         }
-        // No write can commit while the primary is down: a replica that has replayed the
-        // last position the primary reported holds the latest state there is.
+        // No write can commit without a primary: a replica that has replayed the last
+        // position the primary reported holds the latest state there is.
         guard let index = fullyCaughtUpReplica() else {
-            throw DatabaseError.unavailable("the primary is down and no replica has replayed all it wrote")
+            throw DatabaseError.unavailable("there is no primary and no replica has replayed all it wrote")
         }
-        let result = try await replicas[index].read(body)
+        let result = try await nodes[index].read(body)
         countRead(replica: true)
         return result
     }
@@ -136,14 +166,15 @@ public final class ReplicatedDatabase: Database, Service {
     public func transaction<Result: Sendable>(
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result {
-        guard isPrimaryUp else { throw DatabaseError.unavailable("the primary is down; writes are refused until it is back") }
-        let result = try await primary.transaction(body)
+        await probed.wait()
+        guard let primary = writer() else { throw DatabaseError.unavailable("no primary; writes are refused until one is back or promoted") }
+        let result = try await nodes[primary].transaction(body)
         if let session = SessionConsistency.current {
             // Any position read after the commit is at or past it. The insert position, not
             // the write position: with asynchronous commit the commit record may not be
             // written out yet, and a replica could look caught up without it.
             do {
-                session.advance(on: configuration.shard, to: try await currentPosition())
+                session.advance(on: configuration.shard, to: try await currentPosition(of: primary))
             } catch {
                 logger.warning("no WAL position after a commit: this session's next reads go to the primary", metadata: ["error": "\(error)"])
                 session.advance(on: configuration.shard, to: WALPosition(rawValue: .max))
@@ -152,61 +183,67 @@ public final class ReplicatedDatabase: Database, Service {
         return result
     }
 
-    /// Ready while the primary or any replica answers: reads can still be served.
-    /// Notifications come from the primary, where every write commits.
+    /// Notifications come from the primary, where every write commits; without one this
+    /// fails at once and the caller tries again later.
     public func listen(on channel: String, _ onNotification: @escaping @Sendable (String) -> Void) async throws {
-        try await primary.listen(on: channel, onNotification)
+        await probed.wait()
+        guard let primary = writer() else { throw DatabaseError.unavailable("no primary to listen on") }
+        try await nodes[primary].listen(on: channel, onNotification)
     }
 
+    /// Ready while any node answers: reads can still be served.
     public func ping() async -> Bool {
-        for node in [primary] + replicas {
-            if (try? await withTimeout(configuration.probeTimeout, { await node.ping() })) == true { return true }
-        }
+        for node in nodes where await node.probe(timeout: configuration.probeTimeout) != nil { return true }
         return false
     }
 
     public func close() async {
-        await primary.close()
-        for replica in replicas { await replica.close() }
+        for node in nodes { await node.close() }
     }
 
     /// Makes every read wait for replicas to replay what is committed now; called after
     /// migrations, so that no read reaches a replica that does not have the schema yet.
     public func requireReplicasToCatchUp() async throws {
-        let position = try await currentPosition()
+        await probed.wait()
+        guard let primary = writer() else { throw DatabaseError.unavailable("no primary") }
+        let position = try await currentPosition(of: primary)
         state.withLock { $0.floor = max($0.floor ?? position, position) }
     }
 
     // MARK: - Routing
 
-    private var isPrimaryUp: Bool { state.withLock { $0.primary.isUp } }
+    /// The node that takes writes: one that said it is primary at its last probe and
+    /// whose breaker lets calls through; of two, the one promoted most recently.
+    private func writer() -> Int? {
+        let candidates = state.withLock { state in
+            state.nodes.indices.filter { state.nodes[$0].role == .primary }.map { ($0, state.nodes[$0].primarySince) }
+        }
+        let usable = candidates.filter { !nodes[$0.0].breaker.refusesCalls }
+        guard usable.count > 1 else { return usable.first?.0 }
+        let newest = usable.max { ($0.1 ?? .now) < ($1.1 ?? .now) }
+        return newest?.0
+    }
 
     private func chooseReplica(atLeast required: WALPosition?) -> Int? {
-        guard !replicas.isEmpty else { return nil }
         let start = cursor.wrappingAdd(1, ordering: .relaxed).oldValue
-        return state.withLock { state in
-            for offset in 0..<replicas.count {
-                let index = (start &+ offset) % replicas.count
-                let replica = state.replicas[index]
-                guard replica.up, replica.lag <= configuration.maxLag, let replayed = replica.replayed else { continue }
-                if let required, replayed < required { continue }
-                if let floor = state.floor, replayed < floor { continue }
-                return index
+        let candidates: [Int] = state.withLock { state in
+            (0..<nodes.count).map { (start &+ $0) % nodes.count }.filter { index in
+                let node = state.nodes[index]
+                guard node.role == .replica, node.lag <= configuration.maxLag, let replayed = node.position else { return false }
+                if let required, replayed < required { return false }
+                if let floor = state.floor, replayed < floor { return false }
+                return true
             }
-            return nil
         }
+        return candidates.first { !nodes[$0].breaker.refusesCalls }
     }
 
     private func fullyCaughtUpReplica() -> Int? {
-        state.withLock { state in
-            guard let last = state.samples.last?.position else { return nil }
-            return state.replicas.indices.first { state.replicas[$0].up && (state.replicas[$0].replayed ?? .init(rawValue: 0)) >= last }
+        let candidates: [Int] = state.withLock { state in
+            guard let last = state.samples.last?.position else { return [] }
+            return state.nodes.indices.filter { state.nodes[$0].role == .replica && (state.nodes[$0].position ?? .init(rawValue: 0)) >= last }
         }
-    }
-
-    private func markReplicaDown(_ index: Int) {
-        state.withLock { $0.replicas[index].up = false }
-        logger.warning("replica failed a read; skipping it until it answers again", metadata: ["db.node": "replica\(index)", "db.shard": "\(configuration.shard)"])
+        return candidates.first { !nodes[$0].breaker.refusesCalls }
     }
 
     private func countRead(replica: Bool) {
@@ -221,8 +258,8 @@ public final class ReplicatedDatabase: Database, Service {
 
     // MARK: - Tracking
 
-    private func currentPosition() async throws -> WALPosition {
-        try await primary.read { db in
+    private func currentPosition(of index: Int) async throws -> WALPosition {
+        try await nodes[index].read { db in
             guard let text = try await db.first("SELECT pg_current_wal_insert_lsn()::text")?.decode(at: 0, as: String.self),
                 let position = WALPosition(text)
             else { throw DatabaseError.failed("pg_current_wal_insert_lsn() returned nothing") }
@@ -234,68 +271,69 @@ public final class ReplicatedDatabase: Database, Service {
     /// one probe timeout per round, not one per node.
     private func track() async {
         while !Task.isCancelled {
-            async let primaryPosition = try? withTimeout(configuration.probeTimeout) { try await self.currentPosition() }
-            let replayed = await withTaskGroup(of: (Int, WALPosition?).self) { group in
-                for (index, replica) in replicas.enumerated() {
-                    group.addTask {
-                        let position = try? await withTimeout(self.configuration.probeTimeout) {
-                            try await replica.read { db in
-                                // NULL when the server is not in recovery, i.e. not a replica at all.
-                                try await db.first("SELECT pg_last_wal_replay_lsn()::text")?.decode(at: 0, as: String?.self).flatMap { WALPosition($0) }
-                            }
-                        }
-                        return (index, position ?? nil)
-                    }
+            let answers = await withTaskGroup(of: (Int, (inRecovery: Bool, position: WALPosition)?).self) { group in
+                for (index, node) in nodes.enumerated() {
+                    group.addTask { (index, await node.probe(timeout: self.configuration.probeTimeout)) }
                 }
-                var replayed = [WALPosition?](repeating: nil, count: replicas.count)
-                for await (index, position) in group { replayed[index] = position }
-                return replayed
+                var answers = [(inRecovery: Bool, position: WALPosition)?](repeating: nil, count: nodes.count)
+                for await (index, answer) in group { answers[index] = answer }
+                return answers
             }
-            record(primary: await primaryPosition, replicas: replayed, at: ContinuousClock.now)
+            record(answers, at: ContinuousClock.now)
+            if !probed.isOpen { probed.arrive() }
             try? await Task.sleep(for: configuration.pollInterval)
         }
     }
 
-    private func record(primary position: WALPosition?, replicas replayed: [WALPosition?], at now: ContinuousClock.Instant) {
+    private func record(_ answers: [(inRecovery: Bool, position: WALPosition)?], at now: ContinuousClock.Instant) {
         let changes: [String] = state.withLock { state in
             var changes: [String] = []
-            if state.primary.record(success: position != nil) {
-                changes.append(state.primary.isUp ? "primary is back" : "primary is down")
+            for (index, answer) in answers.enumerated() {
+                let role: Role = answer.map { $0.inRecovery ? .replica : .primary } ?? .unknown
+                if role != state.nodes[index].role {
+                    changes.append("\(nodes[index].address) is \(role == .unknown ? "not answering" : role.rawValue)")
+                    state.nodes[index].primarySince = role == .primary ? now : nil
+                }
+                state.nodes[index].role = role
+                if let answer { state.nodes[index].position = answer.position }
             }
-            if let position {
+            // The primary's position is the clock replicas' lags are read against.
+            let primaries = state.nodes.filter { $0.role == .primary }
+            if primaries.count > 1 { changes.append("\(primaries.count) nodes say they are primary; writes go to the one promoted last") }
+            if let newest = primaries.max(by: { ($0.primarySince ?? now) < ($1.primarySince ?? now) }), let position = newest.position {
                 state.samples.append((now, position))
                 // Keep enough history to measure lags a little past the bound.
                 let horizon = now - configuration.maxLag * 4
                 if let keep = state.samples.firstIndex(where: { $0.at >= horizon }), keep > 0 { state.samples.removeFirst(keep) }
             }
-            for index in state.replicas.indices {
-                let wasUsable = state.replicas[index].up && state.replicas[index].lag <= configuration.maxLag
-                guard let replica = replayed[index] else {
-                    state.replicas[index].up = false
-                    if wasUsable { changes.append("replica\(index) is down") }
+            for index in state.nodes.indices {
+                let wasUsable = state.nodes[index].role == .replica && state.nodes[index].lag <= configuration.maxLag
+                guard state.nodes[index].role == .replica, let replayed = state.nodes[index].position else {
+                    state.nodes[index].lag = state.nodes[index].role == .primary ? .zero : .seconds(86_400)
                     continue
                 }
-                state.replicas[index].up = true
-                state.replicas[index].replayed = replica
                 // The newest primary sample this replica has replayed tells how far behind it is.
-                if let newest = state.samples.last, replica >= newest.position {
-                    state.replicas[index].lag = .zero
-                } else if let caughtUp = state.samples.last(where: { $0.position <= replica }) {
-                    state.replicas[index].lag = now - caughtUp.at
+                if let newest = state.samples.last, replayed >= newest.position {
+                    state.nodes[index].lag = .zero
+                } else if let caughtUp = state.samples.last(where: { $0.position <= replayed }) {
+                    state.nodes[index].lag = now - caughtUp.at
                 } else {
                     // Behind every sample kept (or none taken yet, at start-up): how far is
                     // unknown, so it is not used until it has replayed one.
-                    state.replicas[index].lag = .seconds(86_400)
+                    state.nodes[index].lag = .seconds(86_400)
                 }
-                let usable = state.replicas[index].lag <= configuration.maxLag
-                if usable != wasUsable { changes.append("replica\(index) is \(usable ? "in use" : "skipped (lag \(state.replicas[index].lag))")") }
+                let usable = state.nodes[index].lag <= configuration.maxLag
+                if usable != wasUsable, wasUsable {
+                    changes.append("\(nodes[index].address) skipped (lag \(state.nodes[index].lag))")
+                }
             }
             return changes
         }
         for change in changes { logger.notice("database topology: shard \(configuration.shard): \(change)") }
-        let lags = state.withLock { $0.replicas.map(\.lag) }
-        for (gauge, lag) in zip(lagGauges, lags) {
-            gauge.record(lag.inSeconds)
+        let current = state.withLock { $0.nodes }
+        for (index, node) in current.enumerated() {
+            lagGauges[index].record(node.role == .replica ? node.lag.inSeconds : 0)
+            primaryGauges[index].record(node.role == .primary ? 1 : 0)
         }
     }
 }

@@ -1,6 +1,7 @@
 public import Hummingbird
 public import FleetObservability
 public import Prometheus
+import Foundation
 
 /// The routes an orchestrator and an operator need. Health stays on the API port, where
 /// load balancers look; metrics (and what an operator reads) go on the admin listener,
@@ -17,7 +18,10 @@ public enum OperationalRoutes {
             let checks = results.sorted { $0.key < $1.key }
                 .map { "\"\($0.key)\":\($0.value ? "true" : "false")" }
                 .joined(separator: ",")
-            return jsonResponse(ready ? .ok : .serviceUnavailable, #"{"status":"\#(ready ? "ready" : "not ready")","checks":{\#(checks)}}"#)
+            let details = (try? JSONEncoder.sorted.encode(health.details)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            return jsonResponse(
+                ready ? .ok : .serviceUnavailable, #"{"status":"\#(ready ? "ready" : "not ready")","checks":{\#(checks)},"details":\#(details)}"#
+            )
         }
     }
 
@@ -41,5 +45,14 @@ public enum OperationalRoutes {
             headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
             body: .init(byteBuffer: ByteBuffer(string: body))
         )
+    }
+}
+
+extension JSONEncoder {
+    /// Keys in order, so that the same state always reads the same.
+    fileprivate static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
     }
 }

@@ -15,6 +15,7 @@ public final class HealthChecks: Sendable {
     public typealias Check = @Sendable () async -> Bool
 
     private let checks = Mutex<[(name: String, check: Check)]>([])
+    private let detailProviders = Mutex<[(name: String, provide: @Sendable () -> [String: String])]>([])
     private let draining = Atomic<Bool>(false)
     private let maxAge: Duration
     private let checkTimeout: Duration
@@ -38,6 +39,18 @@ public final class HealthChecks: Sendable {
     public func register(_ name: String, _ check: @escaping Check) {
         checks.withLock { $0.append((name, check)) }
         cached.withLock { $0 = .none }
+    }
+
+    /// Adds named details to readiness answers (the phase of every circuit breaker, say):
+    /// what an operator reads to see why an instance is degraded, without failing it.
+    public func detail(_ name: String, _ provide: @escaping @Sendable () -> [String: String]) {
+        detailProviders.withLock { $0.append((name, provide)) }
+    }
+
+    /// The details as of now.
+    public var details: [String: [String: String]] {
+        let providers = detailProviders.withLock { $0 }
+        return Dictionary(providers.map { ($0.name, $0.provide()) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Marks the process as shutting down: readiness fails from now on so that load

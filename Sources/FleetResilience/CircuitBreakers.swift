@@ -7,19 +7,16 @@ import Synchronization
 public final class CircuitBreakers: Sendable {
     private let breakers = Mutex<[String: CircuitBreaker]>([:])
     private let logger: Logger
-    private let policies: @Sendable (String) -> CircuitBreakerPolicy
 
-    /// `policy` chooses each new breaker's policy from its name.
-    public init(logger: Logger, policy: @escaping @Sendable (String) -> CircuitBreakerPolicy = { _ in .init() }) {
+    public init(logger: Logger) {
         self.logger = logger
-        self.policies = policy
     }
 
-    /// The breaker named `name`, made on first use.
-    public func breaker(_ name: String) -> CircuitBreaker {
+    /// The breaker named `name`, made with `policy` on first use.
+    public func breaker(_ name: String, policy: CircuitBreakerPolicy) -> CircuitBreaker {
         breakers.withLock { breakers in
             if let existing = breakers[name] { return existing }
-            let made = CircuitBreaker(name: name, policy: policies(name), logger: logger)
+            let made = CircuitBreaker(name: name, policy: policy, logger: logger)
             breakers[name] = made
             return made
         }

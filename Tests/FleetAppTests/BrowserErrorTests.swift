@@ -109,6 +109,7 @@ import Testing
         (DatabaseError.unavailable("shard 1: down") as any Error, 503, "server"), (DatabaseError.acquireTimeout, 503, "server"),
         (DatabaseError.uniqueViolation("users_email"), 409, "body"), (BulkheadError(code: .full, bulkhead: "bcrypt"), 503, "server"),
         (DatabaseError.aborted("deadlock three times"), 503, "server"), (HTTPError(.serviceUnavailable), 503, "server"),
+        (OverloadedError(retryAfterSeconds: 1), 503, "server"), (CircuitBreakerError(code: .open, breaker: "postgres.shard1"), 503, "server"),
     ])
     func layerErrorsKeepTheirStatus(error: any Error, status: Int, field: String) async throws {
         let router = Router()

@@ -135,6 +135,7 @@ struct RecommenderProcessTests {
         #expect(timeouts.allSatisfy { $0.elapsed >= Self.timeout }, "a timeout takes the timeout")
         #expect(frozen.last?.source == "popular; reason=breaker-open")
         #expect(try await breaker("open"))
+        #expect(try await FleetServer.get(port: api.port, "/health/ready") == .ok, "the API stays ready")
         // At once while it is open: no call is made (bounded for a busy machine, and faster
         // than any answer that waited out the timeout).
         var refused: [Answer] = []

@@ -1,3 +1,4 @@
+import FleetSupport
 import Testing
 
 @testable import FleetCache
@@ -33,8 +34,9 @@ import Testing
     @Test func beatsLRUOnSkewedTrafficWithScans() {
         func hitRatio(windowPercent: Int) -> Double {
             var cache = LocalCache<Int>(maxEntries: 1000, maxBytes: .max, windowPercent: windowPercent)
-            var random = SplitMix(seed: 42)
-            let zipf = ZipfTable(count: 100_000, exponent: 1.1)
+            // Deterministic, so the comparison is the same on every run.
+            var random = SplitMix64(seed: 42)
+            let zipf = Zipf(count: 100_000, exponent: 1.1)
             var hits = 0
             var scanKey = 1_000_000
             let requests = 300_000
@@ -45,7 +47,7 @@ import Testing
                     scanKey += 1
                     key = scanKey
                 } else {
-                    key = zipf.sample(random.nextUnit())
+                    key = zipf.sample(using: &random)
                 }
                 if cache.get("k\(key)") != nil { hits += 1 } else { cache.set("k\(key)", entry(key)) }
             }
@@ -56,43 +58,3 @@ import Testing
         #expect(tinyLFU > lru * 1.1, "W-TinyLFU \(tinyLFU) vs LRU \(lru)")
     }
 }
-
-/// A deterministic generator, so the comparison above is the same on every run.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-}
-
-/// Zipf sampling by binary search over the cumulative distribution.
-struct ZipfTable {
-    let cumulative: [Double]
-    init(count: Int, exponent: Double) {
-        var sum = 0.0
-        var table: [Double] = []
-        table.reserveCapacity(count)
-        for rank in 1...count {
-            sum += 1 / Foundation.pow(Double(rank), exponent)
-            table.append(sum)
-        }
-        cumulative = table.map { $0 / sum }
-    }
-    func sample(_ unit: Double) -> Int {
-        var low = 0
-        var high = cumulative.count - 1
-        while low < high {
-            let middle = (low + high) / 2
-            if cumulative[middle] < unit { low = middle + 1 } else { high = middle }
-        }
-        return low
-    }
-}
-
-import Foundation

@@ -16,6 +16,7 @@ struct PlainErrorResponder: ErrorResponder {
             case is DecodingError: (.unprocessableContent, "undecodable")
             case let error as HTTPError: (error.status, "http")
             case is Forbidden: (.forbidden, "forbidden")
+            case is OverloadedError: (.serviceUnavailable, "overloaded")
             default: (.internalServerError, "internal")
             }
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"error":"\#(what)"}"#)))

@@ -1,4 +1,5 @@
 public import FleetData
+public import FleetResilience
 import FleetSupport
 import Foundation
 public import Logging
@@ -12,6 +13,8 @@ public import ServiceLifecycle
 /// close. It comes first in the application's services, so it stops last.
 public struct Databases: Service {
     public let shards: Shards
+    /// The breakers of every PostgreSQL node (one per node, by name).
+    public let breakers: CircuitBreakers
     let background: [any Service]
     let logger: Logger
     /// Opens once every background service has been started: PostgreSQL's pools take
@@ -22,14 +25,17 @@ public struct Databases: Service {
     let migrated = Gate(arrivals: 1)
 
     /// Opens every shard (connections to PostgreSQL are made by the pools once they run).
-    public static func open(_ settings: FleetSettings, logger: Logger) async throws -> Databases {
+    /// - Parameter breakers: where each node's circuit breaker is registered (the
+    ///   application's registry, so that readiness lists them beside the others).
+    public static func open(_ settings: FleetSettings, breakers: CircuitBreakers? = nil, logger: Logger) async throws -> Databases {
+        let breakers = breakers ?? CircuitBreakers(logger: logger)
         // The data folder holds the generated token secret on every topology.
         try FileManager.default.createDirectory(atPath: settings.dataDirectory, withIntermediateDirectories: true)
         var nodes: [InstrumentedDatabase] = []
         var background: [any Service] = []
         do {
             for (index, shard) in settings.shardNodes.enumerated() {
-                let (node, service) = try await open(shard, index: index, settings: settings, logger: logger)
+                let (node, service) = try await open(shard, index: index, settings: settings, breakers: breakers, logger: logger)
                 nodes.append(node)
                 if let service { background.append(service) }
             }
@@ -38,11 +44,12 @@ public struct Databases: Service {
             throw error
         }
         let shards = Shards(nodes: nodes, map: try settings.shardMap(), timeout: settings.databaseShardTimeout)
-        return Databases(shards: shards, background: background, logger: logger)
+        return Databases(shards: shards, breakers: breakers, background: background, logger: logger)
     }
 
-    private init(shards: Shards, background: [any Service], logger: Logger) {
+    private init(shards: Shards, breakers: CircuitBreakers, background: [any Service], logger: Logger) {
         self.shards = shards
+        self.breakers = breakers
         self.background = background
         self.logger = logger
         self.running = Gate(arrivals: background.count)
@@ -102,7 +109,7 @@ public struct Databases: Service {
 
     /// One physical shard: a SQLite file, a PostgreSQL server, or a primary with replicas.
     private static func open(
-        _ shard: ShardNode, index: Int, settings: FleetSettings, logger: Logger
+        _ shard: ShardNode, index: Int, settings: FleetSettings, breakers: CircuitBreakers, logger: Logger
     ) async throws -> (InstrumentedDatabase, (any Service)?) {
         func postgres(_ url: String) throws -> PostgresDatabase {
             var configuration = try PostgresDatabase.Configuration(url: url)
@@ -112,6 +119,7 @@ public struct Databases: Service {
             configuration.connectTimeout = settings.databaseConnectTimeout
             configuration.idleTimeout = settings.databasePoolIdleTimeout
             configuration.shard = index
+            configuration.breakers = breakers
             return PostgresDatabase(configuration, logger: logger)
         }
         if let url = shard.url, !url.hasPrefix("sqlite:") {

@@ -1,12 +1,15 @@
 import FleetData
 import FleetObservability
+import FleetResilience
 import Synchronization
 
 extension FleetApplication {
     /// Readiness: some shard answers (a shard that is down fails only the requests that
     /// need it, so it must not take every instance out of the load balancer), and no shard
     /// that answers has a schema older than this build expects.
-    static func registerHealthChecks(_ health: HealthChecks, shards: Shards) {
+    /// Readiness details list every circuit breaker's phase.
+    static func registerHealthChecks(_ health: HealthChecks, shards: Shards, breakers: CircuitBreakers) {
+        health.detail("breakers") { breakers.all.mapValues(\.phase.rawValue) }
         health.register("database") {
             for node in shards.nodes where await node.ping() { return true }
             return false

@@ -2,13 +2,14 @@ import FleetData
 import FleetHTTP
 import FleetObservability
 import FleetRateLimit
+import FleetResilience
 import Hummingbird
 import Prometheus
 
 extension FleetApplication {
     /// The public router. A request passes request id → metrics → (access log) → CORS →
     /// error rendering → client address → body limit, then the health routes or the API:
-    /// `Cache-Status` → authentication → (read-your-writes) → its route's rate-limit
+    /// load shedding → `Cache-Status` → authentication → (read-your-writes) → its route's rate-limit
     /// class → handler. CORS sits outside error rendering, so that every error response
     /// carries its headers like any other.
     static func apiRouter(services: ConduitServices, settings: FleetSettings, health: HealthChecks, redis: RedisServices?) -> Router<ConduitContext> {
@@ -32,7 +33,10 @@ extension FleetApplication {
         router.add(middleware: BodyLimitMiddleware(maxBytes: settings.bodyLimitBytes))
         OperationalRoutes.addHealth(to: router, health: health)
         let api = router.group("api")
-            .add(middleware: CacheStatusMiddleware())
+        if let policy = settings.shedding {
+            api.add(middleware: LoadSheddingMiddleware(limiter: AdaptiveLimiter(name: "api", policy: policy), isDependencyFailure: isDependencyFailure))
+        }
+        api.add(middleware: CacheStatusMiddleware())
             .add(middleware: AuthenticationMiddleware(services: services))
         if settings.shardNodes.contains(where: { !$0.replicaURLs.isEmpty }) {
             // Positions live for the lag bound and a margin: then every replica in use has them.
@@ -48,9 +52,21 @@ extension FleetApplication {
         return router
     }
 
+    /// Whether an error says a dependency is failing (the request's work did not get done
+    /// for lack of capacity below us), which lowers the shedding limit.
+    @Sendable static func isDependencyFailure(_ error: any Error) -> Bool {
+        switch error {
+        case let error as DatabaseError: error.isUnavailable
+        case is CircuitBreakerError, is BulkheadError: true
+        default: false
+        }
+    }
+
     /// The admin router: metrics, and what an operator does to a running fleet; also the
     /// health routes when given (a worker has no other listener).
-    static func adminRouter(services: ConduitServices, metrics: PrometheusCollectorRegistry, health: HealthChecks?) -> Router<BasicRequestContext> {
+    static func adminRouter(
+        services: ConduitServices, metrics: PrometheusCollectorRegistry, health: HealthChecks?, breakers: CircuitBreakers
+    ) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: ErrorMiddleware(ConduitErrorResponder()))
         OperationalRoutes.addMetrics(to: router, metrics: metrics)
@@ -60,6 +76,20 @@ extension FleetApplication {
             guard try await services.users.revokeTokens(of: try context.parameters.require("username")) else {
                 throw ConduitError.notFound("profile")
             }
+            return .noContent
+        }
+        // Forces a circuit breaker open or closed (`?state=open|closed`), or lifts the
+        // override (`?state=auto`): for an operator who knows better than the counts.
+        router.post("/admin/breakers/:name") { request, context -> HTTPResponse.Status in
+            let name = try context.parameters.require("name")
+            let phase: CircuitBreaker.Phase?
+            switch request.uri.queryParameters.get("state") {
+            case "open": phase = .forcedOpen
+            case "closed": phase = .forcedClosed
+            case "auto": phase = nil
+            default: throw ConduitError(.invalid, field: "state", "must be open, closed or auto")
+            }
+            guard breakers.force(name, phase) else { throw ConduitError.notFound("breaker") }
             return .noContent
         }
         return router

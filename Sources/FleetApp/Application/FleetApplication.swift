@@ -57,14 +57,17 @@ public struct FleetApplication: Sendable {
         passwords: (any PasswordHasher)? = nil, sharing shared: Databases? = nil
     ) async throws -> FleetApplication {
         let databases = if let shared { shared } else { try await Databases.open(settings, logger: logger) }
+        let breakers = databases.breakers
         let redis = try RedisServices.make(settings, logger: logger)
-        let services = try await ConduitServices.make(settings, shards: databases.shards, redis: redis, passwords: passwords, logger: logger)
+        let services = try await ConduitServices.make(
+            settings, shards: databases.shards, redis: redis, passwords: passwords, logger: logger, breakers: breakers
+        )
         let health = HealthChecks(maxAge: settings.readinessCacheTTL)
-        registerHealthChecks(health, shards: databases.shards)
+        registerHealthChecks(health, shards: databases.shards, breakers: breakers)
 
         let worker = try makeWorker(settings, role: role, services: services, databases: databases, logger: logger)
         var admin = Application(
-            router: adminRouter(services: services, metrics: metrics, health: role == .worker ? health : nil),
+            router: adminRouter(services: services, metrics: metrics, health: role == .worker ? health : nil, breakers: breakers),
             configuration: .init(address: .hostname(settings.adminHost, port: settings.adminPort), serverName: "fleet-admin"),
             onServerRunning: { channel in
                 logger.notice("admin listener is up", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])

@@ -1,6 +1,7 @@
 public import FleetData
 public import FleetJobs
 import FleetCache
+public import FleetResilience
 import FleetSupport
 public import Logging
 
@@ -43,7 +44,8 @@ public struct ConduitServices: Sendable {
 
     /// The services over the shards (and Redis, if any), with the token secret resolved.
     public static func make(
-        _ settings: FleetSettings, shards: Shards, redis: RedisServices?, passwords: (any PasswordHasher)?, logger: Logger
+        _ settings: FleetSettings, shards: Shards, redis: RedisServices?, passwords: (any PasswordHasher)?, logger: Logger,
+        breakers: CircuitBreakers? = nil
     ) async throws -> ConduitServices {
         var policy = CachePolicy(ttl: settings.cacheTTL, maxEntries: settings.cacheEntries, maxBytes: settings.cacheBytes)
         policy.enabled = settings.cacheEnabled
@@ -56,7 +58,7 @@ public struct ConduitServices: Sendable {
             feed: settings.feed,
             mailer: try Mailer.make(settings, logger: logger),
             logger: logger,
-            recommending: Recommending.make(settings.recommender, logger: logger)
+            recommending: Recommending.make(settings.recommender, breakers: breakers, logger: logger)
         )
     }
 

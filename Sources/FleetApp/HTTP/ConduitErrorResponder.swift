@@ -41,6 +41,11 @@ public struct ConduitErrorResponder: ErrorResponder {
         case let error as DatabaseError where error.code == .aborted:
             logger.warning("transaction aborted by the database", metadata: ["error": "\(error)"])
             return (.serviceUnavailable, ["server": [retryShortly]], [.retryAfter: "1"])
+        case let error as OverloadedError:
+            return (.serviceUnavailable, ["server": ["overloaded, retry shortly"]], [.retryAfter: String(error.retryAfterSeconds)])
+        case let error as CircuitBreakerError:
+            logger.warning("refused: a dependency's circuit breaker is open", metadata: ["error": "\(error)"])
+            return (.serviceUnavailable, ["server": [retryShortly]], [.retryAfter: "1"])
         case let error as BulkheadError:
             logger.warning("refused: a work queue is full", metadata: ["error": "\(error)"])
             return (.serviceUnavailable, ["server": ["busy, retry shortly"]], [.retryAfter: "1"])

@@ -36,17 +36,16 @@ public final class RecommenderClient: Service, Sendable {
     private let client = Mutex<HTTPClient?>(nil)
     private let logger: Logger
 
-    init(_ settings: RecommenderSettings, url: String, logger: Logger) {
+    /// `breakers`: the registry to make the breaker in (readiness lists it, operators force
+    /// it by name); nil for one of its own.
+    init(_ settings: RecommenderSettings, url: String, breakers: CircuitBreakers?, logger: Logger) {
         base = url.hasSuffix("/") ? String(url.dropLast()) : url
         timeout = settings.timeout
-        breaker = CircuitBreaker(
-            name: "recommender",
-            policy: CircuitBreakerPolicy(
-                window: .time(seconds: 10), minimumCalls: settings.breakerMinimumCalls, failureRateThreshold: 0.5,
-                slowCallDuration: settings.timeout, openDuration: settings.breakerOpen
-            ),
-            logger: logger
+        let policy = CircuitBreakerPolicy(
+            window: .time(seconds: 10), minimumCalls: settings.breakerMinimumCalls, failureRateThreshold: 0.5,
+            slowCallDuration: settings.timeout, openDuration: settings.breakerOpen
         )
+        breaker = breakers?.breaker("recommender", policy: policy) ?? CircuitBreaker(name: "recommender", policy: policy, logger: logger)
         bulkhead = Bulkhead(name: "recommender", maxConcurrent: settings.maxConcurrent, maxWaiting: settings.maxConcurrent)
         var configuration = HTTPClient.Configuration(timeout: .init(connect: .nanoseconds((settings.timeout + .seconds(1)).inNanoseconds)))
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: settings.maxConcurrent)

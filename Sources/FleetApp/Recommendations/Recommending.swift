@@ -1,3 +1,4 @@
+import FleetResilience
 import Logging
 import Metrics
 
@@ -18,8 +19,10 @@ public struct Recommending: Sendable {
         })
     }
 
-    static func make(_ settings: RecommenderSettings, logger: Logger) -> Recommending {
-        Recommending(client: settings.url.map { RecommenderClient(settings, url: $0, logger: logger) }, logger: logger)
+    /// `breakers`: the process's registry, where readiness lists the client's breaker and
+    /// operators force it (`recommender`).
+    static func make(_ settings: RecommenderSettings, breakers: CircuitBreakers?, logger: Logger) -> Recommending {
+        Recommending(client: settings.url.map { RecommenderClient(settings, url: $0, breakers: breakers, logger: logger) }, logger: logger)
     }
 
     /// Counts one answer.

@@ -1,4 +1,5 @@
 import FleetData
+import FleetSupport
 
 /// Builds a realistic data set through the same services the API uses, so seeded data
 /// obeys every rule real data does: Zipf-skewed authors, tags, follows and favorites.

@@ -3,6 +3,7 @@ public import FleetData
 public import FleetHTTP
 import FleetMail
 import FleetRedis
+public import FleetResilience
 import Foundation
 public import Logging
 
@@ -36,6 +37,8 @@ public struct FleetSettings: Sendable {
     public var databaseSynchronous: String
     public var databaseAcquireTimeout: Duration
     public var bodyLimitBytes: Int
+    /// The API's adaptive concurrency limit (load shedding); nil when off.
+    public var shedding: AdaptiveLimitPolicy?
     public var bcryptCost: Int
     public var bcryptQueue: Int
     public var jwtSecret: String?
@@ -115,6 +118,10 @@ public struct FleetSettings: Sendable {
         Entry(key: "cache.ttl.seconds", defaultValue: "300", help: "How long a cached entry is fresh (writes invalidate it sooner)."),
         Entry(key: "cache.l1.entries", defaultValue: "100000", help: "Most entries per cache in process memory."),
         Entry(key: "cache.l1.megabytes", defaultValue: "256", help: "Most bytes per cache in process memory."),
+        Entry(key: "http.shedding.enabled", defaultValue: "true", help: "Shed API requests past an adaptive concurrency limit (503 with Retry-After at once; anonymous reads first)."),
+        Entry(key: "http.shedding.limit.initial", defaultValue: "100", help: "The adaptive limit's starting value (concurrent API requests)."),
+        Entry(key: "http.shedding.limit.min", defaultValue: "16", help: "The adaptive limit never falls below this."),
+        Entry(key: "http.shedding.limit.max", defaultValue: "2000", help: "The adaptive limit never rises above this."),
         Entry(key: "ratelimit.enabled", defaultValue: "true", help: "Rate-limit API requests (GCRA; shared through Redis when configured, else per instance)."),
         Entry(key: "ratelimit.auth.per.minute", defaultValue: "20", help: "Sign-ups, logins and password changes per client address per minute."),
         Entry(key: "ratelimit.write.per.minute", defaultValue: "120", help: "Other writes per user (or client IP when anonymous) per minute."),
@@ -167,6 +174,16 @@ public struct FleetSettings: Sendable {
         databaseSynchronous = config.string(forKey: "database.sqlite.synchronous", default: "normal")
         databaseAcquireTimeout = .milliseconds(config.int(forKey: "database.acquire.timeout.ms", default: 10_000))
         bodyLimitBytes = config.int(forKey: "http.body.limit.bytes", default: 1_048_576)
+        if config.bool(forKey: "http.shedding.enabled", default: true) {
+            var policy = AdaptiveLimitPolicy()
+            policy.initialLimit = Double(config.int(forKey: "http.shedding.limit.initial", default: 100))
+            policy.minimumLimit = Double(config.int(forKey: "http.shedding.limit.min", default: 16))
+            policy.maximumLimit = Double(config.int(forKey: "http.shedding.limit.max", default: 2_000))
+            guard policy.minimumLimit >= 1, policy.minimumLimit <= policy.initialLimit, policy.initialLimit <= policy.maximumLimit else {
+                throw SettingsError("http.shedding.limit.*: need 1 <= min <= initial <= max")
+            }
+            shedding = policy
+        }
         bcryptCost = config.int(forKey: "auth.bcrypt.cost", default: 12)
         bcryptQueue = config.int(forKey: "auth.bcrypt.queue", default: 32)
         jwtSecret = config.string(forKey: "auth.jwt.secret", isSecret: true)

@@ -1,10 +1,13 @@
-import Foundation
 /// Draws ranks 0..<n with probability proportional to 1/(rank+1)^s: a few items get most
-/// of the attention, as authors, tags and articles do on a real social site.
-struct Zipf: Sendable {
+/// of the attention, as authors, tags and articles do on a real social site. The seeder
+/// builds its data set with it and the load generator picks what it reads with it.
+public struct Zipf: Sendable {
     private let cumulative: [Double]
 
-    init(count: Int, exponent s: Double) {
+    /// The number of ranks drawn from.
+    public var count: Int { cumulative.count }
+
+    public init(count: Int, exponent s: Double) {
         precondition(count > 0)
         var total = 0.0
         var cumulative: [Double] = []
@@ -16,7 +19,7 @@ struct Zipf: Sendable {
         self.cumulative = cumulative.map { $0 / total }
     }
 
-    func sample(using rng: inout some RandomNumberGenerator) -> Int {
+    public func sample(using rng: inout some RandomNumberGenerator) -> Int {
         let u = Double.random(in: 0..<1, using: &rng)
         var low = 0
         var high = cumulative.count - 1
@@ -30,10 +33,10 @@ struct Zipf: Sendable {
 
 /// A small, fast, seedable generator (SplitMix64), so a seed of the same size builds
 /// the same data set every time.
-struct SplitMix64: RandomNumberGenerator, Sendable {
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
-    init(seed: UInt64) { self.state = seed }
-    mutating func next() -> UInt64 {
+    public init(seed: UInt64) { self.state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
