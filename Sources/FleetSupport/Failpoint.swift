@@ -14,7 +14,13 @@ public enum Failpoint {
 
     /// Kills the process if `name` is armed.
     public static func check(_ name: String) {
-        guard !armed.isEmpty, armed.contains(Substring(name)) else { return }
+        guard isArmed(name) else { return }
         kill(getpid(), SIGKILL)
+    }
+
+    /// Whether `name` is armed: for failpoints that make a process misbehave instead of
+    /// dying (a server that answers every request with an error).
+    public static func isArmed(_ name: String) -> Bool {
+        !armed.isEmpty && armed.contains(Substring(name))
     }
 }

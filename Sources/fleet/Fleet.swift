@@ -6,7 +6,7 @@ struct Fleet: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fleet",
         abstract: "A Conduit (RealWorld) backend that scales from one SQLite file to a fleet by configuration.",
-        subcommands: [Serve.self, Worker.self, Jobs.self, TimelinesCommand.self, Migrate.self, Seed.self, ShardMoveCommand.self, PrintSettings.self, RedisBenchmark.self, LoadTest.self],
+        subcommands: [Serve.self, Worker.self, RecommenderCommand.self, Jobs.self, TimelinesCommand.self, Migrate.self, Seed.self, ShardMoveCommand.self, PrintSettings.self, RedisBenchmark.self, LoadTest.self],
         defaultSubcommand: Serve.self
     )
 }

@@ -40,7 +40,7 @@ struct Worker: AsyncParsableCommand {
 /// Runs one role of the binary until SIGTERM or SIGINT, which start a graceful shutdown:
 /// readiness fails, the listener closes, in-flight requests and jobs finish (jobs within
 /// `jobs.grace.seconds`), then Redis and the databases stop.
-private func runRole(_ role: FleetRole, options: ConfigOptions, overrides: [String]) async throws {
+func runRole(_ role: FleetRole, options: ConfigOptions, overrides: [String]) async throws {
     let settings = try FleetSettings(config: try await FleetSettings.reader(arguments: overrides + options.settings, configFile: options.file))
     let metrics = Observability.bootstrap(logLevel: settings.logLevel)
     let logger = Logger(label: "fleet")

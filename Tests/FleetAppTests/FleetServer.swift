@@ -18,20 +18,22 @@ struct FleetServer {
     let log: URL
 
     /// Starts `fleet ROLE` and waits until it is ready (`/health/ready` on the API port, or
-    /// on the admin port for a worker).
+    /// on the admin port for a worker). A recommender listens on `port` (its
+    /// `recommender.port`). `port`: that one instead of a random free one.
     static func start(
-        _ role: String = "serve", dataDirectory: URL, bcryptCost: Int, settings: [String] = [], environment: [String: String] = [:]
+        _ role: String = "serve", dataDirectory: URL, bcryptCost: Int, settings: [String] = [], environment: [String: String] = [:],
+        port fixedPort: Int? = nil
     ) async throws -> FleetServer {
         let log = URL(fileURLWithPath: dataDirectory.path + ".log")
         for _ in 0..<5 {
-            let port = Int.random(in: 20_000..<45_000)
+            let port = fixedPort ?? Int.random(in: 20_000..<45_000)
             let adminPort = port + 1
             let process = Process()
             process.executableURL = Self.binary
             process.arguments = [
                 role, "--data-dir", dataDirectory.path, "--http-port", "\(port)", "--http-admin-port", "\(adminPort)",
                 "--auth-bcrypt-cost", "\(bcryptCost)", "--log-level", "warning",
-            ] + settings
+            ] + (role == "recommender" ? ["--recommender-port", "\(port)"] : []) + settings
             FileManager.default.createFile(atPath: log.path, contents: nil)
             let output = try FileHandle(forWritingTo: log)
             defer { try? output.close() }

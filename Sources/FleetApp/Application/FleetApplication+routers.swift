@@ -23,7 +23,7 @@ extension FleetApplication {
                 allowMethods: [.get, .post, .put, .delete, .options],
                 exposeHeaders: [
                     .retryAfter, .wwwAuthenticate, RateLimitMiddleware<ConduitContext>.policyHeader, RateLimitMiddleware<ConduitContext>.stateHeader,
-                    CacheStatusMiddleware.headerName, RequestIDMiddleware<ConduitContext>.headerName,
+                    CacheStatusMiddleware.headerName, RequestIDMiddleware<ConduitContext>.headerName, RecommendationSource.headerName,
                 ],
                 maxAge: .seconds(3600)
             )

@@ -25,7 +25,11 @@ public import ServiceLifecycle
 ///    on every shard and Redis gets a moment to connect.
 ///
 /// In the worker role (`fleet worker`) there is no API server: the admin listener runs
-/// the rest, and serves `/health/*` beside `/metrics`.
+/// the rest, and serves `/health/*` beside `/metrics`. In the recommender role
+/// (`fleet recommender`) the recommender's own listener takes the admin listener's place.
+///
+/// The API role also runs the recommender's client (`recommender.url`, see
+/// `RecommenderClient`), which shuts its HTTP client down after the server has stopped.
 ///
 /// `run()` adds `DrainOnShutdown` in front: on SIGTERM readiness fails first, then the API
 /// server stops accepting, finishes what is in flight, and the rest stops in turn.
@@ -55,7 +59,9 @@ public struct FleetApplication: Sendable {
         let databases = if let shared { shared } else { try await Databases.open(settings, logger: logger) }
         let breakers = databases.breakers
         let redis = try RedisServices.make(settings, logger: logger)
-        let services = try await ConduitServices.make(settings, shards: databases.shards, redis: redis, passwords: passwords, logger: logger)
+        let services = try await ConduitServices.make(
+            settings, shards: databases.shards, redis: redis, passwords: passwords, logger: logger, breakers: breakers
+        )
         let health = HealthChecks(maxAge: settings.readinessCacheTTL)
         registerHealthChecks(health, shards: databases.shards, breakers: breakers)
 
@@ -68,9 +74,12 @@ public struct FleetApplication: Sendable {
             },
             logger: logger
         )
+        // The recommender role serves on a listener of its own instead (`recommender.port`).
+        if role == .recommender { admin = recommenderServer(settings, services: services, metrics: metrics, health: health, logger: logger) }
         var parts: [any Service] = shared == nil ? [databases] : []
         if let redis { parts += [redis.client, redis.bus] }
         if let worker { parts.append(AfterMigrations(migrated: databases.migrated, service: worker)) }
+        if role == .api, let recommender = services.recommending.client { parts.append(recommender) }
         if role == .api { parts.append(admin) }
         var api = Application(
             router: apiRouter(services: services, settings: settings, health: health, redis: redis),
@@ -102,7 +111,7 @@ public struct FleetApplication: Sendable {
         }
         switch role {
         case .api: api.beforeServerStarts(perform: prepare)
-        case .worker:
+        case .worker, .recommender:
             admin.addServices(parts)
             admin.beforeServerStarts(perform: prepare)
         }
@@ -155,4 +164,7 @@ public enum FleetRole: Sendable, Equatable {
     case api
     /// Job workers only (`fleet worker`): health and metrics on the admin listener.
     case worker
+    /// The recommender (`fleet recommender`): recommendations, health and metrics on
+    /// `recommender.host:port`, and workers for the queues `jobs.workers` names.
+    case recommender
 }

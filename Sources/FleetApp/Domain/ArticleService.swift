@@ -22,16 +22,22 @@ public struct ArticleService: Sendable {
             let cache = filter.favoritedBy == nil ? services.caches.lists : services.caches.favoritedLists
             page = try await cache.get(Self.pageKey(filter)) { try await self.page(filter, latest: true) } ?? CachedPage(ids: [], count: 0)
         }
-        let shards = services.shards
-        let found = try await services.caches.articles.getMany(page.ids.map(String.init)) { ids in
-            try await Self.articles(ids.compactMap { Int64($0) }, in: shards)
-        }
-        let articles = page.ids.compactMap { found[String($0)] }
         // Every author in a feed is one the viewer follows: no query needed to say so.
         return ArticlePage(
-            articles: try await hydrate(articles, viewer: viewer, withBody: false, followsEveryAuthor: filter.followedBy != nil),
+            articles: try await listed(page.ids, viewer: viewer, followsEveryAuthor: filter.followedBy != nil),
             articlesCount: page.count
         )
+    }
+
+    /// The articles with these ids that exist, in their order, as a list shows them (no
+    /// body): from the article cache, the missing ones in one batched query, then
+    /// `hydrate`. A fixed number of queries whatever the count.
+    func listed(_ ids: [Int64], viewer: FleetID?, followsEveryAuthor: Bool = false) async throws -> [Article] {
+        let shards = services.shards
+        let found = try await services.caches.articles.getMany(ids.map(String.init)) { ids in
+            try await Self.articles(ids.compactMap { Int64($0) }, in: shards)
+        }
+        return try await hydrate(ids.compactMap { found[String($0)] }, viewer: viewer, withBody: false, followsEveryAuthor: followsEveryAuthor)
     }
 
     public func article(_ slug: String, viewer: FleetID?) async throws -> Article {
@@ -364,6 +370,11 @@ public struct ArticleService: Sendable {
                 try await edges.enqueue(edge, owner: user, now: now, in: db),
                 // The article's count and every `favorited=` page.
                 try await services.invalidating(ConduitCaches.favoritesChanged(articleID), owner: user, now: now, in: db),
+                // The recommender's model, by its workers.
+                try await AfterCommit.enqueue(
+                    ConduitJobs.recommendFavorite, FavoriteEvent(user: user.rawValue, article: articleID.rawValue, favorited: favorite),
+                    owner: user, now: now, in: db, inline: nil
+                ),
             ]
         }
         await services.deliver(followUps)

@@ -1,6 +1,7 @@
 public import FleetData
 public import FleetJobs
 import FleetCache
+public import FleetResilience
 import FleetSupport
 public import Logging
 
@@ -20,11 +21,14 @@ public struct ConduitServices: Sendable {
     public let mailer: Mailer?
     /// Wakes this process's workers after a ready job commits (see `enqueued`).
     public let wakeups: JobWakeups
+    /// The recommender's client and the popular fallback (`recommendations`).
+    public let recommending: Recommending
     public let logger: Logger
 
     public init(
         shards: Shards, ids: FleetIDGenerator, passwords: any PasswordHasher, tokens: TokenService,
-        caches: ConduitCaches, feed: FeedPolicy = FeedPolicy(), mailer: Mailer? = nil, wakeups: JobWakeups = JobWakeups(), logger: Logger
+        caches: ConduitCaches, feed: FeedPolicy = FeedPolicy(), mailer: Mailer? = nil, wakeups: JobWakeups = JobWakeups(), logger: Logger,
+        recommending: Recommending? = nil
     ) {
         self.shards = shards
         self.feed = feed
@@ -35,11 +39,13 @@ public struct ConduitServices: Sendable {
         self.passwords = passwords
         self.tokens = tokens
         self.logger = logger
+        self.recommending = recommending ?? Recommending(client: nil, logger: logger)
     }
 
     /// The services over the shards (and Redis, if any), with the token secret resolved.
     public static func make(
-        _ settings: FleetSettings, shards: Shards, redis: RedisServices?, passwords: (any PasswordHasher)?, logger: Logger
+        _ settings: FleetSettings, shards: Shards, redis: RedisServices?, passwords: (any PasswordHasher)?, logger: Logger,
+        breakers: CircuitBreakers? = nil
     ) async throws -> ConduitServices {
         var policy = CachePolicy(ttl: settings.cacheTTL, maxEntries: settings.cacheEntries, maxBytes: settings.cacheBytes)
         policy.enabled = settings.cacheEnabled
@@ -51,7 +57,8 @@ public struct ConduitServices: Sendable {
             caches: ConduitCaches(policy: policy, bus: redis?.bus, logger: logger),
             feed: settings.feed,
             mailer: try Mailer.make(settings, logger: logger),
-            logger: logger
+            logger: logger,
+            recommending: Recommending.make(settings.recommender, breakers: breakers, logger: logger)
         )
     }
 
@@ -62,6 +69,7 @@ public struct ConduitServices: Sendable {
     var directory: UserDirectory { UserDirectory(shards: shards) }
     public var edges: EdgeRelay { EdgeRelay(services: self) }
     var timelines: Timelines { Timelines(services: self) }
+    public var recommendations: RecommendationService { RecommendationService(services: self) }
 
     func now() -> Int64 { WallClock.milliseconds() }
 

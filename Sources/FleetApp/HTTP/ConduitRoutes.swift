@@ -35,6 +35,7 @@ public struct ConduitRoutes: Sendable {
         addProfiles(classes)
         addArticles(classes)
         addComments(classes)
+        addRecommendations(classes)
         classes.read.get("tags") { _, _ in JSONEnvelope("tags", try await services.articles.tags()) }
     }
 

@@ -13,6 +13,7 @@ import FleetMail
 /// | `timeline.trim` | `timelines` | cuts a shard's timelines that grew past `feed.timeline.max` |
 /// | `timeline.rebuild` | `timelines` | rebuilds one user's timeline from follows and articles |
 /// | `cache.invalidate` | `cache` | drops what a change made stale, on every instance (with Redis) |
+/// | `recommend.favorite` | `recommendations` | brings the recommender's model in line with a favorite (`RecommendationModel`) |
 public enum ConduitJobs {
     /// A follow's or favorite's far side to bring in line with its owner's shard. Enqueued
     /// ready a little later: the request delivers it inline right after commit, and the
@@ -35,8 +36,14 @@ public enum ConduitJobs {
     /// commit, and by a worker if the request's process died first.
     static let invalidate = JobType<[CacheChange]>("cache.invalidate", queue: "cache", retry: RetryPolicy(maxAttempts: 25, base: .seconds(1), cap: .seconds(60)))
 
+    /// A favorite given or taken back, for the recommender's model on shard 0. Run by
+    /// whichever process works the `recommendations` queue (`fleet recommender --queues`).
+    static let recommendFavorite = JobType<FavoriteEvent>(
+        "recommend.favorite", queue: "recommendations", retry: RetryPolicy(maxAttempts: 25, base: .seconds(1), cap: .seconds(300))
+    )
+
     /// Every queue Conduit uses.
-    public static let queues = ["edges", "mail", "timelines", "cache"]
+    public static let queues = ["edges", "mail", "timelines", "cache", "recommendations"]
 
     /// The handlers of every job type, over `services`.
     public static func handlers(_ services: ConduitServices) -> JobHandlers {
@@ -59,6 +66,10 @@ public enum ConduitJobs {
         }
         handlers.register(invalidate) { changes, _ in
             await services.caches.apply(changes)
+            return .completed
+        }
+        handlers.register(recommendFavorite) { event, _ in
+            try await RecommendationModel(shards: services.shards).apply(event)
             return .completed
         }
         handlers.register(welcome) { mail, _ in

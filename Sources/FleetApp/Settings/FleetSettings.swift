@@ -69,6 +69,7 @@ public struct FleetSettings: Sendable {
     public var feed: FeedPolicy
     public var mailFrom: String
     public var mailTimeout: Duration
+    public var recommender: RecommenderSettings
 
     /// One documented setting.
     public struct Entry: Sendable {
@@ -139,7 +140,7 @@ public struct FleetSettings: Sendable {
         Entry(key: "mail.from", defaultValue: "no-reply@fleet.localhost", help: "The sender address of Fleet's e-mail."),
         Entry(key: "mail.timeout.ms", defaultValue: "10000", help: "Most time one SMTP session may take; past it the mail is retried later."),
         Entry(key: "jobs.dead.retention.hours", defaultValue: "168", help: "How long dead jobs are kept for operators (`fleet jobs dead`) before being deleted."),
-    ]
+    ] + RecommenderSettings.documentation
 
     public init(config: ConfigReader) throws {
         httpHost = config.string(forKey: "http.host", default: "127.0.0.1")
@@ -229,6 +230,7 @@ public struct FleetSettings: Sendable {
         mailSMTPURL = config.string(forKey: "mail.smtp.url", isSecret: true)
         mailFrom = config.string(forKey: "mail.from", default: "no-reply@fleet.localhost")
         mailTimeout = .milliseconds(config.int(forKey: "mail.timeout.ms", default: 10_000))
+        recommender = try RecommenderSettings(config: config)
         try validate()
     }
 

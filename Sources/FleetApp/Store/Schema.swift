@@ -232,6 +232,42 @@ public enum Schema {
                 """,
             ]
         },
+        Migration(version: 6, name: "recommendations") { dialect in
+            let bigint = dialect.bigint
+            return [
+                // The recommender's model (see `RecommendationModel`): created on every shard
+                // by the one migrator, used on physical shard 0 only, the recommender's own
+                // store. Kept by `recommend.favorite` jobs.
+                """
+                CREATE TABLE rec_favorites (
+                    user_id \(unsafeSQL: bigint) NOT NULL,
+                    article_id \(unsafeSQL: bigint) NOT NULL,
+                    created_at \(unsafeSQL: bigint) NOT NULL,
+                    PRIMARY KEY (user_id, article_id)
+                )
+                """,
+                "CREATE INDEX rec_favorites_newest ON rec_favorites (user_id, created_at, article_id)",
+                """
+                CREATE TABLE rec_pairs (
+                    article_id \(unsafeSQL: bigint) NOT NULL,
+                    other_id \(unsafeSQL: bigint) NOT NULL,
+                    count \(unsafeSQL: bigint) NOT NULL,
+                    PRIMARY KEY (article_id, other_id)
+                )
+                """,
+                // Popular articles: favorites of the last days, on every shard.
+                "CREATE INDEX favorites_created ON favorites (created_at)",
+                // Favorites given before this version enter the model through the workers,
+                // one job each, on the shard that owns the favorite.
+                """
+                INSERT INTO jobs (queue, name, payload, state, priority, run_at, max_attempts, created_at)
+                SELECT \(bind: ConduitJobs.recommendFavorite.queue), \(bind: ConduitJobs.recommendFavorite.name),
+                    '{"user":' || CAST(user_id AS TEXT) || ',"article":' || CAST(article_id AS TEXT) || ',"favorited":true}', 'available', 10, 0,
+                    \(bind: ConduitJobs.recommendFavorite.retry.maxAttempts), 0
+                FROM favorites
+                """,
+            ]
+        },
     ])
 
     /// Where each table's rows belong: the logical shard of the id in `owner`, or for the
