@@ -20,7 +20,8 @@ start)
     [ $# -gt 0 ] || { echo "give at least one instance HOST:PORT" >&2; exit 2; }
     mkdir -p "$dir/logs" "$dir/tmp"
     servers=""
-    for instance in "$@"; do servers+="        server $instance max_fails=0;"$'\n'; done
+    # Passive health checks: an instance that refuses a connection is left out for 2 s.
+    for instance in "$@"; do servers+="        server $instance max_fails=1 fail_timeout=2s;"$'\n'; done
     user_line=""
     [ "$(id -u)" = 0 ] && user_line="user root;"
     cat >"$dir/nginx.conf" <<CONF
@@ -50,9 +51,11 @@ $servers        keepalive 64;
             proxy_set_header Host \$host;
             proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
             proxy_set_header X-Request-ID \$request_id;
-            # A request that failed on one instance is not replayed on another: writes
-            # must not happen twice.
-            proxy_next_upstream off;
+            # A request whose instance refused the connection or broke it is tried on the
+            # next one; nginx never replays a POST or PATCH once it was sent (no
+            # non_idempotent), so no creation happens twice.
+            proxy_next_upstream error timeout;
+            proxy_next_upstream_tries 2;
         }
     }
 }

@@ -13,7 +13,10 @@
 #      its streaming replica (scripts/topology.sh), sharing a Redis, behind nginx, with
 #      requests alternating between them; then one shard is stopped, primary first (its
 #      reads go on from the replica, its writes get 503), then its replica (its reads and
-#      pages spanning every shard get 503), while the other shard serves reads and writes.
+#      pages spanning every shard get 503), while the other shard serves reads and writes;
+#      then shard 1's primary crashes under write load and its replica is promoted,
+#   5. chaos under load through nginx (scripts/chaos.sh): an instance SIGKILLed, a rolling
+#      restart, Redis SIGKILLed, with `fleet loadtest` and every acknowledged write verified.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -335,5 +338,8 @@ t3=$("$root/scripts/topology.sh" start t3 "$scratch/t3" --redis --sync)
 echo "fleet serve $t3"
 read -ra t3_settings <<<"$t3"
 after_suite=shard_down live_checks t3 2 "${t3_settings[@]}"
+
+step "chaos under load through nginx: an instance SIGKILLed, a rolling restart, Redis SIGKILLed (scripts/chaos.sh)"
+"$root/scripts/chaos.sh" --bin "$root/.build/debug/fleet" --rate 100 --duration 15 --check
 
 step "all tests passed"

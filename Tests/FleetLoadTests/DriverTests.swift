@@ -40,8 +40,10 @@ struct SleepyWorkload: LoadWorkload {
         let driver = try ClosedModelDriver(users: 3, length: .milliseconds(300))
         await driver.run(SleepyWorkload(delay: .milliseconds(50)), recorder: recorder)
         let report = try Self.report(recorder, .milliseconds(300))
-        // Six rounds of 50 ms per user at best; a busy machine manages fewer, never none.
-        #expect((3...21).contains(report.total.requests), "\(report.total.requests)")
+        // Six rounds of 50 ms per user at best (a little more with rounding); a machine
+        // busy enough to delay the users' start past the end manages none, so only the
+        // bound is certain.
+        #expect(report.total.requests <= 21, "\(report.total.requests)")
         #expect(report.total.errors == 0)
         #expect(ContinuousClock.now >= recorder.start + .milliseconds(300))
     }

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Faults under load, through the load balancer (the resilience issue's chaos checks):
+#
+#   scripts/chaos.sh [--bin PATH] [--rate 150] [--duration 24] [--scenarios kill,rolling,redis] [--out DIR] [--check]
+#
+# Starts PostgreSQL and Redis (scripts/topology.sh t1 --redis), two `fleet serve` instances
+# behind nginx (scripts/lb.sh: least retries on refused connections, passive health
+# checks), and for each scenario runs `fleet loadtest` (open model) through nginx while:
+#   kill     SIGKILL one instance a third of the way in, start it again 3 s later;
+#   rolling  SIGTERM each instance in turn, each back and ready before the next;
+#   redis    SIGKILL Redis a third of the way in, start it again 3 s later.
+# Then `fleet loadtest verify` checks that every acknowledged write exists. Prints per
+# scenario: requests, failed (and %), p99 before, during and after the fault (from the
+# per-second series: the worst second of each window), and writes lost; writes
+# chaos.json. With --check it exits 1 unless: kill < 0.1 % failed (or at most 3
+# requests: the writes in flight on the killed instance), rolling 0 failed, redis
+# < 1 % failed, and no scenario lost a write.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+bin="$root/.build/release/fleet" rate=150 duration=24 scenarios="kill,rolling,redis" out="" check=""
+while [ $# -gt 0 ]; do
+    case $1 in
+    --bin) bin=$2; shift 2 ;;
+    --rate) rate=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    --scenarios) scenarios=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --check) check=1; shift ;;
+    *) echo "usage: $0 [--bin PATH] [--rate R] [--duration S] [--scenarios LIST] [--out DIR] [--check]" >&2; exit 2 ;;
+    esac
+done
+dir=$(mktemp -d)
+chmod 755 "$dir"
+out=${out:-$dir/out}
+mkdir -p "$out"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+declare -a pids=() ports=() admins=()
+cleanup() {
+    for pid in "${pids[@]}"; do [ -z "$pid" ] || kill -9 "$pid" 2>/dev/null || true; done
+    "$root/scripts/lb.sh" stop "$dir/lb" 2>/dev/null || true
+    "$root/scripts/topology.sh" stop "$dir/db" >/dev/null 2>&1 || true
+    [ "$out" = "$dir/out" ] && rm -rf "$dir" || true
+}
+trap cleanup EXIT
+
+read -ra flags <<<"$("$root/scripts/topology.sh" start t1 "$dir/db" --redis)"
+redis_url=${flags[-1]}
+redis_port=${redis_url##*:}
+export FLEET_AUTH_JWT_SECRET=chaos-secret-chaos-secret-chaos-secret-42
+
+start_instance() {  # INDEX: (re)starts instance INDEX on its ports and waits until ready
+    local index=$1
+    "$bin" serve --data-dir "$dir/data$index" --http-port "${ports[$index]}" --http-admin-port "${admins[$index]}" \
+        --log-level warning --ratelimit-enabled false --auth-bcrypt-cost 4 "${flags[@]}" 2>>"$dir/instance$index.log" &
+    pids[$index]=$!
+    for _ in $(seq 200); do curl -fs "http://127.0.0.1:${ports[$index]}/health/ready" >/dev/null 2>&1 && return; sleep 0.05; done
+    echo "instance $index did not become ready" >&2; tail -20 "$dir/instance$index.log" >&2; exit 1
+}
+for index in 0 1; do ports[$index]=$(free_port); admins[$index]=$(free_port); start_instance "$index"; done
+lb=$("$root/scripts/lb.sh" start "$dir/lb" "$(free_port)" "127.0.0.1:${ports[0]}" "127.0.0.1:${ports[1]}")
+
+fault() {  # SCENARIO: the fault, run a third of the way into the measured time
+    case $1 in
+    kill)
+        kill -9 "${pids[0]}"; wait "${pids[0]}" 2>/dev/null || true
+        sleep 3
+        start_instance 0
+        ;;
+    rolling)
+        for index in 0 1; do
+            kill -TERM "${pids[$index]}"; wait "${pids[$index]}" 2>/dev/null || true
+            start_instance "$index"
+            # nginx's passive check left it out for fail_timeout (2 s) after its refusals:
+            # the next instance goes only once this one takes traffic again.
+            sleep 2.5
+        done
+        ;;
+    redis)
+        kill -9 "$(cat "$dir/db/redis/redis.pid" 2>/dev/null || pgrep -f "redis-server.*:$redis_port")" 2>/dev/null || true
+        sleep 3
+        "$root/scripts/redis.sh" start "$dir/db/redis" "$redis_port" >/dev/null
+        ;;
+    esac
+}
+
+warmup=2
+IFS=, read -ra list <<<"$scenarios"
+for scenario in "${list[@]}"; do
+    echo "== chaos: $scenario under $rate requests/s for $duration s" >&2
+    "$bin" loadtest run --target "$lb" --rate "$rate" --duration "$duration" --warmup "$warmup" --users 10 \
+        --run-id "chaos$scenario$RANDOM" --out "$out/$scenario" >/dev/null 2>"$out/$scenario.log" &
+    load=$!
+    until grep -q "^setup:" "$out/$scenario.log" 2>/dev/null; do kill -0 "$load" 2>/dev/null || break; sleep 0.1; done
+    sleep "$(python3 -c "print($warmup + $duration / 3)")"
+    began=$(date +%s.%N)
+    fault "$scenario"
+    ended=$(date +%s.%N)
+    echo "$began $ended" >"$out/$scenario.fault"
+    wait "$load" || true
+    "$bin" loadtest verify --writes "$out/$scenario/writes.jsonl" --target "$lb" >"$out/$scenario.verify" 2>&1 && echo 0 >"$out/$scenario.lost" \
+        || echo 1 >"$out/$scenario.lost"
+done
+
+python3 - "$out" "$check" "${list[@]}" <<'PY'
+import json, re, sys
+from datetime import datetime
+out, check, scenarios = sys.argv[1], sys.argv[2] == "1", sys.argv[3:]
+results, problems = {}, []
+for name in scenarios:
+    report = json.load(open(f"{out}/{name}/report.json"))
+    began, ended = (float(x) for x in open(f"{out}/{name}.fault").read().split())
+    start = datetime.fromisoformat(report["startedAt"].replace("Z", "+00:00")).timestamp() + report["warmupSeconds"]
+    before, during = int(began - start), int(ended - start) + 1
+    def worst(seconds):
+        values = [i["p99Ms"] for i in report["intervals"] if i["second"] in seconds and i["p99Ms"] is not None]
+        return round(max(values), 1) if values else None
+    last = max(i["second"] for i in report["intervals"])
+    total = report["total"]
+    verify = open(f"{out}/{name}.verify").read()
+    lost = re.search(r"(\d+) lost", verify)
+    lost = int(lost.group(1)) if lost else (0 if open(f"{out}/{name}.lost").read().strip() == "0" else -1)
+    results[name] = {
+        "requests": total["requests"], "failed": total["errors"], "failed_percent": round(total["errorRatePercent"], 3),
+        "errors": total["errorsByKind"], "fault_seconds": [before, during],
+        "p99_before_ms": worst(range(0, before)), "p99_during_ms": worst(range(before, during + 1)),
+        "p99_after_ms": worst(range(during + 1, last + 1)), "writes_lost": lost,
+    }
+    r = results[name]
+    print(f"{name}: {r['requests']} requests, {r['failed']} failed ({r['failed_percent']} %) {r['errors']}; "
+          f"p99 before/during/after {r['p99_before_ms']}/{r['p99_during_ms']}/{r['p99_after_ms']} ms; writes lost: {lost}")
+    if lost != 0: problems.append(f"{name}: writes lost ({verify.strip()[-300:]})")
+    if name == "kill" and r["failed_percent"] >= 0.1 and r["failed"] > 3: problems.append(f"kill: {r['failed']} failed")
+    if name == "rolling" and r["failed"] > 0: problems.append(f"rolling: {r['failed']} failed")
+    if name == "redis" and r["failed_percent"] >= 1: problems.append(f"redis: {r['failed_percent']} % failed")
+json.dump(results, open(f"{out}/chaos.json", "w"), indent=2)
+if check and problems:
+    print("FAIL: " + "; ".join(problems)); sys.exit(1)
+if check: print("ok: chaos checks passed")
+PY
