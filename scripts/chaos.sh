@@ -73,7 +73,7 @@ fault() {  # SCENARIO: the fault, run a third of the way into the measured time
             start_instance "$index"
             # nginx's passive check left it out for fail_timeout (2 s) after its refusals:
             # the next instance goes only once this one takes traffic again.
-            sleep 2.5
+            sleep 4
         done
         ;;
     redis)
