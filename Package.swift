@@ -98,7 +98,7 @@ let package = Package(
         .target(
             name: "FleetRedis",
             dependencies: [
-                "FleetSupport",
+                "FleetResilience", "FleetSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

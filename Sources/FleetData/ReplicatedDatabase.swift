@@ -64,9 +64,11 @@ public final class ReplicatedDatabase: Database, Service {
     private let replicaReadCounter: Counter
     private let lagGauges: [Gauge]
     private let primaryGauges: [Gauge]
-    /// Opens once every node has been probed once: until then no node's role is known,
-    /// and calls wait for it (at most one probe timeout) rather than fail.
+    /// Opens once a probe round has found a primary, or `startupGrace` after the first
+    /// round: until then no node's role is known, and calls wait for it rather than fail
+    /// (a start-up's migrations would fail on a primary whose first probe was slow).
     private let probed = Gate(arrivals: 1)
+    static let startupGrace: Duration = .seconds(5)
 
     private struct State {
         var nodes: [Node]
@@ -270,6 +272,7 @@ public final class ReplicatedDatabase: Database, Service {
     /// Probes every node at once each round, so that a node that does not answer costs
     /// one probe timeout per round, not one per node.
     private func track() async {
+        let started = ContinuousClock.now
         while !Task.isCancelled {
             let answers = await withTaskGroup(of: (Int, (inRecovery: Bool, position: WALPosition)?).self) { group in
                 for (index, node) in nodes.enumerated() {
@@ -280,7 +283,9 @@ public final class ReplicatedDatabase: Database, Service {
                 return answers
             }
             record(answers, at: ContinuousClock.now)
-            if !probed.isOpen { probed.arrive() }
+            if !probed.isOpen, answers.contains(where: { $0?.inRecovery == false }) || ContinuousClock.now - started >= Self.startupGrace {
+                probed.arrive()
+            }
             try? await Task.sleep(for: configuration.pollInterval)
         }
     }

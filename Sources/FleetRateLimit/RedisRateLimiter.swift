@@ -1,16 +1,16 @@
 public import FleetRedis
 public import Logging
 import Metrics
-import Synchronization
 
 /// GCRA in Redis, shared by every instance: one atomic script per request, on Redis's
 /// clock (so instances' clocks need not agree). When Redis fails, the local limiter
-/// decides instead, and Redis takes over again as soon as it answers.
+/// decides instead, and Redis takes over again as soon as it answers. Whether Redis is
+/// failing is the Redis client's circuit breaker's call (it logs the changes); while it is
+/// open, the fallback decides without waiting for a command to time out.
 public final class RedisRateLimiter: RateLimiter {
     private let redis: RedisClient
     private let fallback: LocalRateLimiter
     private let logger: Logger
-    private let degraded = Atomic<Bool>(false)
     private let fallbacks = Counter(label: "ratelimit.fallback.total")
 
     public init(redis: RedisClient, fallback: LocalRateLimiter = LocalRateLimiter(), logger: Logger) {
@@ -46,13 +46,10 @@ public final class RedisRateLimiter: RateLimiter {
             guard let fields = reply.array, fields.count == 4, let allowed = fields[0].int, let remaining = fields[1].int,
                 let retry = fields[2].int, let reset = fields[3].int
             else { throw RedisError.protocolError("rate limit reply") }
-            if degraded.exchange(false, ordering: .relaxed) { logger.notice("rate limiting is shared through Redis again") }
             return RateLimitDecision(allowed: allowed == 1, remaining: remaining, retryAfter: .microseconds(retry), reset: .microseconds(reset))
         } catch {
             fallbacks.increment()
-            if !degraded.exchange(true, ordering: .relaxed) {
-                logger.warning("rate limiting falls back to per-instance limits: Redis failed", metadata: ["error": "\(error)"])
-            }
+            logger.debug("rate limit decided per instance: Redis failed", metadata: ["error": "\(error)"])
             return await fallback.check(key, policy: policy)
         }
     }

@@ -1,5 +1,6 @@
 public import Logging
 import FleetSupport
+public import FleetResilience
 import Metrics
 public import NIOCore
 public import NIOPosix
@@ -13,7 +14,8 @@ import Synchronization
 /// It is a `Service`: connections exist while `run()` does. A command sent while no
 /// connection is up throws `RedisError.unavailable` at once instead of waiting, because
 /// Fleet's callers (cache, rate limiter) have a fallback and a request should not wait
-/// for Redis to come back.
+/// for Redis to come back. Every command goes through `breaker`: once enough of them time
+/// out or lose their connection, commands fail at once until trial commands succeed.
 public final class RedisClient: Service, Sendable {
     public let configuration: RedisConfiguration
     private let eventLoopGroup: any EventLoopGroup
@@ -24,12 +26,16 @@ public final class RedisClient: Service, Sendable {
     private let connected = Atomic<Int>(0)
     private let connectedGauge = Gauge(label: "redis.client.connections", dimensions: [("state", "up")])
     private let failures = Counter(label: "redis.client.failures")
+    /// Counts failed commands (not error replies) and refuses commands while open.
+    public let breaker: CircuitBreaker
 
     public init(
         _ configuration: RedisConfiguration,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        breakers: CircuitBreakers? = nil,
         logger: Logger
     ) {
+        self.breaker = breakers?.breaker("redis", policy: .redis) ?? CircuitBreaker(name: "redis", policy: .redis, logger: logger)
         self.configuration = configuration
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
@@ -62,11 +68,21 @@ public final class RedisClient: Service, Sendable {
     /// Sends one command; an error reply is thrown as `RedisError.server`.
     @discardableResult
     public func send(_ command: RedisCommand) async throws -> RESPValue {
-        let connection = try nextConnection()
-        let start = ContinuousClock.now
-        defer { timer(for: command.name).recordNanoseconds((ContinuousClock.now - start).inNanoseconds) }
-        do {
+        try await guarded {
+            let connection = try nextConnection()
+            let start = ContinuousClock.now
+            defer { timer(for: command.name).recordNanoseconds((ContinuousClock.now - start).inNanoseconds) }
             return try await connection.send(command)
+        }
+    }
+
+    /// Runs one call through the breaker: an error reply is Redis answering, anything else
+    /// (no connection, a timeout, a broken connection) counts against it.
+    private func guarded<Result>(_ body: () async throws -> Result) async throws -> Result {
+        do {
+            return try await breaker.run(classify: { ($0 as? RedisError)?.code == .server ? .success : .failure }, body)
+        } catch is CircuitBreakerError {
+            throw RedisError.unavailable
         } catch let error as RedisError {
             if error.code != .server { failures.increment() }
             throw error
@@ -75,12 +91,8 @@ public final class RedisClient: Service, Sendable {
 
     /// Sends `commands` back to back on one connection; replies in order, error replies as values.
     public func pipeline(_ commands: [RedisCommand]) async throws -> [RESPValue] {
-        let connection = try nextConnection()
-        do {
-            return try await connection.pipeline(commands)
-        } catch {
-            failures.increment()
-            throw error
+        try await guarded {
+            try await nextConnection().pipeline(commands)
         }
     }
 

@@ -58,7 +58,7 @@ public struct FleetApplication: Sendable {
     ) async throws -> FleetApplication {
         let databases = if let shared { shared } else { try await Databases.open(settings, logger: logger) }
         let breakers = databases.breakers
-        let redis = try RedisServices.make(settings, logger: logger)
+        let redis = try RedisServices.make(settings, breakers: breakers, logger: logger)
         let services = try await ConduitServices.make(
             settings, shards: databases.shards, redis: redis, passwords: passwords, logger: logger, breakers: breakers
         )
