@@ -28,7 +28,7 @@ public final class PostgresDatabase: Database, Service {
         /// The physical shard this pool serves, for its metrics.
         public var shard: Int = 0
         /// The node's circuit breaker: taken from `breakers` by name
-        /// (`postgres.shard<n>.<host>:<port>`), with `CircuitBreakerPolicy.databaseNode`.
+        /// (`postgres.shard<n>.<host>:<port>`), with `CircuitBreakerPolicy.frequentlyCalled`.
         public var breakers: CircuitBreakers?
 
         public init(host: String, port: Int = 5432, username: String, password: String? = nil, database: String) {
@@ -89,7 +89,7 @@ public final class PostgresDatabase: Database, Service {
         self.acquireTimeout = configuration.acquireTimeout
         self.address = "\(configuration.host):\(configuration.port)"
         let name = "postgres.shard\(configuration.shard).\(address)"
-        self.breaker = configuration.breakers?.breaker(name, policy: .databaseNode) ?? CircuitBreaker(name: name, policy: .databaseNode, logger: logger)
+        self.breaker = configuration.breakers?.breaker(name, policy: .frequentlyCalled) ?? CircuitBreaker(name: name, policy: .frequentlyCalled, logger: logger)
     }
 
     /// Runs the connection pool until cancelled.

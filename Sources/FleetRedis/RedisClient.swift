@@ -35,7 +35,7 @@ public final class RedisClient: Service, Sendable {
         breakers: CircuitBreakers? = nil,
         logger: Logger
     ) {
-        self.breaker = breakers?.breaker("redis", policy: .redis) ?? CircuitBreaker(name: "redis", policy: .redis, logger: logger)
+        self.breaker = breakers?.breaker("redis", policy: .frequentlyCalled) ?? CircuitBreaker(name: "redis", policy: .frequentlyCalled, logger: logger)
         self.configuration = configuration
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
