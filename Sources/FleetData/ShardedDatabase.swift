@@ -51,24 +51,44 @@ public final class ShardedDatabase<Node: Database>: Sendable {
     public func scatter<Result: Sendable>(
         _ physical: [Int]? = nil, _ body: @escaping @Sendable (_ physical: Int, _ node: Node) async throws -> Result
     ) async throws -> [Result] {
+        try await gather(physical, tolerating: false, body).results
+    }
+
+    /// Like `scatter`, but a node that is unavailable (down, or past `timeout`) is left out
+    /// instead of failing the call: the results of the nodes that answered, and the
+    /// physical shards that did not. Fails only when none answered. For lists where an
+    /// answer missing one shard's part beats no answer (the caller says so to its client).
+    public func scatterAvailable<Result: Sendable>(
+        _ physical: [Int]? = nil, _ body: @escaping @Sendable (_ physical: Int, _ node: Node) async throws -> Result
+    ) async throws -> (results: [Result], missing: [Int]) {
+        try await gather(physical, tolerating: true, body)
+    }
+
+    private func gather<Result: Sendable>(
+        _ physical: [Int]?, tolerating: Bool, _ body: @escaping @Sendable (_ physical: Int, _ node: Node) async throws -> Result
+    ) async throws -> (results: [Result], missing: [Int]) {
         let targets = physical ?? Array(nodes.indices)
-        if targets.count == 1, let only = targets.first { return [try await body(only, nodes[only])] }
+        if targets.count == 1, let only = targets.first { return ([try await body(only, nodes[only])], []) }
         let nodes = self.nodes
         let timeout = self.timeout
-        return try await withThrowingTaskGroup(of: (Int, Result).self) { group in
+        let answers = try await withThrowingTaskGroup(of: (Int, Result?).self) { group in
             for (position, index) in targets.enumerated() {
                 group.addTask {
                     do {
                         return (position, try await withTimeout(timeout) { try await body(index, nodes[index]) })
                     } catch let error as DatabaseError where error.isUnavailable {
+                        if tolerating { return (position, nil) }
                         throw DatabaseError.unavailable("shard \(index): \(error)")
                     }
                 }
             }
-            var results = [Result?](repeating: nil, count: targets.count)
-            for try await (position, result) in group { results[position] = result }
-            return results.compactMap { $0 }
+            var answers = [Result?](repeating: nil, count: targets.count)
+            for try await (position, result) in group { answers[position] = result }
+            return answers
         }
+        let missing = zip(targets, answers).filter { $0.1 == nil }.map(\.0)
+        guard missing.count < targets.count else { throw DatabaseError.unavailable("shards \(missing): none answered") }
+        return (answers.compactMap { $0 }, missing)
     }
 
     /// Runs `body`, or fails with `DatabaseError.unavailable` once it has taken longer than

@@ -151,12 +151,19 @@ public protocol JSONWritable {
 
 /// A handler result rendered with `JSONWriter` as `200 OK` JSON (wrap it in
 /// `EditedResponse` for another status).
-public protocol JSONResponse: ResponseGenerator, JSONWritable {}
+public protocol JSONResponse: ResponseGenerator, JSONWritable {
+    /// Headers beside the content type (none unless a response says more about itself).
+    var headers: HTTPFields { get }
+}
 
 extension JSONResponse {
+    public var headers: HTTPFields { [:] }
+
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var json = JSONWriter()
         write(to: &json)
-        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: json.buffer))
+        var fields = headers
+        fields[.contentType] = "application/json; charset=utf-8"
+        return Response(status: .ok, headers: fields, body: .init(byteBuffer: json.buffer))
     }
 }

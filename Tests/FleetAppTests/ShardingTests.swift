@@ -1,4 +1,5 @@
 @testable import FleetApp
+import HTTPTypes
 import FleetData
 import FleetJobs
 import Foundation
@@ -217,10 +218,14 @@ func pendingEdgeJobs(in shards: Shards) async throws -> Int {
 
 /// A physical shard nobody answers on (a PostgreSQL port with no server), from the start:
 /// the instance starts, stays ready, serves everything that lives on the other shard, and
-/// fails with 503 and a Conduit error body only what needs the missing one.
+/// fails with 503 and a Conduit error body only what needs the missing one. The global
+/// list gathers from every shard: with partial lists on (the default) it answers from the
+/// live shard and says which is missing; off, it fails with 503.
 @Suite struct ShardDownTests {
-    @Test func aShardThatIsDownFailsOnlyTheRequestsThatNeedIt() async throws {
+    @Test(arguments: [true, false])
+    func aShardThatIsDownFailsOnlyTheRequestsThatNeedIt(partialLists: Bool) async throws {
         let conduit = try await TestConduit.make([
+            "database.shard.partial.lists": .init(.bool(partialLists), isSecret: false),
             "database.shard.1.url": .init(.string("postgres://fleet@127.0.0.1:1/fleet"), isSecret: true),
             // The dead shard fails fast whatever this is (refused connections); shard 0 may
             // be a PostgreSQL on a loaded machine.
@@ -249,8 +254,18 @@ func pendingEdgeJobs(in shards: Shards) async throws -> Int {
             #expect(try await client.send(.get, "/api/articles?author=\(local)").status == .ok)
             #expect(try await client.send(.get, "/api/user", token: token).status == .ok)
 
+            let list = try await client.send(.get, "/api/articles")
+            if partialLists {
+                #expect(list.status == .ok)
+                #expect(list.headers[HTTPField.Name("X-Fleet-Partial")!] == "shards=1")
+                #expect(JSON(value: try? JSONDecoding.object(list.body))["articles"][0]["slug"].string == slug)
+            } else {
+                #expect(list.status == .serviceUnavailable && errors(list)["server"] != nil)
+            }
+            // A list of one author's articles needs only their shard: complete, not partial.
+            #expect(try await client.send(.get, "/api/articles?author=\(local)").headers[HTTPField.Name("X-Fleet-Partial")!] == nil)
             let remote = name(on: 1, in: map, "remote")
-            for (method, path) in [(HTTPRequest.Method.get, "/api/articles"), (.get, "/api/tags"), (.get, "/api/profiles/\(remote)")] {
+            for (method, path) in [(HTTPRequest.Method.get, "/api/tags"), (.get, "/api/profiles/\(remote)")] {
                 let response = try await client.send(method, path)
                 #expect(response.status == .serviceUnavailable, "\(path)")
                 #expect(errors(response)["server"] != nil, "\(path)")

@@ -24,6 +24,7 @@ extension FleetApplication {
                 exposeHeaders: [
                     .retryAfter, .wwwAuthenticate, RateLimitMiddleware<ConduitContext>.policyHeader, RateLimitMiddleware<ConduitContext>.stateHeader,
                     CacheStatusMiddleware.headerName, RequestIDMiddleware<ConduitContext>.headerName, RecommendationSource.headerName,
+                    ArticlesResponse.partialHeader,
                 ],
                 maxAge: .seconds(3600)
             )

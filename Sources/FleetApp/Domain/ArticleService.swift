@@ -14,18 +14,25 @@ public struct ArticleService: Sendable {
     /// batched query; the viewer's bits take two more. The count of queries never
     /// depends on the page size.
     public func list(_ filter: ArticleFilter, viewer: FleetID?) async throws -> ArticlePage {
-        let page: CachedPage
+        var page: CachedPage
+        var missing: [Int] = []
         if filter.followedBy != nil {
             // The feed is one viewer's: nothing to share, so it is not cached.
             page = try await self.page(filter, latest: false)
         } else {
             let cache = filter.favoritedBy == nil ? services.caches.lists : services.caches.favoritedLists
-            page = try await cache.get(Self.pageKey(filter)) { try await self.page(filter, latest: true) } ?? CachedPage(ids: [], count: 0)
+            do {
+                page = try await cache.get(Self.pageKey(filter)) { try await self.page(filter, latest: true) } ?? CachedPage(ids: [], count: 0)
+            } catch let error as DatabaseError where error.isUnavailable && services.partialLists && services.shards.nodes.count > 1 {
+                // A shard is down: the others' part of the page, said to be partial, and
+                // never cached.
+                (page, missing) = try await gather(filter, latest: false, partial: true)
+            }
         }
         // Every author in a feed is one the viewer follows: no query needed to say so.
         return ArticlePage(
             articles: try await listed(page.ids, viewer: viewer, followsEveryAuthor: filter.followedBy != nil),
-            articlesCount: page.count
+            articlesCount: page.count, missingShards: missing
         )
     }
 
@@ -105,11 +112,16 @@ public struct ArticleService: Sendable {
     /// follows or favorites. `latest` for pages that are cached for everyone (see
     /// `Database.readLatest`).
     func page(_ filter: ArticleFilter, latest: Bool) async throws -> CachedPage {
+        try await gather(filter, latest: latest, partial: false).page
+    }
+
+    /// `page`, and with `partial` the shards left out because they did not answer.
+    private func gather(_ filter: ArticleFilter, latest: Bool, partial: Bool) async throws -> (page: CachedPage, missing: [Int]) {
         if let viewer = filter.followedBy {
             // The feed reads the viewer's timeline (the route sets no other filter).
-            return try await services.timelines.page(for: viewer, limit: filter.limit, offset: filter.offset)
+            return (try await services.timelines.page(for: viewer, limit: filter.limit, offset: filter.offset), [])
         }
-        let empty = CachedPage(ids: [], count: 0)
+        let empty = (page: CachedPage(ids: [], count: 0), missing: [Int]())
         let shards = services.shards
         var scope = PageScope()
         if let author = filter.author {
@@ -132,16 +144,17 @@ public struct ArticleService: Sendable {
         let (limit, offset) = targets.count == 1 ? (filter.limit, filter.offset) : (filter.offset + filter.limit, 0)
         let pageQuery: SQLQuery =
             "SELECT a.id FROM articles a \(Self.whereClause(conditions)) ORDER BY a.id DESC LIMIT \(bind: limit) OFFSET \(bind: offset)"
-        let pages = try await shards.scatter(targets) { _, node in
+        let read: @Sendable (Int, InstrumentedDatabase) async throws -> CachedPage = { _, node in
             try await Self.read(node, latest: latest) { db in
                 let count = try await db.first(countQuery)?.decode(at: 0, as: Int.self) ?? 0
                 return CachedPage(ids: try await db.query(pageQuery).map { try $0.decode(at: 0) }, count: count)
             }
         }
+        let (pages, missing) = partial ? try await shards.scatterAvailable(targets, read) : (try await shards.scatter(targets, read), [])
         let count = pages.reduce(0) { $0 + $1.count }
-        guard targets.count > 1 else { return CachedPage(ids: pages[0].ids, count: count) }
+        guard targets.count > 1 else { return (CachedPage(ids: pages[0].ids, count: count), missing) }
         let merged = mergeDescending(pages.map { $0.ids }, limit: filter.offset + filter.limit)
-        return CachedPage(ids: Array(merged.dropFirst(filter.offset)), count: count)
+        return (CachedPage(ids: Array(merged.dropFirst(filter.offset)), count: count), missing)
     }
 
     /// The logical shards a user's follows or favorites point at: at most 1024 rows, read

@@ -23,14 +23,18 @@ public struct ConduitServices: Sendable {
     public let wakeups: JobWakeups
     /// The recommender's client and the popular fallback (`recommendations`).
     public let recommending: Recommending
+    /// Whether a list that gathers from every shard answers from the shards that are up
+    /// when one is down, saying so (`database.shard.partial.lists`).
+    public let partialLists: Bool
     public let logger: Logger
 
     public init(
         shards: Shards, ids: FleetIDGenerator, passwords: any PasswordHasher, tokens: TokenService,
         caches: ConduitCaches, feed: FeedPolicy = FeedPolicy(), mailer: Mailer? = nil, wakeups: JobWakeups = JobWakeups(), logger: Logger,
-        recommending: Recommending? = nil
+        recommending: Recommending? = nil, partialLists: Bool = true
     ) {
         self.shards = shards
+        self.partialLists = partialLists
         self.feed = feed
         self.mailer = mailer
         self.wakeups = wakeups
@@ -58,7 +62,8 @@ public struct ConduitServices: Sendable {
             feed: settings.feed,
             mailer: try Mailer.make(settings, breakers: breakers, logger: logger),
             logger: logger,
-            recommending: Recommending.make(settings.recommender, breakers: breakers, logger: logger)
+            recommending: Recommending.make(settings.recommender, breakers: breakers, logger: logger),
+            partialLists: settings.partialLists
         )
     }
 

@@ -66,6 +66,9 @@ public struct Comment: Sendable {
 public struct ArticlePage: Sendable {
     public var articles: [Article]
     public var articlesCount: Int
+    /// Physical shards whose part is missing (they were down and the list was answered
+    /// from the others); empty for a complete page.
+    public var missingShards: [Int] = []
 }
 
 /// What selects articles for a list; all filters combine with AND.

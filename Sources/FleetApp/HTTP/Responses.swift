@@ -2,6 +2,7 @@
 /// left out: Conduit clients read `bio` and `image` unconditionally. Responses wrap these
 /// in `JSONEnvelope` (`{"article": ...}`).
 public import FleetHTTP
+import HTTPTypes
 
 /// `{"articles": [...], "articlesCount": n}`, the one response that is not an envelope.
 struct ArticlesResponse: JSONResponse {
@@ -13,6 +14,13 @@ struct ArticlesResponse: JSONResponse {
             json.field("articlesCount", page.articlesCount)
         }
     }
+
+    /// A page answered without some shards says so: `X-Fleet-Partial: shards=1`.
+    var headers: HTTPFields {
+        page.missingShards.isEmpty ? [:] : [Self.partialHeader: "shards=" + page.missingShards.map(String.init).joined(separator: ",")]
+    }
+
+    static var partialHeader: HTTPField.Name { HTTPField.Name("X-Fleet-Partial")! }
 }
 
 extension AuthenticatedUser: JSONWritable {

@@ -33,6 +33,7 @@ public struct FleetSettings: Sendable {
     public var databaseShards: [ShardNode]
     public var databaseShardMapFile: String?
     public var databaseShardTimeout: Duration
+    public var partialLists: Bool
     public var databaseReaders: Int
     public var databaseSynchronous: String
     public var databaseAcquireTimeout: Duration
@@ -100,6 +101,7 @@ public struct FleetSettings: Sendable {
         Entry(key: "database.shard.<n>.replica.urls", defaultValue: "unset (no replicas)", help: "Streaming replicas of shard n's primary, comma-separated."),
         Entry(key: "database.shard.map.file", defaultValue: "unset (even split)", help: "File mapping the 1024 logical shards onto physical shards (`0-511:0,512-1023:1`); `fleet shard-move` rewrites it."),
         Entry(key: "database.shard.timeout.ms", defaultValue: "2000", help: "How long each shard may take in a scatter-gather (global list, tags, feed) before the request fails with 503."),
+        Entry(key: "database.shard.partial.lists", defaultValue: "true", help: "With a shard down, lists that gather from every shard answer from the others, with `X-Fleet-Partial: shards=N` (false: 503)."),
         Entry(key: "database.sqlite.path", defaultValue: "<data.dir>/fleet.sqlite", help: "SQLite database file (WAL mode)."),
         Entry(key: "database.sqlite.readers", defaultValue: "4", help: "Read-only SQLite connections (reads run in parallel; writes are queued on one writer)."),
         Entry(key: "database.sqlite.synchronous", defaultValue: "normal", help: "SQLite `synchronous` pragma: `normal` survives a killed process, `full` also a power cut."),
@@ -170,6 +172,7 @@ public struct FleetSettings: Sendable {
         }
         databaseShardMapFile = config.string(forKey: "database.shard.map.file")
         databaseShardTimeout = .milliseconds(config.int(forKey: "database.shard.timeout.ms", default: 2000))
+        partialLists = config.bool(forKey: "database.shard.partial.lists", default: true)
         databaseReaders = config.int(forKey: "database.sqlite.readers", default: 4)
         databaseSynchronous = config.string(forKey: "database.sqlite.synchronous", default: "normal")
         databaseAcquireTimeout = .milliseconds(config.int(forKey: "database.acquire.timeout.ms", default: 10_000))
