@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
 # Faults under load, through the load balancer (the resilience issue's chaos checks):
 #
-#   scripts/chaos.sh [--bin PATH] [--rate 150] [--duration 24] [--scenarios kill,rolling,redis] [--out DIR] [--check]
+#   scripts/chaos.sh [--bin PATH] [--rate 150] [--duration 24] [--scenarios LIST] [--out DIR] [--check]
 #
-# Starts PostgreSQL and Redis (scripts/topology.sh t1 --redis), two `fleet serve` instances
-# behind nginx (scripts/lb.sh: least retries on refused connections, passive health
-# checks), and for each scenario runs `fleet loadtest` (open model) through nginx while:
-#   kill     SIGKILL one instance a third of the way in, start it again 3 s later;
-#   rolling  SIGTERM each instance in turn, each back and ready before the next;
-#   redis    SIGKILL Redis a third of the way in, start it again 3 s later.
+# Starts T3's databases (scripts/topology.sh t3 --redis --sync: two shards, each a primary
+# and a synchronous streaming replica, and Redis), two `fleet serve` instances without
+# workers behind nginx (scripts/lb.sh: retries on refused connections, passive health
+# checks) and one `fleet worker`, and for each scenario runs `fleet loadtest` (open model)
+# through nginx while, a third of the way in:
+#   kill      one instance is SIGKILLed, and started again 3 s later;
+#   rolling   each instance gets SIGTERM in turn, each back and ready before the next;
+#   redis     Redis is SIGKILLed, and started again 3 s later;
+#   replica   shard 0's replica is stopped, and started again 3 s later;
+#   worker    the worker is SIGKILLed (mid-job, under this load), and started again 3 s later;
+#   failover  shard 1's primary crashes and its replica is promoted 1 s later (run last:
+#             the shard has no replica afterwards).
+# Default: all six, in that order.
 # Then `fleet loadtest verify` checks that every acknowledged write exists. Prints per
 # scenario: requests, failed (and %), p99 before, during and after the fault (from the
 # per-second series: the worst second of each window), and writes lost; writes
 # chaos.json. With --check it exits 1 unless: kill < 0.1 % failed (or at most 3
-# requests: the writes in flight on the killed instance), rolling 0 failed, redis
-# < 1 % failed, and no scenario lost a write.
+# requests: the writes in flight on the killed instance), rolling, replica and worker 0
+# failed, redis < 1 %, failover < 3 % (writes to shard 1 are refused with 503 until the
+# promotion), and no scenario lost a write.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-bin="$root/.build/release/fleet" rate=150 duration=24 scenarios="kill,rolling,redis" out="" check=""
+bin="$root/.build/release/fleet" rate=150 duration=24 scenarios="kill,rolling,redis,replica,worker,failover" out="" check=""
 while [ $# -gt 0 ]; do
     case $1 in
     --bin) bin=$2; shift 2 ;;
@@ -44,7 +52,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-read -ra flags <<<"$("$root/scripts/topology.sh" start t1 "$dir/db" --redis)"
+read -ra flags <<<"$("$root/scripts/topology.sh" start t3 "$dir/db" --redis --sync)"
 redis_url=${flags[-1]}
 redis_port=${redis_url##*:}
 export FLEET_AUTH_JWT_SECRET=chaos-secret-chaos-secret-chaos-secret-42
@@ -52,12 +60,21 @@ export FLEET_AUTH_JWT_SECRET=chaos-secret-chaos-secret-chaos-secret-42
 start_instance() {  # INDEX: (re)starts instance INDEX on its ports and waits until ready
     local index=$1
     "$bin" serve --data-dir "$dir/data$index" --http-port "${ports[$index]}" --http-admin-port "${admins[$index]}" \
-        --log-level warning --ratelimit-enabled false --auth-bcrypt-cost 4 "${flags[@]}" 2>>"$dir/instance$index.log" &
+        --log-level warning --ratelimit-enabled false --auth-bcrypt-cost 4 --jobs-workers none "${flags[@]}" 2>>"$dir/instance$index.log" &
     pids[$index]=$!
     for _ in $(seq 200); do curl -fs "http://127.0.0.1:${ports[$index]}/health/ready" >/dev/null 2>&1 && return; sleep 0.05; done
     echo "instance $index did not become ready" >&2; tail -20 "$dir/instance$index.log" >&2; exit 1
 }
+start_worker() {  # (re)starts the worker (pids[2]) and waits until it is ready
+    "$bin" worker --data-dir "$dir/data-worker" --http-admin-port "$worker_admin" --log-level warning "${flags[@]}" \
+        2>>"$dir/worker.log" &
+    pids[2]=$!
+    for _ in $(seq 200); do curl -fs "http://127.0.0.1:$worker_admin/health/ready" >/dev/null 2>&1 && return; sleep 0.05; done
+    echo "the worker did not become ready" >&2; tail -20 "$dir/worker.log" >&2; exit 1
+}
+worker_admin=$(free_port)
 for index in 0 1; do ports[$index]=$(free_port); admins[$index]=$(free_port); start_instance "$index"; done
+start_worker
 lb=$("$root/scripts/lb.sh" start "$dir/lb" "$(free_port)" "127.0.0.1:${ports[0]}" "127.0.0.1:${ports[1]}")
 
 fault() {  # SCENARIO: the fault, run a third of the way into the measured time
@@ -80,6 +97,21 @@ fault() {  # SCENARIO: the fault, run a third of the way into the measured time
         kill -9 "$(cat "$dir/db/redis/redis.pid" 2>/dev/null || pgrep -f "redis-server.*:$redis_port")" 2>/dev/null || true
         sleep 3
         "$root/scripts/redis.sh" start "$dir/db/redis" "$redis_port" >/dev/null
+        ;;
+    replica)
+        "$root/scripts/postgres.sh" stop "$dir/db/shard0-replica"
+        sleep 3
+        "$root/scripts/postgres.sh" restart "$dir/db/shard0-replica"
+        ;;
+    worker)
+        kill -9 "${pids[2]}"; wait "${pids[2]}" 2>/dev/null || true
+        sleep 3
+        start_worker
+        ;;
+    failover)
+        "$root/scripts/postgres.sh" crash "$dir/db/shard1"
+        sleep 1
+        "$root/scripts/postgres.sh" promote "$dir/db/shard1-replica"
         ;;
     esac
 }
@@ -133,6 +165,8 @@ for name in scenarios:
     if name == "kill" and r["failed_percent"] >= 0.1 and r["failed"] > 3: problems.append(f"kill: {r['failed']} failed")
     if name == "rolling" and r["failed"] > 0: problems.append(f"rolling: {r['failed']} failed")
     if name == "redis" and r["failed_percent"] >= 1: problems.append(f"redis: {r['failed_percent']} % failed")
+    if name in ("replica", "worker") and r["failed"] > 0: problems.append(f"{name}: {r['failed']} failed")
+    if name == "failover" and r["failed_percent"] >= 3: problems.append(f"failover: {r['failed_percent']} % failed")
 json.dump(results, open(f"{out}/chaos.json", "w"), indent=2)
 if check and problems:
     print("FAIL: " + "; ".join(problems)); sys.exit(1)

@@ -16,8 +16,10 @@
 #      503, pages spanning every shard come from the other, marked partial), while the
 #      other shard serves reads and writes;
 #      then shard 1's primary crashes under write load and its replica is promoted,
-#   5. chaos under load through nginx (scripts/chaos.sh): an instance SIGKILLed, a rolling
-#      restart, Redis SIGKILLed, with `fleet loadtest` and every acknowledged write verified.
+#   5. chaos under load through nginx (scripts/chaos.sh, on T3's databases with a separate
+#      worker): an instance SIGKILLed, a rolling restart, Redis SIGKILLed, a replica
+#      stopped, the worker SIGKILLed, a primary failover, with `fleet loadtest` and every
+#      acknowledged write verified.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -343,7 +345,7 @@ echo "fleet serve $t3"
 read -ra t3_settings <<<"$t3"
 after_suite=shard_down live_checks t3 2 "${t3_settings[@]}"
 
-step "chaos under load through nginx: an instance SIGKILLed, a rolling restart, Redis SIGKILLed (scripts/chaos.sh)"
-"$root/scripts/chaos.sh" --bin "$root/.build/debug/fleet" --rate 100 --duration 15 --check
+step "chaos under load through nginx: an instance SIGKILLed, a rolling restart, Redis SIGKILLed, a replica stopped, the worker SIGKILLed, a failover (scripts/chaos.sh)"
+"$root/scripts/chaos.sh" --bin "$root/.build/debug/fleet" --rate 100 --duration 10 --check
 
 step "all tests passed"

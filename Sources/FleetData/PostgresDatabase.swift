@@ -66,6 +66,8 @@ public final class PostgresDatabase: Database, Service {
     public let breaker: CircuitBreaker
     /// `host:port`, for logs and metrics.
     public let address: String
+    /// Retries transactions PostgreSQL aborted (deadlocks, serialization failures).
+    private let retrier: Retrier
 
     public init(_ configuration: Configuration, logger: Logger) {
         var client = PostgresClient.Configuration(
@@ -89,6 +91,10 @@ public final class PostgresDatabase: Database, Service {
         self.acquireTimeout = configuration.acquireTimeout
         self.address = "\(configuration.host):\(configuration.port)"
         let name = "postgres.shard\(configuration.shard).\(address)"
+        self.retrier = Retrier(
+            name: name, attempts: 3, backoff: Backoff(first: .milliseconds(1), max: .milliseconds(30)),
+            budget: RetryBudget(ratio: 0.2, minimumPerSecond: 5)
+        )
         self.breaker = configuration.breakers?.breaker(name, policy: .frequentlyCalled) ?? CircuitBreaker(name: name, policy: .frequentlyCalled, logger: logger)
     }
 
@@ -221,21 +227,17 @@ public final class PostgresDatabase: Database, Service {
 
     /// Runs `body` in a transaction, and runs it again (up to three times in all) when
     /// PostgreSQL aborts it as a deadlock victim or a serialization failure: the whole
-    /// transaction was rolled back, so a retry is safe.
+    /// transaction was rolled back, so a retry is safe. Retries go through the node's
+    /// `Retrier`, whose budget keeps a storm of conflicts from doubling the load.
     public func transaction<Result: Sendable>(
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result {
-        var attempt = 1
-        while true {
-            do {
-                return try await transactionOnce(body)
-            } catch PostgresExecutor.Retryable.transactionAborted(let state) where attempt < 3 {
-                logger.debug("retrying an aborted transaction", metadata: ["sqlstate": "\(state)", "attempt": "\(attempt)"])
-                attempt += 1
-                try await Task.sleep(for: .milliseconds(Int.random(in: 1...10) * attempt))
-            } catch PostgresExecutor.Retryable.transactionAborted(let state) {
-                throw DatabaseError.aborted("transaction aborted (\(state)) three times")
+        do {
+            return try await retrier.run(isRetryable: { if case PostgresExecutor.Retryable.transactionAborted = $0 { true } else { false } }) {
+                try await transactionOnce(body)
             }
+        } catch PostgresExecutor.Retryable.transactionAborted(let state) {
+            throw DatabaseError.aborted("transaction aborted (\(state)); not retried again")
         }
     }
 

@@ -147,7 +147,13 @@ public final class RedisClient: Service, Sendable {
                 let connection = try await RedisConnection.connect(configuration, on: eventLoopGroup.next())
                 slots[index].connection.withLock { $0 = connection }
                 connectedGauge.record(connected.add(1, ordering: .relaxed).newValue)
-                if !wasUp { logger.notice("redis connection restored", metadata: ["redis.slot": "\(index)"]) }
+                if !wasUp {
+                    logger.notice("redis connection restored", metadata: ["redis.slot": "\(index)"])
+                    // A new connection is evidence Redis is back: trial commands go now
+                    // rather than at the end of the open wait (a cache invalidation refused
+                    // in that second would leave other instances stale).
+                    breaker.tryNow()
+                }
                 wasUp = true
                 backoff.reset()
                 await connection.monitor(pingEvery: configuration.healthCheckInterval)

@@ -95,6 +95,11 @@ public final class CircuitBreaker: Sendable {
         if let transition { announce(transition) }
     }
 
+    /// Lets trial calls through now if the breaker is open (see `CircuitBreakerState.endWait`).
+    public func tryNow() {
+        state.withLock { $0.endWait(now: .now) }
+    }
+
     /// An operator's override: `.forcedOpen`, `.forcedClosed`, or nil to lift it.
     public func force(_ phase: Phase?) {
         let transition = state.withLock { $0.force(phase, now: .now) }

@@ -109,6 +109,13 @@ public struct CircuitBreakerState: Sendable {
         _ = record(.ignored, duration: .zero, permit: permit, now: origin)
     }
 
+    /// Ends an open breaker's wait now (the caller has other evidence the dependency is
+    /// back, such as a new connection): the next call finds it half-open and is a trial.
+    public mutating func endWait(now: ContinuousClock.Instant) {
+        guard phase == .open else { return }
+        openUntil = now
+    }
+
     /// An operator's override (`.forcedOpen` or `.forcedClosed`), or nil to lift it.
     public mutating func force(_ forced: Phase?, now: ContinuousClock.Instant) -> Transition? {
         switch forced {

@@ -106,6 +106,15 @@ import Testing
         state.release(trial)
     }
 
+    @Test func otherEvidenceEndsTheOpenWaitEarly() {
+        var state = CircuitBreakerState(policy: policy, now: start)
+        for _ in 0..<4 { call(&state, .failure) }
+        #expect(call(&state, .success, at: 1).admitted == false)
+        state.endWait(now: start + .seconds(1))
+        #expect(call(&state, .success, at: 1).transition?.from == .open)
+        #expect(state.phase == .halfOpen)
+    }
+
     @Test func anOperatorForcesItOpenOrClosedAndLiftsTheOverride() {
         var state = CircuitBreakerState(policy: policy, now: start)
         #expect(state.force(.forcedOpen, now: start)?.to == .forcedOpen)
