@@ -26,7 +26,7 @@ start)
     mkdir -p "$dir"
     if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; fi
     as_owner "$bin/initdb" -D "$dir/data" -U fleet --auth=trust -E UTF8 --no-sync >/dev/null
-    options="-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=500"
+    options="-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=1000"
     # For tests, durability is relaxed; `durable` keeps PostgreSQL's defaults (benchmarks).
     [ "${4:-}" = durable ] || options="$options -c fsync=off -c synchronous_commit=off"
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -o "$options" start >/dev/null
@@ -43,7 +43,7 @@ replica)
     mkdir -p "$dir"
     if [ "$(id -u)" = 0 ]; then chown postgres: "$dir"; fi
     as_owner "$bin/pg_basebackup" -h 127.0.0.1 -p "$primary" -U fleet -D "$dir/data" -R -X stream --checkpoint=fast --no-sync >/dev/null
-    options="-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=500 -c hot_standby=on"
+    options="-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=1000 -c hot_standby=on"
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 -o "$options" start >/dev/null
     echo "postgres://fleet@127.0.0.1:$port/postgres"
     ;;

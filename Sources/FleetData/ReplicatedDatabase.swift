@@ -77,6 +77,8 @@ public final class ReplicatedDatabase: Database, Service {
         var floor: WALPosition?
         /// Recent (time, primary position) samples, oldest first.
         var samples: [(at: ContinuousClock.Instant, position: WALPosition)] = []
+        /// Whether any node has answered a probe yet.
+        var anyAnswered = false
     }
 
     private struct Node {
@@ -85,7 +87,12 @@ public final class ReplicatedDatabase: Database, Service {
         var lag: Duration = .seconds(86_400)
         /// When this node was first seen primary after being something else.
         var primarySince: ContinuousClock.Instant?
+        /// Probes in a row that got no answer.
+        var failedProbes = 0
     }
+
+    /// Probes in a row without an answer that make a node's role unknown.
+    static let probesBeforeUnknown = 3
 
     /// - Parameter nodes: the shard's nodes; the first is expected to be the primary, but
     ///   roles are probed, so any order works once the first probe has run.
@@ -217,9 +224,13 @@ public final class ReplicatedDatabase: Database, Service {
     /// The node that takes writes: one that said it is primary at its last probe and
     /// whose breaker lets calls through; of two, the one promoted most recently.
     private func writer() -> Int? {
-        let candidates = state.withLock { state in
-            state.nodes.indices.filter { state.nodes[$0].role == .primary }.map { ($0, state.nodes[$0].primarySince) }
+        let (candidates, anyAnswered) = state.withLock { state in
+            (state.nodes.indices.filter { state.nodes[$0].role == .primary }.map { ($0, state.nodes[$0].primarySince) }, state.anyAnswered)
         }
+        // Until some node has answered a probe (a start-up on a busy machine), the first
+        // configured node is taken at its word; a write that reaches a node in recovery
+        // fails with 503 all the same.
+        if !anyAnswered { return nodes[0].breaker.refusesCalls ? nil : 0 }
         let usable = candidates.filter { !nodes[$0.0].breaker.refusesCalls }
         guard usable.count > 1 else { return usable.first?.0 }
         let newest = usable.max { ($0.1 ?? .now) < ($1.1 ?? .now) }
@@ -294,13 +305,21 @@ public final class ReplicatedDatabase: Database, Service {
         let changes: [String] = state.withLock { state in
             var changes: [String] = []
             for (index, answer) in answers.enumerated() {
-                let role: Role = answer.map { $0.inRecovery ? .replica : .primary } ?? .unknown
+                // One probe that did not answer in time (a busy machine) keeps the role a node
+                // had; three in a row make it unknown. A node that is really down is refused
+                // sooner by its breaker, which its failing calls and probes open.
+                state.nodes[index].failedProbes = answer == nil ? state.nodes[index].failedProbes + 1 : 0
+                let role: Role = answer.map { $0.inRecovery ? .replica : .primary }
+                    ?? (state.nodes[index].failedProbes < Self.probesBeforeUnknown ? state.nodes[index].role : .unknown)
                 if role != state.nodes[index].role {
                     changes.append("\(nodes[index].address) is \(role == .unknown ? "not answering" : role.rawValue)")
                     state.nodes[index].primarySince = role == .primary ? now : nil
                 }
                 state.nodes[index].role = role
-                if let answer { state.nodes[index].position = answer.position }
+                if let answer {
+                    state.nodes[index].position = answer.position
+                    state.anyAnswered = true
+                }
             }
             // The primary's position is the clock replicas' lags are read against.
             let primaries = state.nodes.filter { $0.role == .primary }

@@ -28,9 +28,9 @@ struct RecommenderProcessTests {
     /// The API's timeout for the recommender (the default), and what a busy two-core
     /// machine may add to it.
     static let timeout = Duration.milliseconds(300)
-    static let margin = Duration.milliseconds(1200)
+    static let margin = Duration.milliseconds(3000)
     /// How long the breaker stays open: long enough for a few answers on a busy machine.
-    static let openMilliseconds = 5000
+    static let openMilliseconds = 8000
 
     @Test func recommendationsSurviveARecommenderFrozenKilledOrFailing() async throws {
         let postgres = try PostgresServerProcess()
@@ -140,7 +140,8 @@ struct RecommenderProcessTests {
         // than any answer that waited out the timeout).
         var refused: [Answer] = []
         for _ in 0..<3 { refused.append(try await recommend(reader)) }
-        #expect(refused.allSatisfy { $0.status == .ok && $0.source == "popular; reason=breaker-open" && $0.elapsed < Self.timeout + Self.margin })
+        #expect(refused.allSatisfy { $0.status == .ok && $0.source == "popular; reason=breaker-open" }, "\(refused.map { ($0.source, $0.elapsed) })")
+        #expect(refused.allSatisfy { $0.elapsed < Self.timeout + Self.margin }, "\(refused.map(\.elapsed))")
         #expect((refused.map(\.elapsed).min() ?? .zero) < (timeouts.map(\.elapsed).min() ?? .zero), "\(refused.map(\.elapsed)) \(timeouts.map(\.elapsed))")
         #expect(refused.allSatisfy { $0.slugs.first == slugs["Loved"] })
         // Resumed: after the open duration, trial calls succeed and the breaker closes.

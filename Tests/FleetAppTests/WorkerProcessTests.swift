@@ -133,7 +133,8 @@ struct WorkerProcessTests {
             try await signUp(b)
             #expect(try await eventually { try await running() == 1 })
             w4.signal(SIGTERM)
-            #expect(try await w4.waitForExit(timeout: .seconds(20)) == 0)
+            let w4Status = try await w4.waitForExit(timeout: .seconds(20))
+            #expect(w4Status == 0, "exit status \(String(describing: w4Status)):\n\((try? String(contentsOf: w4.log, encoding: .utf8)) ?? "")")
             let released = try await database.read {
                 try await $0.first("SELECT state, attempt FROM jobs WHERE queue = 'mail' AND state <> 'completed'")
             }
