@@ -79,7 +79,7 @@ public enum ConduitJobs {
             guard let mailer = services.mailer,
                 let user = try await services.shards.node(for: id).readLatest({ db in try await UserService.user(where: "id = \(bind: id)", in: db) })
             else { return .completed }
-            try await mailer.send(mailer.welcome(user))
+            try await mailer.client.send(mailer.welcome(user))
             return .completed
         }
         return handlers
