@@ -68,6 +68,14 @@ public final class PostgresDatabase: Database, Service {
     public let address: String
     /// Retries transactions PostgreSQL aborted (deadlocks, serialization failures).
     private let retrier: Retrier
+    /// Whether the last health probe of this node (by its shard's tracker) got no answer.
+    private let lastProbeFailed = Atomic<Bool>(false)
+
+    /// Records the outcome of a health probe made elsewhere: while the last one failed, a
+    /// call waiting for a connection gives up at once instead of at the acquire timeout.
+    public func recordProbe(answered: Bool) {
+        lastProbeFailed.store(!answered, ordering: .relaxed)
+    }
 
     public init(_ configuration: Configuration, logger: Logger) {
         var client = PostgresClient.Configuration(
@@ -197,6 +205,7 @@ public final class PostgresDatabase: Database, Service {
                         // Or its breaker opened meanwhile: the node is failing, and a lease
                         // waiting on it would wait out the whole timeout.
                         unreachable = self.connections.unreachable(since: started) || self.breaker.phase.refusesCalls
+                            || self.lastProbeFailed.load(ordering: .relaxed)
                     }
                     if lease.state.compareExchange(expected: LeaseState.waiting, desired: LeaseState.timedOut, ordering: .acquiringAndReleasing).exchanged {
                         throw unreachable ? DatabaseError.unavailable("cannot connect to the server") : DatabaseError.acquireTimeout

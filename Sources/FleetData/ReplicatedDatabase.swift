@@ -294,6 +294,10 @@ public final class ReplicatedDatabase: Database, Service {
                 return answers
             }
             record(answers, at: ContinuousClock.now)
+            // Two probes in a row without an answer (one may be a busy moment): calls waiting
+            // for one of that node's connections give up now.
+            let failed = state.withLock { $0.nodes.map(\.failedProbes) }
+            for (node, failures) in zip(nodes, failed) { node.recordProbe(answered: failures < 2) }
             if !probed.isOpen, answers.contains(where: { $0?.inRecovery == false }) || ContinuousClock.now - started >= Self.startupGrace {
                 probed.arrive()
             }
