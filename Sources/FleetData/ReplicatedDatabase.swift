@@ -128,12 +128,6 @@ public final class ReplicatedDatabase: Database, Service {
         (primaryReads.load(ordering: .relaxed), replicaReads.load(ordering: .relaxed))
     }
 
-    /// Each node's address, role and breaker phase (for readiness details).
-    public var topology: [(address: String, role: Role, breaker: String, lag: Duration)] {
-        let roles = state.withLock { $0.nodes }
-        return zip(nodes, roles).map { ($0.address, $1.role, $0.breaker.phase.rawValue, $1.lag) }
-    }
-
     public func read<Result: Sendable>(
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result {

@@ -106,9 +106,6 @@ public final class CircuitBreaker: Sendable {
         if let transition { announce(transition) }
     }
 
-    /// The recent calls' totals (for readiness details).
-    public var totals: OutcomeWindow.Totals { state.withLock { $0.totals(now: .now) } }
-
     private func announce(_ transition: CircuitBreakerState.Transition) {
         let level: Logger.Level = transition.to == .open ? .warning : .notice
         logger.log(level: level, "circuit breaker \(name): \(transition.from.rawValue) -> \(transition.to.rawValue)")

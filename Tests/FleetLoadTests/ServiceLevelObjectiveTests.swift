@@ -4,18 +4,18 @@ import Testing
 
 @Suite struct ServiceLevelObjectiveTests {
     /// A run of `requests` of `latency` ms each, `errors` of them failed.
-    static func total(requests: Int, errors: Int, latency: Int) -> OperationReport {
+    static func total(requests: Int, errors: Int, latency: Int) throws -> OperationReport {
         let start = ContinuousClock.now
         let recorder = LoadRecorder(start: start, warmup: .zero)
         for index in 0..<requests {
             recorder.record("op", intended: start, finished: start + .milliseconds(latency), outcome: index < errors ? .status(500) : .success)
         }
-        return recorder.report(duration: .seconds(1), parameters: [:], objective: try! ServiceLevelObjective(p95Milliseconds: 1, errorRatePercent: 0), startedAt: Date()).total
+        return recorder.report(duration: .seconds(1), parameters: [:], objective: try ServiceLevelObjective(p95Milliseconds: 1, errorRatePercent: 0), startedAt: Date()).total
     }
 
     @Test func passesWithinBothBounds() throws {
         let objective = try ServiceLevelObjective(p95Milliseconds: 100, errorRatePercent: 1)
-        let verdict = objective.verdict(for: Self.total(requests: 200, errors: 2, latency: 40))
+        let verdict = objective.verdict(for: try Self.total(requests: 200, errors: 2, latency: 40))
         #expect(verdict.pass)
         #expect(verdict.failures.isEmpty)
         #expect(verdict.errorRatePercent == 1)
@@ -23,11 +23,11 @@ import Testing
 
     @Test func failsOnLatencyOrErrorsAndSaysWhich() throws {
         let objective = try ServiceLevelObjective(p95Milliseconds: 100, errorRatePercent: 1)
-        let slow = objective.verdict(for: Self.total(requests: 100, errors: 0, latency: 150))
+        let slow = objective.verdict(for: try Self.total(requests: 100, errors: 0, latency: 150))
         #expect(!slow.pass && slow.failures.count == 1 && slow.failures[0].hasPrefix("p95"))
-        let failing = objective.verdict(for: Self.total(requests: 100, errors: 5, latency: 10))
+        let failing = objective.verdict(for: try Self.total(requests: 100, errors: 5, latency: 10))
         #expect(!failing.pass && failing.failures == ["error rate 5 % > 1 %"])
-        let nothing = objective.verdict(for: Self.total(requests: 3, errors: 3, latency: 10))
+        let nothing = objective.verdict(for: try Self.total(requests: 3, errors: 3, latency: 10))
         #expect(!nothing.pass && nothing.failures.contains("no successful request"))
     }
 
