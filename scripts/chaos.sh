@@ -145,7 +145,8 @@ for name in scenarios:
     start = datetime.fromisoformat(report["startedAt"].replace("Z", "+00:00")).timestamp() + report["warmupSeconds"]
     before, during = int(began - start), int(ended - start) + 1
     def worst(seconds):
-        values = [i["p99Ms"] for i in report["intervals"] if i["second"] in seconds and i["p99Ms"] is not None]
+        # a second in which nothing completed has no p99 (the key is absent from the JSON)
+        values = [i["p99Ms"] for i in report["intervals"] if i["second"] in seconds and i.get("p99Ms") is not None]
         return round(max(values), 1) if values else None
     last = max(i["second"] for i in report["intervals"])
     total = report["total"]
