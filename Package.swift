@@ -27,6 +27,12 @@ let package = Package(
         .library(name: "FleetApp", targets: ["FleetApp"]),
         .library(name: "FleetLoad", targets: ["FleetLoad"]),
     ],
+    traits: [
+        // OTLP export of traces through swift-otel. Off by default: swift-otel and its
+        // protobuf code add minutes to a clean build (measured in BENCHMARKS.md), and
+        // without it every span is a no-op. `swift build --traits OTLP` turns it on.
+        .trait(name: "OTLP", description: "Export traces over OTLP/HTTP (swift-otel)"),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
@@ -44,6 +50,9 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.3.0"),
+        // Only OTLP over HTTP (protobuf): no gRPC stack.
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         // SQLite from the system (Debian: libsqlite3-dev).
@@ -65,6 +74,7 @@ let package = Package(
             name: "FleetData",
             dependencies: [
                 "CSQLite", "FleetResilience", "FleetSupport",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -78,6 +88,7 @@ let package = Package(
             name: "FleetJobs",
             dependencies: [
                 "FleetData", "FleetSupport",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -89,6 +100,7 @@ let package = Package(
             name: "FleetMail",
             dependencies: [
                 "FleetSupport",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
@@ -99,6 +111,7 @@ let package = Package(
             name: "FleetRedis",
             dependencies: [
                 "FleetResilience", "FleetSupport",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -112,6 +125,7 @@ let package = Package(
             name: "FleetCache",
             dependencies: [
                 "FleetRedis", "FleetSupport",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -135,6 +149,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "OTel", package: "swift-otel", condition: .when(traits: ["OTLP"])),
             ],
             swiftSettings: strict
         ),
@@ -172,10 +188,12 @@ let package = Package(
             dependencies: [
                 "FleetData", "FleetHTTP", "FleetObservability", "FleetCache", "FleetRedis", "FleetRateLimit", "FleetSupport",
                 "FleetResilience", "FleetJobs", "FleetMail",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -211,6 +229,11 @@ let package = Package(
         .testTarget(name: "FleetMailTests", dependencies: ["FleetMail", "FleetTestSupport"], swiftSettings: strict),
         .testTarget(name: "FleetResilienceTests", dependencies: ["FleetResilience", "FleetSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "FleetLoadTests", dependencies: ["FleetLoad"], swiftSettings: strict),
+        .testTarget(
+            name: "FleetObservabilityTests",
+            dependencies: ["FleetObservability", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "FleetDataTests", dependencies: ["FleetData", "FleetTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "FleetJobsTests",

@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 import Metrics
 import Synchronization
+import Tracing
 
 /// A two-level cache for one kind of value: L1 in this process (W-TinyLFU, bounded by
 /// entries and bytes), L2 in Redis when a `CacheBus` is given, and the loader (the
@@ -101,6 +102,26 @@ public final class Cache<Value: Codable & Sendable>: Sendable, CacheInvalidation
     /// `nil` means the loader found nothing, which is cached too.
     public func get(_ id: String, load: @escaping @Sendable () async throws -> Value?) async throws -> Value? {
         guard policy.enabled else { return try await load() }
+        return try await traced("cache.get") { try await lookup(id, load: load) }
+    }
+
+    /// A span around one lookup (its loader's statements are its children) saying which
+    /// layer answered, and the outcome recorded for the request's `Cache-Status`.
+    private func traced<Result>(_ operation: String, _ lookup: () async throws -> (Result, CacheStatus.Outcome)) async throws -> Result {
+        try await withSpan("\(operation) \(namespace)") { span in
+            let (result, outcome) = try await lookup()
+            CacheStatus.current?.record(outcome)
+            if span.isRecording {
+                span.updateAttributes { attributes in
+                    attributes["fleet.cache.name"] = namespace
+                    attributes["fleet.cache.outcome"] = "\(outcome)"
+                }
+            }
+            return result
+        }
+    }
+
+    private func lookup(_ id: String, load: @escaping @Sendable () async throws -> Value?) async throws -> (Value?, CacheStatus.Outcome) {
         let synchronized = await synchronize()
         let now = ContinuousClock.now
         var stale: Value??
@@ -122,22 +143,19 @@ public final class Cache<Value: Codable & Sendable>: Sendable, CacheInvalidation
         switch decision {
         case .hit(let value):
             counters.l1Hit.increment()
-            CacheStatus.current?.record(.l1Hit)
-            return value
+            return (value, .l1Hit)
         case .wait(let flight):
             task = flight
         }
         counters.l1Miss.increment()
         do {
             let loaded = try await task.value
-            CacheStatus.current?.record(loaded.outcome)
-            return loaded.value
+            return (loaded.value, loaded.outcome)
         } catch {
             guard let stale else { throw error }
             counters.stale.increment()
-            CacheStatus.current?.record(.stale)
             logger.warning("serving a stale cache entry: its reload failed", metadata: ["cache": "\(namespace)", "error": "\(error)"])
-            return stale
+            return (stale, .stale)
         }
     }
 
@@ -149,6 +167,12 @@ public final class Cache<Value: Codable & Sendable>: Sendable, CacheInvalidation
         _ ids: [String], loadMany: @Sendable ([String]) async throws -> [String: Value]
     ) async throws -> [String: Value] {
         guard policy.enabled else { return try await loadMany(ids) }
+        return try await traced("cache.getMany") { try await lookupMany(ids, loadMany: loadMany) }
+    }
+
+    private func lookupMany(
+        _ ids: [String], loadMany: @Sendable ([String]) async throws -> [String: Value]
+    ) async throws -> ([String: Value], CacheStatus.Outcome) {
         let synchronized = await synchronize()
         let now = ContinuousClock.now
         var found: [String: Value] = [:]
@@ -170,10 +194,7 @@ public final class Cache<Value: Codable & Sendable>: Sendable, CacheInvalidation
             }
         }
         counters.l1Hit.increment(by: Int64(ids.count - missing.count))
-        guard !missing.isEmpty else {
-            CacheStatus.current?.record(.l1Hit)
-            return found
-        }
+        guard !missing.isEmpty else { return (found, .l1Hit) }
         counters.l1Miss.increment(by: Int64(missing.count))
 
         var versions: [String: String] = [:]
@@ -197,10 +218,7 @@ public final class Cache<Value: Codable & Sendable>: Sendable, CacheInvalidation
                 counters.l2Error.increment()
             }
         }
-        guard !toLoad.isEmpty else {
-            CacheStatus.current?.record(.l2Hit)
-            return found
-        }
+        guard !toLoad.isEmpty else { return (found, .l2Hit) }
 
         let loaded: [String: Value]
         do {
@@ -209,9 +227,8 @@ public final class Cache<Value: Codable & Sendable>: Sendable, CacheInvalidation
             // Fail-safe only when every missing entry has a stale value to stand in.
             guard toLoad.allSatisfy({ stale[$0] != nil }) else { throw error }
             counters.stale.increment(by: Int64(toLoad.count))
-            CacheStatus.current?.record(.stale)
             for id in toLoad { if let value = stale[id] ?? nil { found[id] = value } }
-            return found
+            return (found, .stale)
         }
         var forL2: [(id: String, bytes: [UInt8], version: String)] = []
         for id in toLoad {
@@ -227,8 +244,7 @@ public final class Cache<Value: Codable & Sendable>: Sendable, CacheInvalidation
         if let bus, !forL2.isEmpty {
             do { try await bus.setMany(namespace, forL2, ttl: policy.ttl) } catch { counters.l2Error.increment() }
         }
-        CacheStatus.current?.record(.miss)
-        return found
+        return (found, .miss)
     }
 
     /// With other instances (a bus), waits until every invalidation they published before

@@ -3,12 +3,17 @@ import Logging
 /// Something that runs SQL: a pooled connection, or a transaction in progress.
 public protocol SQLExecutor: Sendable {
     var dialect: SQLDialect { get }
+    /// The server this executor's connection is on (`host:port`), for traces; nil for an
+    /// embedded database.
+    var node: String? { get }
     /// Runs a statement and returns its rows (none for statements without results).
     @discardableResult
     func query(_ query: SQLQuery) async throws -> [SQLRow]
 }
 
 extension SQLExecutor {
+    public var node: String? { nil }
+
     /// The first row, if any.
     public func first(_ query: SQLQuery) async throws -> SQLRow? {
         try await self.query(query).first

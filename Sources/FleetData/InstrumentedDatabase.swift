@@ -1,5 +1,6 @@
 import Metrics
 import Synchronization
+import Tracing
 
 /// Wraps any `Database` to count and time every round trip and every connection lease.
 ///
@@ -8,9 +9,13 @@ import Synchronization
 /// different number at `limit=1` and `limit=100`. Everything else goes to swift-metrics under OpenTelemetry's database-client names:
 /// `db.client.operation.duration` per statement, `db.client.connection.wait_time` for
 /// the wait for a pooled connection, and the `used` and `pending_requests` connection
-/// gauges, the same for SQLite and PostgreSQL.
+/// gauges, the same for SQLite and PostgreSQL. With tracing on, every statement is a
+/// client span (`db.system`, `db.shard`, the node, the operation and the statement with
+/// its placeholders: bound values never reach a trace).
 public final class InstrumentedDatabase: Database {
     public let base: any Database
+    let system: String
+    let shard: Int
     private let readTimer: Timer
     private let writeTimer: Timer
     private let waitTimer: Timer
@@ -19,6 +24,8 @@ public final class InstrumentedDatabase: Database {
 
     public init(_ base: any Database, system: String, shard: Int = 0) {
         self.base = base
+        self.system = system
+        self.shard = shard
         func dimensions(_ extra: (String, String)...) -> [(String, String)] { [("db.system", system), ("db.shard", String(shard))] + extra }
         self.readTimer = Timer(label: "db.client.operation.duration", dimensions: dimensions(("db.operation", "read")), preferredDisplayUnit: .seconds)
         self.writeTimer = Timer(label: "db.client.operation.duration", dimensions: dimensions(("db.operation", "write")), preferredDisplayUnit: .seconds)
@@ -62,7 +69,7 @@ public final class InstrumentedDatabase: Database {
             try await call { executor in
                 lease.acquired()
                 defer { lease.released() }
-                return try await body(CountingExecutor(base: executor, timer: timer))
+                return try await body(CountingExecutor(base: executor, timer: timer, system: system, shard: shard))
             }
         }
     }
@@ -102,14 +109,39 @@ public final class InstrumentedDatabase: Database {
 private struct CountingExecutor: SQLExecutor {
     let base: any SQLExecutor
     let timer: Timer
+    let system: String
+    let shard: Int
     var dialect: SQLDialect { base.dialect }
+    var node: String? { base.node }
 
     @discardableResult
     func query(_ query: SQLQuery) async throws -> [SQLRow] {
         QueryCount.current?.add(1)
         let start = ContinuousClock.now
         defer { timer.record(duration: ContinuousClock.now - start) }
-        return try await base.query(query)
+        return try await withSpan("db.query", ofKind: .client) { span in
+            // The statement is rendered for the span only when it is recorded: with tracing
+            // off or the trace not sampled, a statement costs no more than before.
+            if span.isRecording { describe(query, in: span) }
+            return try await base.query(query)
+        }
+    }
+
+    private func describe(_ query: SQLQuery, in span: any Span) {
+        let text = query.render(for: dialect).0
+        let operation = text.prefix(while: { !$0.isWhitespace }).uppercased()
+        span.operationName = "\(operation) shard \(shard)"
+        span.updateAttributes { attributes in
+            attributes["db.system"] = system
+            attributes["db.operation.name"] = operation
+            attributes["db.query.text"] = text
+            attributes["db.shard"] = shard
+            if let node = base.node {
+                let parts = node.split(separator: ":")
+                attributes["server.address"] = parts.first.map(String.init)
+                attributes["server.port"] = parts.count > 1 ? Int(parts[1]) : nil
+            }
+        }
     }
 }
 

@@ -25,6 +25,9 @@ public final class PostgresDatabase: Database, Service {
         /// How long a call waits for a pooled connection (all busy, or the server not
         /// reachable) before failing with `DatabaseError.acquireTimeout` (503 to clients).
         public var acquireTimeout: Duration = .seconds(10)
+        /// How long a statement may go without an answer before the caller gets
+        /// `DatabaseError.unavailable` and the connection is closed.
+        public var statementTimeout: Duration = .seconds(10)
         /// The physical shard this pool serves, for its metrics.
         public var shard: Int = 0
         /// The node's circuit breaker: taken from `breakers` by name
@@ -59,6 +62,7 @@ public final class PostgresDatabase: Database, Service {
     private let client: PostgresClient
     private let logger: Logger
     private let acquireTimeout: Duration
+    private let statementTimeout: Duration
     private let idle: Meter
     private let connections: PoolConnections
     /// Counts this node's failures (unreachable, broken connections, probes past their
@@ -97,6 +101,7 @@ public final class PostgresDatabase: Database, Service {
         self.connections = connections
         self.logger = logger
         self.acquireTimeout = configuration.acquireTimeout
+        self.statementTimeout = configuration.statementTimeout
         self.address = "\(configuration.host):\(configuration.port)"
         let name = "postgres.shard\(configuration.shard).\(address)"
         self.retrier = Retrier(
@@ -116,7 +121,7 @@ public final class PostgresDatabase: Database, Service {
     ) async throws -> Result {
         try await guarded {
             try await withConnection { connection in
-                try await body(PostgresExecutor(connection: connection, logger: logger))
+                try await body(PostgresExecutor(connection: connection, logger: logger, node: address, statementTimeout: statementTimeout))
             }
         }
     }
@@ -159,7 +164,7 @@ public final class PostgresDatabase: Database, Service {
         return try? await guarded {
             try await withDeadline(timeout, orThrow: { DatabaseError.unavailable("\(address): no answer within \(timeout)") }) {
               try await self.withConnection { connection -> (Bool, WALPosition)? in
-                let executor = PostgresExecutor(connection: connection, logger: self.logger)
+                let executor = PostgresExecutor(connection: connection, logger: self.logger, node: self.address, statementTimeout: self.statementTimeout)
                 guard
                     let row = try await executor.first(
                         "SELECT pg_is_in_recovery(), (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text"
@@ -255,7 +260,7 @@ public final class PostgresDatabase: Database, Service {
     ) async throws -> Result {
         try await guarded {
             try await withConnection { connection in
-                try await PostgresExecutor(connection: connection, logger: logger).inTransaction(begin: "BEGIN", logger: logger, body)
+                try await PostgresExecutor(connection: connection, logger: logger, node: address, statementTimeout: statementTimeout).inTransaction(begin: "BEGIN", logger: logger, body)
             }
         }
     }
@@ -286,6 +291,9 @@ public final class PostgresDatabase: Database, Service {
 struct PostgresExecutor: SQLExecutor {
     let connection: PostgresConnection
     let logger: Logger
+    let node: String?
+    /// How long a statement may go without an answer before it is abandoned.
+    let statementTimeout: Duration
     var dialect: SQLDialect { .postgres }
 
     @discardableResult
@@ -301,17 +309,31 @@ struct PostgresExecutor: SQLExecutor {
             case .blob(let bytes): bindings.append(ByteBuffer(bytes: bytes))
             }
         }
+        let statement = PostgresQuery(unsafeSQL: sql, binds: bindings)
+        let (connection, logger, node, timeout) = (connection, logger, node ?? "postgres", statementTimeout)
         do {
-            let rows = try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
-            var result: [SQLRow] = []
-            var columns: SQLColumns?
-            for try await row in rows {
-                let cells = Array(row)
-                let names = columns ?? SQLColumns(cells.map(\.columnName))
-                columns = names
-                result.append(SQLRow(columns: names, values: try cells.map(Self.value(of:))))
-            }
-            return result
+            // A statement sent as its connection was being closed under it (a server
+            // restarting) has been seen to get no answer and no error, ever: the caller is
+            // answered at the timeout, and the connection is closed so the pool drops it.
+            return try await withDeadline(
+                timeout,
+                orThrow: {
+                    Task { try? await connection.close() }
+                    return DatabaseError.unavailable("\(node): no answer to a statement within \(timeout)")
+                },
+                {
+                    let rows = try await connection.query(statement, logger: logger)
+                    var result: [SQLRow] = []
+                    var columns: SQLColumns?
+                    for try await row in rows {
+                        let cells = Array(row)
+                        let names = columns ?? SQLColumns(cells.map(\.columnName))
+                        columns = names
+                        result.append(SQLRow(columns: names, values: try cells.map(Self.value(of:))))
+                    }
+                    return result
+                }
+            )
         } catch let error as PSQLError {
             throw Self.translate(error)
         }

@@ -15,8 +15,13 @@ public struct ClaimedJob: Sendable, Equatable {
     public let runAt: Int64
     /// Proves that this worker still holds the job: every change to it names the token.
     public let lease: String
+    /// The trace of the span that enqueued it (empty when tracing was off).
+    public let trace: JobTraceContext
 
-    public init(id: Int64, queue: String, name: String, payload: String, attempt: Int, maxAttempts: Int, runAt: Int64, lease: String) {
+    public init(
+        id: Int64, queue: String, name: String, payload: String, attempt: Int, maxAttempts: Int, runAt: Int64, lease: String,
+        trace: JobTraceContext = JobTraceContext()
+    ) {
         self.id = id
         self.queue = queue
         self.name = name
@@ -25,6 +30,7 @@ public struct ClaimedJob: Sendable, Equatable {
         self.maxAttempts = maxAttempts
         self.runAt = runAt
         self.lease = lease
+        self.trace = trace
     }
 }
 

@@ -9,6 +9,20 @@ public import FleetData
 /// `unique_key` is unique among jobs that are available or running; a job that completed
 /// or died no longer blocks a new one with the same key.
 public enum JobSchema {
+    /// The table as it is now, for a new database: `statements` then every later step.
+    public static func current(_ dialect: SQLDialect) -> [SQLQuery] {
+        statements(dialect) + traceContext
+    }
+
+    /// The second step: the W3C trace context of the span that enqueued a job
+    /// (`traceparent`, `tracestate`), so that the run is traced as part of the request
+    /// that asked for it. NULL when tracing is off.
+    public static let traceContext: [SQLQuery] = [
+        "ALTER TABLE jobs ADD COLUMN trace_parent TEXT",
+        "ALTER TABLE jobs ADD COLUMN trace_state TEXT",
+    ]
+
+    /// The first step: the table and its indexes.
     public static func statements(_ dialect: SQLDialect) -> [SQLQuery] {
         let bigint = dialect.bigint
         return [

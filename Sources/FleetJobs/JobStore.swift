@@ -1,6 +1,7 @@
 public import FleetData
 import FleetSupport
 import Foundation
+import Tracing
 
 /// The jobs table's operations, on SQLite and PostgreSQL with one SQL text. Every change
 /// to a running job is fenced by its lease token (`WHERE lease_token = …`): a worker that
@@ -13,21 +14,37 @@ public struct JobStore: Sendable {
     /// change that produced it. Returns its id, or nil when a job with the same unique key
     /// is available or running (nothing is added).
     @discardableResult
+    ///
+    /// With tracing on, this is a producer span, and the job stores its trace context: its
+    /// run is then a consumer span in the same trace (`JobTraceContext`).
     public func enqueue(_ job: NewJob, now: Int64, in db: any SQLExecutor) async throws -> Int64? {
-        let row = try await db.first(
-            """
-            INSERT INTO jobs (queue, name, payload, state, priority, run_at, max_attempts, unique_key, created_at)
-            VALUES (\(bind: job.queue), \(bind: job.name), \(bind: job.payload), 'available', \(bind: job.priority),
-                    \(bind: job.runAt ?? now), \(bind: job.maxAttempts), \(bind: job.uniqueKey), \(bind: now))
-            ON CONFLICT DO NOTHING RETURNING id
-            """
-        )
-        guard let id = try row?.decode(at: 0, as: Int64.self) else { return nil }
-        if db.dialect == .postgres, (job.runAt ?? now) <= now {
-            // Delivered at commit, to every worker listening: a hint that saves a poll.
-            try await db.execute("SELECT pg_notify(\(bind: Self.channel), \(bind: job.queue))")
+        try await withSpan("\(job.name) publish", ofKind: .producer) { span in
+            let trace = JobTraceContext(span.context)
+            if span.isRecording {
+                span.updateAttributes { attributes in
+                    attributes["messaging.system"] = "fleet"
+                    attributes["messaging.operation.type"] = "send"
+                    attributes["messaging.destination.name"] = job.queue
+                    attributes["fleet.job.name"] = job.name
+                }
+            }
+            let row = try await db.first(
+                """
+                INSERT INTO jobs (queue, name, payload, state, priority, run_at, max_attempts, unique_key, created_at, trace_parent, trace_state)
+                VALUES (\(bind: job.queue), \(bind: job.name), \(bind: job.payload), 'available', \(bind: job.priority),
+                        \(bind: job.runAt ?? now), \(bind: job.maxAttempts), \(bind: job.uniqueKey), \(bind: now),
+                        \(bind: trace.parent), \(bind: trace.state))
+                ON CONFLICT DO NOTHING RETURNING id
+                """
+            )
+            guard let id = try row?.decode(at: 0, as: Int64.self) else { return nil }
+            span.attributes["messaging.message.id"] = String(id)
+            if db.dialect == .postgres, (job.runAt ?? now) <= now {
+                // Delivered at commit, to every worker listening: a hint that saves a poll.
+                try await db.execute("SELECT pg_notify(\(bind: Self.channel), \(bind: job.queue))")
+            }
+            return id
         }
-        return id
     }
 
     /// The notification channel of ready jobs; the payload is the queue's name.
@@ -49,14 +66,15 @@ public struct JobStore: Sendable {
                     SELECT id FROM jobs WHERE queue = \(bind: queue) AND state = 'available' AND run_at <= \(bind: now)
                     ORDER BY priority, run_at, id LIMIT \(bind: limit)\(unsafeSQL: skipLocked)
                 )
-                RETURNING id, queue, name, payload, attempt, max_attempts, run_at, priority
+                RETURNING id, queue, name, payload, attempt, max_attempts, run_at, priority, trace_parent, trace_state
                 """
             ).map { job in
                 (
                     priority: try job.decode(at: 7, as: Int.self),
                     job: ClaimedJob(
                         id: try job.decode(at: 0), queue: try job.decode(at: 1), name: try job.decode(at: 2), payload: try job.decode(at: 3),
-                        attempt: try job.decode(at: 4), maxAttempts: try job.decode(at: 5), runAt: try job.decode(at: 6), lease: token
+                        attempt: try job.decode(at: 4), maxAttempts: try job.decode(at: 5), runAt: try job.decode(at: 6), lease: token,
+                        trace: JobTraceContext(parent: try job.decode(at: 8), state: try job.decode(at: 9))
                     )
                 )
             }

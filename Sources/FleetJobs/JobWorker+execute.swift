@@ -1,5 +1,6 @@
 import FleetData
 import FleetSupport
+import Tracing
 
 extension JobWorker {
     /// How a handler's run ended.
@@ -10,11 +11,30 @@ extension JobWorker {
     }
 
     /// Runs one claimed job and records how it ended, fenced by its lease.
+    ///
+    /// With tracing on, the run is a consumer span in the trace of the span that enqueued
+    /// the job (its child, and linked to it), whatever process runs it.
     func execute(_ job: ClaimedJob, on node: any Database) async {
         let started = ContinuousClock.now
         metrics.started(job, delay: .microseconds(max(0, WallClock.microseconds() - job.runAt)))
         let entry = handlers.entry(for: job.name)
-        let run = await runWithHeartbeat(job, on: node)
+        let producer = job.trace.serviceContext
+        let run = await withSpan("\(job.name) process", context: producer ?? .topLevel, ofKind: .consumer) { span in
+            if span.isRecording {
+                if let producer { span.addLink(SpanLink(context: producer, attributes: [:])) }
+                span.updateAttributes { attributes in
+                    attributes["messaging.system"] = "fleet"
+                    attributes["messaging.operation.type"] = "process"
+                    attributes["messaging.destination.name"] = job.queue
+                    attributes["messaging.message.id"] = String(job.id)
+                    attributes["fleet.job.name"] = job.name
+                    attributes["fleet.job.attempt"] = job.attempt
+                }
+            }
+            let run = await runWithHeartbeat(job, on: node)
+            if case .finished(.failure(let error)) = run { span.recordError(error) }
+            return run
+        }
         let stopping = Task.isCancelled
         // Recorded even when the worker is being cancelled: an unstructured task does not
         // inherit the cancellation, and the record is what keeps the job from running twice.

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOExtras
 import NIOPosix
+import Tracing
 
 /// Fleet's small SMTP client: one session per message (EHLO, AUTH PLAIN when configured,
 /// MAIL, RCPT, DATA with dot-stuffing, QUIT), bounded as a whole by the configuration's
@@ -18,8 +19,17 @@ public struct SMTPClient: Sendable {
     public func send(_ message: MailMessage) async throws {
         _ = try message.encoded(eightBit: false)  // refused before connecting
         let configuration = configuration
-        try await withDeadline(configuration.timeout, orThrow: { SMTPError(.timeout, "the session took longer than \(configuration.timeout)") }) {
-            try await Self.session(configuration, message: message)
+        // A client span per session (the recipients are not recorded: they are personal data).
+        try await withSpan("smtp send", ofKind: .client) { span in
+            if span.isRecording {
+                span.updateAttributes { attributes in
+                    attributes["server.address"] = configuration.host
+                    attributes["server.port"] = configuration.port
+                }
+            }
+            try await withDeadline(configuration.timeout, orThrow: { SMTPError(.timeout, "the session took longer than \(configuration.timeout)") }) {
+                try await Self.session(configuration, message: message)
+            }
         }
     }
 

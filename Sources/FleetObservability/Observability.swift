@@ -4,11 +4,15 @@ public import Prometheus
 
 /// Process-wide logging and metrics, set up once by the executable.
 public enum Observability {
-    /// Bootstraps swift-log (to standard error, at `level`) and swift-metrics (into a
-    /// Prometheus registry, with OpenTelemetry names turned into Prometheus ones).
+    /// Bootstraps swift-log (to standard error, at `level`, as text or JSON, with the
+    /// trace and span ids of the current span when tracing is on) and swift-metrics (into
+    /// a Prometheus registry, with OpenTelemetry names turned into Prometheus ones).
     /// Returns the registry that `/metrics` renders.
-    public static func bootstrap(logLevel: Logger.Level) -> PrometheusCollectorRegistry {
-        LoggingSystem.bootstrap { label in FleetLogHandler(label: label, level: logLevel) }
+    public static func bootstrap(
+        logLevel: Logger.Level, format: LogFormat = .text, tracing: TracingBackend? = nil
+    ) -> PrometheusCollectorRegistry {
+        let provider = tracing?.logMetadata
+        LoggingSystem.bootstrap({ label, _ in FleetLogHandler(label: label, level: logLevel, format: format, metadataProvider: provider) }, metadataProvider: provider)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(makeMetricsFactory(registry: registry))
         return registry

@@ -2,6 +2,7 @@ public import Logging
 import FleetSupport
 public import FleetResilience
 import Metrics
+import Tracing
 public import NIOCore
 public import NIOPosix
 public import ServiceLifecycle
@@ -68,7 +69,7 @@ public final class RedisClient: Service, Sendable {
     /// Sends one command; an error reply is thrown as `RedisError.server`.
     @discardableResult
     public func send(_ command: RedisCommand) async throws -> RESPValue {
-        try await guarded {
+        try await guarded(command.name) {
             let connection = try nextConnection()
             let start = ContinuousClock.now
             defer { timer(for: command.name).recordNanoseconds((ContinuousClock.now - start).inNanoseconds) }
@@ -78,9 +79,21 @@ public final class RedisClient: Service, Sendable {
 
     /// Runs one call through the breaker: an error reply is Redis answering, anything else
     /// (no connection, a timeout, a broken connection) counts against it.
-    private func guarded<Result>(_ body: () async throws -> Result) async throws -> Result {
+    /// With tracing on, each call is a client span named after its command (never its
+    /// arguments, which may hold tokens).
+    private func guarded<Result>(_ operation: String, _ body: () async throws -> Result) async throws -> Result {
         do {
-            return try await breaker.run(classify: { ($0 as? RedisError)?.code == .server ? .success : .failure }, body)
+            return try await withSpan(operation, ofKind: .client) { span in
+                if span.isRecording {
+                    span.updateAttributes { attributes in
+                        attributes["db.system"] = "redis"
+                        attributes["db.operation.name"] = operation
+                        attributes["server.address"] = configuration.host
+                        attributes["server.port"] = configuration.port
+                    }
+                }
+                return try await breaker.run(classify: { ($0 as? RedisError)?.code == .server ? .success : .failure }, body)
+            }
         } catch is CircuitBreakerError {
             throw RedisError.unavailable
         } catch let error as RedisError {
@@ -91,7 +104,7 @@ public final class RedisClient: Service, Sendable {
 
     /// Sends `commands` back to back on one connection; replies in order, error replies as values.
     public func pipeline(_ commands: [RedisCommand]) async throws -> [RESPValue] {
-        try await guarded {
+        try await guarded(commands.count == 1 ? commands[0].name : "PIPELINE") {
             try await nextConnection().pipeline(commands)
         }
     }

@@ -10,7 +10,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try FleetSettings(config: try await FleetSettings.reader(arguments: options.settings, configFile: options.file))
-        _ = Observability.bootstrap(logLevel: settings.logLevel)
+        _ = Observability.bootstrap(logLevel: settings.logLevel, format: settings.logFormat)
         let logger = Logger(label: "fleet.migrate")
         // Opening the databases applies what is pending on every shard's primary.
         let versions = try await Databases.with(settings, logger: logger) { shards in

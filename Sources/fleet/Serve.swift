@@ -42,8 +42,11 @@ struct Worker: AsyncParsableCommand {
 /// `jobs.grace.seconds`), then Redis and the databases stop.
 func runRole(_ role: FleetRole, options: ConfigOptions, overrides: [String]) async throws {
     let settings = try FleetSettings(config: try await FleetSettings.reader(arguments: overrides + options.settings, configFile: options.file))
-    let metrics = Observability.bootstrap(logLevel: settings.logLevel)
+    var tracingOptions = settings.tracing
+    tracingOptions.serviceName = "fleet-\(role)"
+    let tracing = try TracingBackend.bootstrap(tracingOptions)
+    let metrics = Observability.bootstrap(logLevel: settings.logLevel, format: settings.logFormat, tracing: tracing)
     let logger = Logger(label: "fleet")
-    try await FleetApplication.build(settings, role: role, logger: logger, metrics: metrics).run()
+    try await FleetApplication.build(settings, role: role, logger: logger, metrics: metrics).run(outliving: tracing.map { [$0.service] } ?? [])
     logger.notice("fleet stopped")
 }

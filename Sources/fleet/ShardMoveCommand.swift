@@ -25,7 +25,7 @@ struct ShardMoveCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try FleetSettings(config: try await FleetSettings.reader(arguments: options.settings, configFile: options.file))
-        _ = Observability.bootstrap(logLevel: settings.logLevel)
+        _ = Observability.bootstrap(logLevel: settings.logLevel, format: settings.logFormat)
         guard let mapFile = settings.databaseShardMapFile else {
             throw ValidationError("set database.shard.map.file: the move switches the map by rewriting that file")
         }

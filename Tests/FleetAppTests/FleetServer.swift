@@ -32,8 +32,8 @@ struct FleetServer {
             process.executableURL = Self.binary
             process.arguments = [
                 role, "--data-dir", dataDirectory.path, "--http-port", "\(port)", "--http-admin-port", "\(adminPort)",
-                "--auth-bcrypt-cost", "\(bcryptCost)", "--log-level", "warning",
-            ] + (role == "recommender" ? ["--recommender-port", "\(port)"] : []) + settings
+                "--auth-bcrypt-cost", "\(bcryptCost)",
+            ] + (settings.contains("--log-level") ? [] : ["--log-level", "warning"]) + (role == "recommender" ? ["--recommender-port", "\(port)"] : []) + settings
             FileManager.default.createFile(atPath: log.path, contents: nil)
             let output = try FileHandle(forWritingTo: log)
             defer { try? output.close() }

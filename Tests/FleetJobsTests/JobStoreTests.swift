@@ -25,7 +25,7 @@ func withJobs<T: Sendable>(_ body: @Sendable (any Database) async throws -> T) a
 
 func createJobsTable(in database: some Database) async throws {
     try await database.transaction { db in
-        for statement in JobSchema.statements(db.dialect) { try await db.execute(statement) }
+        for statement in JobSchema.current(db.dialect) { try await db.execute(statement) }
     }
 }
 

@@ -117,6 +117,7 @@ public struct Databases: Service {
             configuration.maximumConnections = settings.databasePoolMax
             configuration.acquireTimeout = settings.databaseAcquireTimeout
             configuration.connectTimeout = settings.databaseConnectTimeout
+            configuration.statementTimeout = settings.databaseStatementTimeout
             configuration.idleTimeout = settings.databasePoolIdleTimeout
             configuration.shard = index
             configuration.breakers = breakers

@@ -7,19 +7,22 @@ import Hummingbird
 import Prometheus
 
 extension FleetApplication {
-    /// The public router. A request passes request id → metrics → (access log) → CORS →
+    /// The public router. A request passes (tracing) → request id → metrics → (access log) → CORS →
     /// error rendering → client address → body limit, then the health routes or the API:
     /// load shedding → `Cache-Status` → authentication → (read-your-writes) → its route's rate-limit
     /// class → handler. CORS sits outside error rendering, so that every error response
     /// carries its headers like any other.
     static func apiRouter(services: ConduitServices, settings: FleetSettings, health: HealthChecks, redis: RedisServices?) -> Router<ConduitContext> {
         let router = Router(context: ConduitContext.self)
+        // Outermost, so that the span sees the status the client gets (errors are rendered
+        // inside it) and every log line of the request carries its trace id.
+        if settings.tracing.enabled { router.add(middleware: tracing()) }
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: MetricsMiddleware())
         if settings.accessLog { router.add(middleware: LogRequestsMiddleware(.info)) }
         router.add(
             middleware: CrossOriginMiddleware(
-                allowHeaders: [.contentType, .authorization, RequestIDMiddleware<ConduitContext>.headerName],
+                allowHeaders: [.contentType, .authorization, RequestIDMiddleware<ConduitContext>.headerName, .traceparent, .tracestate],
                 allowMethods: [.get, .post, .put, .delete, .options],
                 exposeHeaders: [
                     .retryAfter, .wwwAuthenticate, RateLimitMiddleware<ConduitContext>.policyHeader, RateLimitMiddleware<ConduitContext>.stateHeader,
@@ -51,6 +54,12 @@ extension FleetApplication {
             : nil
         ConduitRoutes(services: services, limits: limits).add(to: api)
         return router
+    }
+
+    /// A server span per request (W3C `traceparent` and `tracestate` taken from the request),
+    /// named after the route's template; health probes are not traced.
+    static func tracing<Context: RequestContext>() -> ExceptPathsMiddleware<TracingMiddleware<Context>> {
+        ExceptPathsMiddleware(TracingMiddleware(), except: ["/health"])
     }
 
     /// Whether an error says a dependency is failing (the request's work did not get done

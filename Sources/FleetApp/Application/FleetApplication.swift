@@ -146,9 +146,13 @@ public struct FleetApplication: Sendable {
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully (see the type's comment).
-    public func run() async throws {
+    ///
+    /// - Parameter outliving: services that must stop after everything else (the span
+    ///   exporter, which flushes the spans of the last requests when it stops).
+    public func run(outliving: [any Service] = []) async throws {
         var configuration = ServiceGroupConfiguration(
-            services: [.init(service: role == .api ? api : admin), .init(service: DrainOnShutdown(health: health))],
+            // A group stops its services in reverse order: the first ones stop last.
+            services: outliving.map { .init(service: $0) } + [.init(service: role == .api ? api : admin), .init(service: DrainOnShutdown(health: health))],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: api.logger
         )

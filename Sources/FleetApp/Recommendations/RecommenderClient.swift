@@ -5,6 +5,8 @@ import FleetSupport
 import Foundation
 import Logging
 import NIOCore
+import NIOHTTP1
+import Tracing
 public import ServiceLifecycle
 import Synchronization
 
@@ -67,14 +69,27 @@ public final class RecommenderClient: Service, Sendable {
     /// (full), or the HTTP client's error (connection refused, reset).
     func recommend(for user: FleetID, limit: Int) async throws -> [Int64] {
         guard let http = client.withLock({ $0 }) else { throw RecommenderError(code: .notRunning) }
-        let request = {
-            var request = HTTPClientRequest(url: "\(base)/recommendations?user=\(user.rawValue)&limit=\(limit)")
-            request.headers.add(name: "Accept", value: "application/json")
-            return request
-        }()
         let timeout = timeout
         let bulkhead = bulkhead
-        return try await breaker.run(classify: Self.classify) {
+        let url = "\(base)/recommendations?user=\(user.rawValue)&limit=\(limit)"
+        // A client span; its `traceparent` goes with the request, so the recommender's
+        // server span joins the caller's trace.
+        return try await withSpan("GET /recommendations", ofKind: .client) { span in
+            var request = HTTPClientRequest(url: url)
+            request.headers.add(name: "Accept", value: "application/json")
+            InstrumentationSystem.instrument.inject(span.context, into: &request.headers, using: HeadersInjector())
+            if span.isRecording {
+                span.updateAttributes { attributes in
+                    attributes["http.request.method"] = "GET"
+                    attributes["url.full"] = url
+                }
+            }
+            return try await call(request, on: http, timeout: timeout, bulkhead: bulkhead)
+        }
+    }
+
+    private func call(_ request: HTTPClientRequest, on http: HTTPClient, timeout: Duration, bulkhead: Bulkhead) async throws -> [Int64] {
+        try await breaker.run(classify: Self.classify) {
             try await withDeadline(timeout, orThrow: { RecommenderError(code: .timeout) }) {
                 try await bulkhead.run {
                     // The deadline above cancels the request; the client's own is a backstop
@@ -135,5 +150,12 @@ struct RecommenderError: Error, Sendable, Equatable, CustomStringConvertible {
         case .badAnswer: "the recommender's answer is not a list of article ids"
         case .notRunning: "the recommender client is not running"
         }
+    }
+}
+
+/// Writes a trace context's headers (`traceparent`, `tracestate`) into an outgoing request.
+private struct HeadersInjector: Injector {
+    func inject(_ value: String, forKey key: String, into headers: inout HTTPHeaders) {
+        headers.replaceOrAdd(name: key, value: value)
     }
 }

@@ -1,6 +1,7 @@
 public import Configuration
 public import FleetData
 public import FleetHTTP
+public import FleetObservability
 import FleetMail
 import FleetRedis
 public import FleetResilience
@@ -37,6 +38,7 @@ public struct FleetSettings: Sendable {
     public var databaseReaders: Int
     public var databaseSynchronous: String
     public var databaseAcquireTimeout: Duration
+    public var databaseStatementTimeout: Duration
     public var bodyLimitBytes: Int
     /// The API's adaptive concurrency limit (load shedding); nil when off.
     public var shedding: AdaptiveLimitPolicy?
@@ -46,6 +48,8 @@ public struct FleetSettings: Sendable {
     public var jwtTTL: Duration
     public var logLevel: Logger.Level
     public var accessLog: Bool
+    public var logFormat: LogFormat
+    public var tracing: TracingOptions
     public var redisURL: String?
     public var redisConnections: Int
     public var redisTimeout: Duration
@@ -95,6 +99,7 @@ public struct FleetSettings: Sendable {
         Entry(key: "database.pool.max", defaultValue: "20", help: "Most PostgreSQL connections per instance; requests beyond it wait for a free one."),
         Entry(key: "database.pool.idle.timeout.seconds", defaultValue: "60", help: "PostgreSQL connections idle this long are closed (down to `database.pool.min`)."),
         Entry(key: "database.connect.timeout.ms", defaultValue: "10000", help: "How long opening a PostgreSQL connection may take."),
+        Entry(key: "database.statement.timeout.ms", defaultValue: "10000", help: "How long a PostgreSQL statement may go unanswered before it fails with 503 and its connection is closed (raise it for `fleet migrate` on large tables)."),
         Entry(key: "database.replica.urls", defaultValue: "unset (no replicas)", help: "Streaming replicas of `database.url`, comma-separated `postgres://` URLs: reads go to them, writes to the primary."),
         Entry(key: "database.replica.max.lag.ms", defaultValue: "2000", help: "Replicas further behind the primary than this are skipped until they catch up."),
         Entry(key: "database.shard.<n>.url", defaultValue: "unset (one shard)", help: "Physical shard n (1, 2, ...; shard 0 is `database.url`): a `postgres://` URL, or `sqlite:PATH` for a file (topology T3)."),
@@ -113,6 +118,10 @@ public struct FleetSettings: Sendable {
         Entry(key: "auth.jwt.ttl.seconds", defaultValue: "2592000", help: "Token lifetime (30 days)."),
         Entry(key: "log.level", defaultValue: "info", help: "trace, debug, info, notice, warning, error or critical."),
         Entry(key: "log.access", defaultValue: "false", help: "Log one line per request (at info)."),
+        Entry(key: "log.format", defaultValue: "text", help: "`text` (for a terminal) or `json` (one object a line for a log pipeline: time, level, message, request_id, trace_id, span_id, metadata)."),
+        Entry(key: "tracing.enabled", defaultValue: "false", help: "Record spans and export them over OTLP/HTTP; needs a build with `--traits OTLP`. W3C `traceparent` is honoured and sent on."),
+        Entry(key: "tracing.sample.ratio", defaultValue: "0.01", help: "Share of new traces recorded (0-1); a request with a sampled `traceparent` is always recorded."),
+        Entry(key: "tracing.otlp.endpoint", defaultValue: "http://127.0.0.1:4318", help: "OTLP/HTTP collector base URL; spans are sent to `<endpoint>/v1/traces` (protobuf)."),
         Entry(key: "redis.url", defaultValue: "unset (no Redis)", help: "Redis for the shared cache (L2), cross-instance invalidation and rate limits: `redis://user:password@host:6379/0`."),
         Entry(key: "redis.connections", defaultValue: "2", help: "Multiplexed Redis connections per instance (commands are pipelined on each)."),
         Entry(key: "redis.timeout.ms", defaultValue: "250", help: "Connect and command timeout for Redis; past it the cache and limiter fall back to local."),
@@ -163,6 +172,8 @@ public struct FleetSettings: Sendable {
         databasePoolMax = config.int(forKey: "database.pool.max", default: 20)
         databasePoolIdleTimeout = .seconds(config.int(forKey: "database.pool.idle.timeout.seconds", default: 60))
         databaseConnectTimeout = .milliseconds(config.int(forKey: "database.connect.timeout.ms", default: 10_000))
+        databaseStatementTimeout = .milliseconds(config.int(forKey: "database.statement.timeout.ms", default: 10_000))
+        guard databaseStatementTimeout >= .milliseconds(1) else { throw SettingsError("database.statement.timeout.ms must be at least 1") }
         databaseReplicaURLs = Self.list(config.string(forKey: "database.replica.urls", isSecret: true))
         databaseReplicaMaxLag = .milliseconds(config.int(forKey: "database.replica.max.lag.ms", default: 2000))
         databaseShards = []
@@ -197,6 +208,20 @@ public struct FleetSettings: Sendable {
         }
         logLevel = parsedLevel
         accessLog = config.bool(forKey: "log.access", default: false)
+        let format = config.string(forKey: "log.format", default: "text")
+        guard let parsedFormat = LogFormat(rawValue: format.lowercased()) else {
+            throw SettingsError("log.format: \(format) is neither text nor json")
+        }
+        logFormat = parsedFormat
+        tracing = TracingOptions(
+            enabled: config.bool(forKey: "tracing.enabled", default: false),
+            sampleRatio: config.double(forKey: "tracing.sample.ratio", default: 0.01),
+            endpoint: config.string(forKey: "tracing.otlp.endpoint", default: "http://127.0.0.1:4318")
+        )
+        guard (0...1).contains(tracing.sampleRatio) else { throw SettingsError("tracing.sample.ratio must be between 0 and 1") }
+        guard let endpoint = URL(string: tracing.endpoint), ["http", "https"].contains(endpoint.scheme ?? ""), endpoint.host != nil else {
+            throw SettingsError("tracing.otlp.endpoint: \(tracing.endpoint) is not an http(s) URL")
+        }
         redisURL = config.string(forKey: "redis.url", isSecret: true)
         redisConnections = config.int(forKey: "redis.connections", default: 2)
         redisTimeout = .milliseconds(config.int(forKey: "redis.timeout.ms", default: 250))

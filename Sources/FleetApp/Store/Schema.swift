@@ -268,6 +268,10 @@ public enum Schema {
                 """,
             ]
         },
+        Migration(version: 7, name: "job trace context") { _ in
+            // Jobs carry the trace of the request that enqueued them (FleetJobs).
+            JobSchema.traceContext
+        },
     ])
 
     /// Where each table's rows belong: the logical shard of the id in `owner`, or for the
