@@ -131,6 +131,7 @@ let package = Package(
             name: "FleetObservability",
             dependencies: [
                 "FleetSupport",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -211,6 +212,7 @@ let package = Package(
         .testTarget(name: "FleetMailTests", dependencies: ["FleetMail", "FleetTestSupport"], swiftSettings: strict),
         .testTarget(name: "FleetResilienceTests", dependencies: ["FleetResilience", "FleetSupport", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(name: "FleetLoadTests", dependencies: ["FleetLoad"], swiftSettings: strict),
+        .testTarget(name: "FleetObservabilityTests", dependencies: ["FleetObservability"], swiftSettings: strict),
         .testTarget(name: "FleetDataTests", dependencies: ["FleetData", "FleetTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "FleetJobsTests",
