@@ -5,6 +5,7 @@ import FleetObservability
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Prometheus
 import Testing
 
 /// The ops page on the admin listener: `/ops/data` tells what the API served, the page is
@@ -108,6 +109,22 @@ import Testing
                 #expect(response.status == .forbidden)
                 #expect(errors(response)["body"] == ["ops actions are off: set ops.admin.token"])
             }
+        }
+    }
+
+    /// A worker (`fleet worker`) has no API, but its admin listener shows the queues.
+    @Test func aWorkerServesThePageToo() async throws {
+        let conduit = try await TestConduit.make()
+        defer { try? FileManager.default.removeItem(at: conduit.directory) }
+        let worker = try await FleetApplication.build(conduit.settings, role: .worker, logger: TestConduit.logger, metrics: PrometheusCollectorRegistry())
+        try await worker.admin.test(.router) { admin in
+            try await worker.databases.migrate()
+            _ = try await Self.insertDeadJob(worker.databases.shards.nodes[0])
+            let data = try JSONDecoder().decode(OpsData.self, from: Data(try await admin.execute(uri: "/ops/data", method: .get).body.readableBytesView))
+            #expect(data.instance.role == "worker")
+            #expect(data.routes.isEmpty && !data.limiter.enabled)
+            #expect(data.queues.first { $0.queue == "ops-test" }?.dead == 1)
+            #expect(try await admin.execute(uri: "/ops", method: .get).status == .ok)
         }
     }
 
