@@ -145,6 +145,7 @@ let package = Package(
             name: "FleetObservability",
             dependencies: [
                 "FleetSupport",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

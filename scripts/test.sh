@@ -26,15 +26,8 @@ root=$(pwd)
 
 step() { printf '\n==> %s\n' "$*"; }
 
-# Installs Debian packages that are missing (as root, or through sudo).
-need() {
-    local missing=()
-    for package in "$@"; do dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package"); done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    step "installing ${missing[*]}"
-    local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-    $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-}
+# need PACKAGE...: installs Debian packages that are missing (as root, or through sudo).
+source "$root/scripts/need.sh"
 # libsqlite3-dev: the embedded database; postgresql: topologies T1 and T3; redis-server:
 # cache and rate limits; nginx-light: the load balancer; python3, curl: live checks.
 need libsqlite3-dev pkg-config postgresql redis-server nginx-light python3 python3-venv curl

@@ -399,12 +399,21 @@ public final class Cache<Value: Codable & Sendable>: Sendable, CacheInvalidation
         var value: Value?
     }
 
+    /// What this cache's lookups found so far, by layer (for the ops page; the same
+    /// counts as `cache.requests.total`).
+    public var stats: CacheStats {
+        CacheStats(
+            l1: .init(hits: counters.l1Hit.value, misses: counters.l1Miss.value, stale: counters.stale.value),
+            l2: .init(hits: counters.l2Hit.value, misses: counters.l2Miss.value, errors: counters.l2Error.value)
+        )
+    }
+
     private struct Counters {
-        let l1Hit, l1Miss, l2Hit, l2Miss, l2Error, stale: Counter
+        let l1Hit, l1Miss, l2Hit, l2Miss, l2Error, stale: CountedCounter
 
         init(cache: String) {
-            func counter(_ layer: String, _ result: String) -> Counter {
-                Counter(label: "cache.requests.total", dimensions: [("cache", cache), ("layer", layer), ("result", result)])
+            func counter(_ layer: String, _ result: String) -> CountedCounter {
+                CountedCounter(Counter(label: "cache.requests.total", dimensions: [("cache", cache), ("layer", layer), ("result", result)]))
             }
             l1Hit = counter("l1", "hit")
             l1Miss = counter("l1", "miss")

@@ -21,6 +21,8 @@ public final class InstrumentedDatabase: Database {
     private let waitTimer: Timer
     private let used: Meter
     private let pending: Meter
+    private let usedNow = Atomic<Int>(0)
+    private let pendingNow = Atomic<Int>(0)
 
     public init(_ base: any Database, system: String, shard: Int = 0) {
         self.base = base
@@ -35,6 +37,11 @@ public final class InstrumentedDatabase: Database {
     }
 
     public var dialect: SQLDialect { base.dialect }
+
+    /// Connections in use and calls waiting for one now, as the gauges say (for the ops page).
+    public var connections: (inUse: Int, waiting: Int) {
+        (usedNow.load(ordering: .relaxed), pendingNow.load(ordering: .relaxed))
+    }
 
     public func read<Result: Sendable>(
         _ body: @Sendable (any SQLExecutor) async throws -> Result
@@ -89,19 +96,30 @@ public final class InstrumentedDatabase: Database {
         init(_ database: InstrumentedDatabase) {
             self.database = database
             database.pending.increment()
+            database.pendingNow.add(1, ordering: .relaxed)
         }
 
         func acquired() {
-            if pending.exchange(false, ordering: .relaxed) { database.pending.decrement() }
+            if pending.exchange(false, ordering: .relaxed) {
+                database.pending.decrement()
+                database.pendingNow.subtract(1, ordering: .relaxed)
+            }
             database.waitTimer.record(duration: ContinuousClock.now - requested)
             database.used.increment()
+            database.usedNow.add(1, ordering: .relaxed)
         }
 
-        func released() { database.used.decrement() }
+        func released() {
+            database.used.decrement()
+            database.usedNow.subtract(1, ordering: .relaxed)
+        }
 
         /// Called when the call returns, acquired or not (a timeout, a closed pool).
         func finish() {
-            if pending.exchange(false, ordering: .relaxed) { database.pending.decrement() }
+            if pending.exchange(false, ordering: .relaxed) {
+                database.pending.decrement()
+                database.pendingNow.subtract(1, ordering: .relaxed)
+            }
         }
     }
 }

@@ -70,6 +70,8 @@ public final class PostgresDatabase: Database, Service {
     public let breaker: CircuitBreaker
     /// `host:port`, for logs and metrics.
     public let address: String
+    /// The most connections the pool opens.
+    public let maximumConnections: Int
     /// Retries transactions PostgreSQL aborted (deadlocks, serialization failures).
     private let retrier: Retrier
     /// Whether the last health probe of this node (by its shard's tracker) got no answer.
@@ -103,6 +105,7 @@ public final class PostgresDatabase: Database, Service {
         self.acquireTimeout = configuration.acquireTimeout
         self.statementTimeout = configuration.statementTimeout
         self.address = "\(configuration.host):\(configuration.port)"
+        self.maximumConnections = configuration.maximumConnections
         let name = "postgres.shard\(configuration.shard).\(address)"
         self.retrier = Retrier(
             name: name, attempts: 3, backoff: Backoff(first: .milliseconds(1), max: .milliseconds(30)),
@@ -110,6 +113,9 @@ public final class PostgresDatabase: Database, Service {
         )
         self.breaker = configuration.breakers?.breaker(name, policy: .frequentlyCalled) ?? CircuitBreaker(name: name, policy: .frequentlyCalled, logger: logger)
     }
+
+    /// Connections open or being opened now, as the pool's events tell (for the ops page).
+    public var openConnections: Int { max(0, connections.open.load(ordering: .relaxed)) }
 
     /// Runs the connection pool until cancelled.
     public func run() async throws {

@@ -128,6 +128,13 @@ public final class ReplicatedDatabase: Database, Service {
         (primaryReads.load(ordering: .relaxed), replicaReads.load(ordering: .relaxed))
     }
 
+    /// Each node's address, role at its last probe, breaker phase and lag (a replica's
+    /// replay delay; zero for the primary), for the ops page.
+    public var topology: [(address: String, role: Role, breaker: String, lag: Duration)] {
+        let roles = state.withLock { $0.nodes }
+        return zip(nodes, roles).map { ($0.address, $1.role, $0.breaker.phase.rawValue, $1.lag) }
+    }
+
     public func read<Result: Sendable>(
         _ body: @Sendable (any SQLExecutor) async throws -> Result
     ) async throws -> Result {

@@ -41,6 +41,12 @@ public final class SQLiteDatabase: Database {
         self.logger = logger
     }
 
+    /// Its connections: the one writer and the readers (for the ops page's pools).
+    public var connectionCount: Int { 1 + max(1, configuration.readers) }
+
+    /// The database file.
+    public var path: String { configuration.path }
+
     /// Opens (creating if needed) the database file and its connections.
     public static func open(_ configuration: Configuration, logger: Logger) async throws -> SQLiteDatabase {
         guard ["off", "normal", "full", "extra"].contains(configuration.synchronous.lowercased()) else {

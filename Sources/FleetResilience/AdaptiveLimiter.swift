@@ -74,4 +74,7 @@ public final class AdaptiveLimiter: Sendable {
         case dropped
         case ignored
     }
+
+    /// The current limit and calls in flight (for the ops page).
+    public var current: (limit: Double, inFlight: Int) { state.withLock { ($0.limit, $0.inFlight) } }
 }

@@ -106,6 +106,9 @@ public final class CircuitBreaker: Sendable {
         if let transition { announce(transition) }
     }
 
+    /// The recent calls' totals (for the ops page).
+    public var totals: OutcomeWindow.Totals { state.withLock { $0.totals(now: .now) } }
+
     private func announce(_ transition: CircuitBreakerState.Transition) {
         let level: Logger.Level = transition.to == .open ? .warning : .notice
         logger.log(level: level, "circuit breaker \(name): \(transition.from.rawValue) -> \(transition.to.rawValue)")

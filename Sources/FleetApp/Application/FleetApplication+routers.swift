@@ -12,13 +12,21 @@ extension FleetApplication {
     /// load shedding → `Cache-Status` → authentication → (read-your-writes) → its route's rate-limit
     /// class → handler. CORS sits outside error rendering, so that every error response
     /// carries its headers like any other.
-    static func apiRouter(services: ConduitServices, settings: FleetSettings, health: HealthChecks, redis: RedisServices?) -> Router<ConduitContext> {
+    /// - Parameters:
+    ///   - recorder: counts requests by route for the ops page (after metrics, outside
+    ///     error rendering, like them).
+    ///   - limiter: the load-shedding limit (`http.shedding.*`), nil when off.
+    static func apiRouter(
+        services: ConduitServices, settings: FleetSettings, health: HealthChecks, redis: RedisServices?, recorder: RouteRecorder?,
+        limiter: AdaptiveLimiter?
+    ) -> Router<ConduitContext> {
         let router = Router(context: ConduitContext.self)
         // Outermost, so that the span sees the status the client gets (errors are rendered
         // inside it) and every log line of the request carries its trace id.
         if settings.tracing.enabled { router.add(middleware: tracing()) }
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: MetricsMiddleware())
+        if let recorder { router.add(middleware: RouteRecordingMiddleware(recorder)) }
         if settings.accessLog { router.add(middleware: LogRequestsMiddleware(.info)) }
         router.add(
             middleware: CrossOriginMiddleware(
@@ -37,8 +45,8 @@ extension FleetApplication {
         router.add(middleware: BodyLimitMiddleware(maxBytes: settings.bodyLimitBytes))
         OperationalRoutes.addHealth(to: router, health: health)
         let api = router.group("api")
-        if let policy = settings.shedding {
-            api.add(middleware: LoadSheddingMiddleware(limiter: AdaptiveLimiter(name: "api", policy: policy), isDependencyFailure: isDependencyFailure))
+        if let limiter {
+            api.add(middleware: LoadSheddingMiddleware(limiter: limiter, isDependencyFailure: isDependencyFailure))
         }
         api.add(middleware: CacheStatusMiddleware())
             .add(middleware: AuthenticationMiddleware(services: services))
@@ -72,14 +80,15 @@ extension FleetApplication {
         }
     }
 
-    /// The admin router: metrics, and what an operator does to a running fleet; also the
-    /// health routes when given (a worker has no other listener).
+    /// The admin router: metrics, the ops page, and what an operator does to a running
+    /// fleet; also the health routes when given (a worker has no other listener).
     static func adminRouter(
-        services: ConduitServices, metrics: PrometheusCollectorRegistry, health: HealthChecks?, breakers: CircuitBreakers
+        services: ConduitServices, metrics: PrometheusCollectorRegistry, health: HealthChecks?, breakers: CircuitBreakers, ops: OpsBoard?
     ) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: ErrorMiddleware(ConduitErrorResponder()))
         OperationalRoutes.addMetrics(to: router, metrics: metrics)
+        if let ops { OpsRoutes(board: ops).add(to: router) }
         if let health { OperationalRoutes.addHealth(to: router, health: health) }
         // Revokes every token of a user at once, on every instance.
         router.post("/admin/users/:username/revoke-tokens") { _, context -> HTTPResponse.Status in

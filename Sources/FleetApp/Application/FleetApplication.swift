@@ -4,6 +4,7 @@ import FleetCache
 import FleetHTTP
 public import FleetObservability
 import FleetRateLimit
+import FleetResilience
 public import Hummingbird
 public import Logging
 public import Prometheus
@@ -45,6 +46,8 @@ public struct FleetApplication: Sendable {
     public let admin: Application<RouterResponder<BasicRequestContext>>
     /// Runs the jobs of this process's queues, if it has any.
     public let worker: JobWorker?
+    /// What the ops page (`/ops` on the admin listener) shows; nil in the recommender role.
+    public let ops: OpsBoard?
     public let role: FleetRole
 
     /// - Parameters:
@@ -66,8 +69,15 @@ public struct FleetApplication: Sendable {
         registerHealthChecks(health, shards: databases.shards, breakers: breakers)
 
         let worker = try makeWorker(settings, role: role, services: services, databases: databases, logger: logger)
+        let recorder = role == .api ? RouteRecorder() : nil
+        let limiter = role == .api ? settings.shedding.map { AdaptiveLimiter(name: "api", policy: $0) } : nil
+        let ops = role == .recommender
+            ? nil
+            : OpsBoard(
+                role: role, settings: settings, services: services, breakers: breakers, redis: redis, recorder: recorder, limiter: limiter, logger: logger
+            )
         var admin = Application(
-            router: adminRouter(services: services, metrics: metrics, health: role == .worker ? health : nil, breakers: breakers),
+            router: adminRouter(services: services, metrics: metrics, health: role == .worker ? health : nil, breakers: breakers, ops: ops),
             configuration: .init(address: .hostname(settings.adminHost, port: settings.adminPort), serverName: "fleet-admin"),
             onServerRunning: { channel in
                 logger.notice("admin listener is up", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
@@ -78,11 +88,12 @@ public struct FleetApplication: Sendable {
         if role == .recommender { admin = recommenderServer(settings, services: services, metrics: metrics, health: health, logger: logger) }
         var parts: [any Service] = shared == nil ? [databases] : []
         if let redis { parts += [redis.client, redis.bus] }
+        if let ops { parts.append(ops) }
         if let worker { parts.append(AfterMigrations(migrated: databases.migrated, service: worker)) }
         if role == .api, let recommender = services.recommending.client { parts.append(recommender) }
         if role == .api { parts.append(admin) }
         var api = Application(
-            router: apiRouter(services: services, settings: settings, health: health, redis: redis),
+            router: apiRouter(services: services, settings: settings, health: health, redis: redis, recorder: recorder, limiter: limiter),
             server: .http1(timeouts: settings.connectionTimeouts),
             configuration: .serving(
                 .hostname(settings.httpHost, port: settings.httpPort), serverName: "fleet", maxConnections: settings.maxConnections, logger: logger
@@ -117,7 +128,7 @@ public struct FleetApplication: Sendable {
         }
         return FleetApplication(
             settings: settings, services: services, databases: databases, redis: redis, health: health, api: api, admin: admin,
-            worker: worker, role: role
+            worker: worker, ops: ops, role: role
         )
     }
 

@@ -75,6 +75,9 @@ public struct FleetSettings: Sendable {
     public var mailFrom: String
     public var mailTimeout: Duration
     public var recommender: RecommenderSettings
+    /// The token that the ops page's actions (retry or discard a dead job) require; nil
+    /// when unset, and then those actions are refused.
+    public var opsAdminToken: String?
 
     /// One documented setting.
     public struct Entry: Sendable {
@@ -151,6 +154,7 @@ public struct FleetSettings: Sendable {
         Entry(key: "mail.from", defaultValue: "no-reply@fleet.localhost", help: "The sender address of Fleet's e-mail."),
         Entry(key: "mail.timeout.ms", defaultValue: "10000", help: "Most time one SMTP session may take; past it the mail is retried later."),
         Entry(key: "jobs.dead.retention.hours", defaultValue: "168", help: "How long dead jobs are kept for operators (`fleet jobs dead`) before being deleted."),
+        Entry(key: "ops.admin.token", defaultValue: "unset (actions off)", help: "Secret the ops page (`/ops` on the admin listener) asks for before it retries or discards a dead job; unset, those actions are refused with 403."),
     ] + RecommenderSettings.documentation
 
     public init(config: ConfigReader) throws {
@@ -259,6 +263,7 @@ public struct FleetSettings: Sendable {
         mailFrom = config.string(forKey: "mail.from", default: "no-reply@fleet.localhost")
         mailTimeout = .milliseconds(config.int(forKey: "mail.timeout.ms", default: 10_000))
         recommender = try RecommenderSettings(config: config)
+        opsAdminToken = config.string(forKey: "ops.admin.token", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         try validate()
     }
 

@@ -1,0 +1,44 @@
+@testable import FleetApp
+import FleetData
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// On a PostgreSQL shard with a streaming replica, the page names the primary and the
+/// replica with their health and lag, and the pool's connections.
+@Suite(.enabled(if: testReplicaURL != nil, "needs a PostgreSQL replica"))
+struct OpsReplicaTests {
+    @Test func shardsShowTheirPrimaryAndReplica() async throws {
+        let plain = try await TestConduit.make()
+        let primaryURL = try #require(plain.settings.databaseURL)
+        let conduit = try await TestConduit.make([
+            "database.url": .init(.string(primaryURL), isSecret: true),
+            "database.replica.urls": .init(.string(try ReplicaTests.replica(of: primaryURL)), isSecret: true),
+            "database.replica.max.lag.ms": .init(.int(60_000), isSecret: false),
+        ])
+        try await conduit.test { client, harness in
+            _ = try await client.register("opsreplica")
+            _ = try await client.send(.get, "/api/tags")
+            let replicated = try #require(harness.database.nodes[0].base as? ReplicatedDatabase)
+            try await harness.fleet.admin.test(.router) { admin in
+                var data: OpsData?
+                // The tracker probes every 100 ms; give the replica a moment to be seen caught up.
+                for _ in 0..<50 {
+                    data = try JSONDecoder().decode(OpsData.self, from: Data(try await admin.execute(uri: "/ops/data", method: .get).body.readableBytesView))
+                    if data?.shards.first?.nodes.contains(where: { $0.role == "replica" && $0.lagMilliseconds < 60_000 }) == true { break }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                let shard = try #require(data?.shards.first)
+                #expect(shard.system == "postgresql")
+                #expect(shard.nodes.map(\.address) == replicated.nodes.map(\.address))
+                #expect(shard.nodes.map(\.role) == ["primary", "replica"])
+                #expect(shard.nodes.allSatisfy { $0.health == "up" && $0.breaker == "closed" })
+                let pool = try #require(data?.pools.first)
+                #expect(pool.max == 2 * conduit.settings.databasePoolMax)
+                #expect(pool.open > 0)
+                #expect(data?.breakers.filter { $0.name.hasPrefix("postgres.shard0.") }.count == 2)
+            }
+        }
+    }
+}
