@@ -19,7 +19,12 @@
 #   5. chaos under load through nginx (scripts/chaos.sh, on T3's databases with a separate
 #      worker): an instance SIGKILLed, a rolling restart, Redis SIGKILLed, a replica
 #      stopped, the worker SIGKILLed, a primary failover, with `fleet loadtest` and every
-#      acknowledged write verified.
+#      acknowledged write verified,
+#   6. the operations checks: Prometheus alert rules (promtool unit tests) and the Grafana
+#      dashboard's queries on a real Prometheus, nginx and HAProxy from deploy/ with an
+#      instance stopped under traffic, the ops page in headless Chromium, the Kubernetes
+#      manifests against the schemas, and traces received over OTLP from a build with the
+#      OTLP trait, with JSON logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -30,7 +35,8 @@ step() { printf '\n==> %s\n' "$*"; }
 source "$root/scripts/need.sh"
 # libsqlite3-dev: the embedded database; postgresql: topologies T1 and T3; redis-server:
 # cache and rate limits; nginx-light: the load balancer; python3, curl: live checks.
-need libsqlite3-dev pkg-config postgresql redis-server nginx-light python3 python3-venv curl
+# prometheus (promtool), haproxy, chromium: the operations checks at the end.
+need libsqlite3-dev pkg-config postgresql redis-server nginx-light python3 python3-venv curl prometheus haproxy chromium
 # The Redis tests fail (instead of skipping) if redis-server is missing.
 export FLEET_TEST_REQUIRE_REDIS=1
 
@@ -80,8 +86,37 @@ swift_test() {
     return "$status"
 }
 
-# FLEET_TEST_ONLY=t3 runs the T3 live checks alone (while working on them).
+# What an operator ships and runs (deploy/, the ops page, traces), each against the real
+# thing: Prometheus, nginx, HAProxy, Chromium, the Kubernetes schemas, an OTLP receiver.
+operations_checks() {
+    step "operations: alert rules and their unit tests (promtool), the dashboard's queries on a real Prometheus scraping two APIs, a worker and a recommender (scripts/prometheus-check.sh)"
+    "$root/scripts/prometheus-check.sh" --bin "$root/.build/debug/fleet"
+
+    step "operations: nginx and HAProxy from deploy/ in front of two instances, one stopped with SIGTERM under traffic and started again (scripts/lb-check.sh)"
+    "$root/scripts/lb-check.sh" --bin "$root/.build/debug/fleet"
+
+    step "operations: the ops page in headless Chromium against its JSON (scripts/ops-check.sh)"
+    "$root/scripts/ops-check.sh" --bin "$root/.build/debug/fleet" --screenshot "$scratch/ops.png"
+
+    step "operations: Kubernetes manifests (kustomize base and production overlay) against the schemas, the Dockerfile (scripts/k8s-check.sh)"
+    FLEET_BIN="$root/.build/debug/fleet" "$root/scripts/k8s-check.sh"
+
+    # Last: the build with the OTLP trait replaces .build/debug/fleet (and recompiles
+    # Fleet's modules with swift-otel; measured in BENCHMARKS.md).
+    step "operations: building fleet with the OTLP trait (swift build --traits OTLP)"
+    swift build --product fleet --traits OTLP
+    step "operations: one request's trace over OTLP (HTTP, cache, database, its job linked; traceparent to the recommender), JSON logs (scripts/tracing-check.sh)"
+    "$root/scripts/tracing-check.sh" --bin "$root/.build/debug/fleet"
+}
+
+# FLEET_TEST_ONLY=t3 runs the T3 live checks alone, FLEET_TEST_ONLY=ops the operations
+# checks alone (while working on them).
 only=${FLEET_TEST_ONLY:-}
+if [ "$only" = ops ]; then
+    operations_checks
+    step "all tests passed"
+    exit 0
+fi
 if [ -z "$only" ]; then
 step "swift test (T0: SQLite)"
 FLEET_BIN="$root/.build/debug/fleet" swift_test
@@ -353,5 +388,7 @@ after_suite=shard_down live_checks t3 2 "${t3_settings[@]}"
 
 step "chaos under load through nginx: an instance SIGKILLed, a rolling restart, Redis SIGKILLed, a replica stopped, the worker SIGKILLed, a failover (scripts/chaos.sh)"
 "$root/scripts/chaos.sh" --bin "$root/.build/debug/fleet" --rate 100 --duration 10 --check
+
+[ "$only" = t3 ] || operations_checks
 
 step "all tests passed"
