@@ -108,7 +108,12 @@ public final class Cache<Value: Codable & Sendable>: Sendable, CacheInvalidation
     /// A span around one lookup (its loader's statements are its children) saying which
     /// layer answered, and the outcome recorded for the request's `Cache-Status`.
     private func traced<Result>(_ operation: String, _ lookup: () async throws -> (Result, CacheStatus.Outcome)) async throws -> Result {
-        try await withSpan("\(operation) \(namespace)") { span in
+        guard ServiceContext.current != nil else {
+            let (result, outcome) = try await lookup()
+            CacheStatus.current?.record(outcome)
+            return result
+        }
+        return try await withSpan("\(operation) \(namespace)") { span in
             let (result, outcome) = try await lookup()
             CacheStatus.current?.record(outcome)
             if span.isRecording {

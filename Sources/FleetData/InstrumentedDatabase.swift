@@ -137,6 +137,9 @@ private struct CountingExecutor: SQLExecutor {
         QueryCount.current?.add(1)
         let start = ContinuousClock.now
         defer { timer.record(duration: ContinuousClock.now - start) }
+        // Statements are traced inside a trace only (a request, a job's run): background
+        // polls and maintenance would otherwise each be a trace of one span.
+        guard ServiceContext.current != nil else { return try await base.query(query) }
         return try await withSpan("db.query", ofKind: .client) { span in
             // The statement is rendered for the span only when it is recorded: with tracing
             // off or the trace not sampled, a statement costs no more than before.

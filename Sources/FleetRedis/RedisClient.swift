@@ -79,10 +79,19 @@ public final class RedisClient: Service, Sendable {
 
     /// Runs one call through the breaker: an error reply is Redis answering, anything else
     /// (no connection, a timeout, a broken connection) counts against it.
+    /// An error reply is Redis answering; anything else counts against it.
+    private static func classify(_ error: any Error) -> CircuitBreakerState.Outcome {
+        (error as? RedisError)?.code == .server ? .success : .failure
+    }
+
     /// With tracing on, each call is a client span named after its command (never its
     /// arguments, which may hold tokens).
     private func guarded<Result>(_ operation: String, _ body: () async throws -> Result) async throws -> Result {
         do {
+            // Inside a trace only (see `InstrumentedDatabase`).
+            guard ServiceContext.current != nil else {
+                return try await breaker.run(classify: Self.classify, body)
+            }
             return try await withSpan(operation, ofKind: .client) { span in
                 if span.isRecording {
                     span.updateAttributes { attributes in
@@ -92,7 +101,7 @@ public final class RedisClient: Service, Sendable {
                         attributes["server.port"] = configuration.port
                     }
                 }
-                return try await breaker.run(classify: { ($0 as? RedisError)?.code == .server ? .success : .failure }, body)
+                return try await breaker.run(classify: Self.classify, body)
             }
         } catch is CircuitBreakerError {
             throw RedisError.unavailable

@@ -5,7 +5,6 @@ import FleetSupport
 import Foundation
 import Logging
 import NIOCore
-import NIOHTTP1
 import Tracing
 public import ServiceLifecycle
 import Synchronization
@@ -72,12 +71,12 @@ public final class RecommenderClient: Service, Sendable {
         let timeout = timeout
         let bulkhead = bulkhead
         let url = "\(base)/recommendations?user=\(user.rawValue)&limit=\(limit)"
-        // A client span; its `traceparent` goes with the request, so the recommender's
-        // server span joins the caller's trace.
+        // A span for the call, breaker and bulkhead included; async-http-client's own
+        // client span under it sends `traceparent`, so the recommender's server span joins
+        // the caller's trace.
         return try await withSpan("GET /recommendations", ofKind: .client) { span in
             var request = HTTPClientRequest(url: url)
             request.headers.add(name: "Accept", value: "application/json")
-            InstrumentationSystem.instrument.inject(span.context, into: &request.headers, using: HeadersInjector())
             if span.isRecording {
                 span.updateAttributes { attributes in
                     attributes["http.request.method"] = "GET"
@@ -153,9 +152,3 @@ struct RecommenderError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Writes a trace context's headers (`traceparent`, `tracestate`) into an outgoing request.
-private struct HeadersInjector: Injector {
-    func inject(_ value: String, forKey key: String, into headers: inout HTTPHeaders) {
-        headers.replaceOrAdd(name: key, value: value)
-    }
-}
