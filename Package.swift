@@ -231,7 +231,11 @@ let package = Package(
         .testTarget(name: "FleetLoadTests", dependencies: ["FleetLoad"], swiftSettings: strict),
         .testTarget(
             name: "FleetObservabilityTests",
-            dependencies: ["FleetObservability", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "FleetObservability",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(name: "FleetDataTests", dependencies: ["FleetData", "FleetTestSupport"], swiftSettings: strict),

@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
 done
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install -y wrk)" >&2; exit 1; }
 bin="$root/.build/release/fleet"
-"$bin" serve --help 2>/dev/null | grep -q tracing || { echo "build first: swift build -c release --product fleet --traits OTLP" >&2; exit 1; }
+[ -x "$bin" ] || { echo "build first: swift build -c release --product fleet --traits OTLP" >&2; exit 1; }
 venv="${XDG_CACHE_HOME:-$HOME/.cache}/fleet/test-venv"
 "$venv/bin/python" -c 'import opentelemetry.proto' 2>/dev/null || { echo "run scripts/tracing-check.sh once (it installs opentelemetry-proto)" >&2; exit 1; }
 mkdir -p "$out"
@@ -59,6 +59,8 @@ for variant in "${variants[@]}"; do
 done
 for variant in "${variants[@]}"; do
     for _ in $(seq 100); do curl -fs "http://127.0.0.1:${ports[$variant]}/health/ready" >/dev/null && break; sleep 0.1; done
+    curl -fs "http://127.0.0.1:${ports[$variant]}/health/ready" >/dev/null || {
+        echo "the $variant instance did not start (a build without the OTLP trait refuses tracing):" >&2; tail -n 3 "$out/server-$variant.log" >&2; exit 1; }
 done
 slug=$(curl -fs "http://127.0.0.1:${ports[off]}/api/articles?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["articles"][0]["slug"])')
 endpoints=("list=/api/articles?limit=20" "article=/api/articles/$slug")
@@ -72,7 +74,7 @@ for round in $(seq "$rounds"); do
             taskset -c 1 wrk -t1 -c8 -d1s "$url" >/dev/null
             line=$(taskset -c 1 wrk -t1 -c32 -d"${duration}s" -s "$root/bench/wrk/get.lua" "$url" | grep '^BENCH_JSON' | cut -d' ' -f2-)
             echo "{\"round\":$round,\"endpoint\":\"$name\",\"variant\":\"$variant\",\"wrk\":$line}" >>"$out/runs.jsonl"
-            printf 'round %s %-8s %-5s %s\n' "$round" "$name" "$variant" "$(echo "$line" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(f"{r[\"rps\"]:.0f}/s p50 {r[\"latency_ms\"][\"p50\"]:.2f} ms p99 {r[\"latency_ms\"][\"p99\"]:.2f} ms")')"
+            printf 'round %s %-8s %-5s %s\n' "$round" "$name" "$variant" "$(echo "$line" | python3 -c 'import json,sys; r=json.load(sys.stdin); l=r["latency_ms"]; print("%.0f/s p50 %.2f ms p99 %.2f ms" % (r["rps"], l["p50"], l["p99"]))')"
         done
     done
 done

@@ -217,8 +217,6 @@ core = ["Request rate", "p99 latency", "Targets up", "Requests per second by rou
         "Latency p50 / p95 / p99 (all /api/ routes)", "Targets"]
 # Metric names the processes this check starts cannot export (yet), and why.
 optional = {
-    "process_cpu_seconds_total": "Fleet exports no process_* metrics (yet)",
-    "process_resident_memory_bytes": "Fleet exports no process_* metrics (yet)",
     "db_replica_lag": "PostgreSQL replicas only",
     "db_node_primary": "PostgreSQL replicas only",
     "db_client_reads_total": "PostgreSQL replicas only",

@@ -27,7 +27,9 @@ public enum OperationalRoutes {
 
     /// `/metrics`, in Prometheus's text format.
     public static func addMetrics<Context: RequestContext>(to router: Router<Context>, metrics: PrometheusCollectorRegistry) {
+        let process = ProcessMetrics(registry: metrics)
         router.get("/metrics") { _, _ -> Response in
+            process.update()
             var buffer: [UInt8] = []
             buffer.reserveCapacity(16 * 1024)
             metrics.emit(into: &buffer)

@@ -163,7 +163,7 @@ public struct FleetApplication: Sendable {
     public func run(outliving: [any Service] = []) async throws {
         var configuration = ServiceGroupConfiguration(
             // A group stops its services in reverse order: the first ones stop last.
-            services: outliving.map { .init(service: $0) } + [.init(service: role == .api ? api : admin), .init(service: DrainOnShutdown(health: health))],
+            services: outliving.map { .init(service: $0) } + [.init(service: role == .api ? api : admin), .init(service: DrainOnShutdown(health: health, delay: settings.drainDelay))],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: api.logger
         )
@@ -171,7 +171,7 @@ public struct FleetApplication: Sendable {
         // requests, what is still running is cancelled. (Seen a few times after a database
         // restart under a running process: a part that never finished its shutdown kept the
         // process alive until SIGKILL; what does not finish is logged by the group.)
-        configuration.maximumGracefulShutdownDuration = settings.jobGrace + .seconds(10)
+        configuration.maximumGracefulShutdownDuration = settings.drainDelay + settings.jobGrace + .seconds(10)
         configuration.maximumCancellationDuration = .seconds(5)
         try await ServiceGroup(configuration: configuration).run()
     }

@@ -21,6 +21,8 @@ public struct FleetSettings: Sendable {
     public var connectionTimeouts: ConnectionTimeouts
     public var maxConnections: Int
     public var readinessCacheTTL: Duration
+    /// How long the API keeps serving after readiness fails on SIGTERM.
+    public var drainDelay: Duration
     public var dataDirectory: String
     public var databasePath: String
     public var databaseURL: String?
@@ -91,6 +93,7 @@ public struct FleetSettings: Sendable {
         Entry(key: "http.port", defaultValue: "8080", help: "TCP port to listen on."),
         Entry(key: "http.admin.host", defaultValue: "127.0.0.1", help: "Address of the admin listener (`/metrics`, operator actions); keep it off the public network."),
         Entry(key: "http.admin.port", defaultValue: "9464", help: "TCP port of the admin listener (0: any free port, logged at start)."),
+        Entry(key: "http.drain.delay.ms", defaultValue: "0", help: "On SIGTERM, keep serving this long after readiness fails, so balancers with active checks (HAProxy, Kubernetes endpoints) stop routing here first (e.g. 3000 behind HAProxy's 1 s checks)."),
         Entry(key: "http.idle.timeout.seconds", defaultValue: "60", help: "A connection with no request in progress for this long is closed."),
         Entry(key: "http.header.timeout.ms", defaultValue: "10000", help: "Most time from a request's first byte to the end of its headers; past it the connection is closed."),
         Entry(key: "http.body.timeout.ms", defaultValue: "30000", help: "Most time from the end of a request's headers to the end of its body; past it the connection is closed."),
@@ -162,6 +165,8 @@ public struct FleetSettings: Sendable {
         httpPort = config.int(forKey: "http.port", default: 8080)
         adminHost = config.string(forKey: "http.admin.host", default: "127.0.0.1")
         adminPort = config.int(forKey: "http.admin.port", default: 9464)
+        drainDelay = .milliseconds(config.int(forKey: "http.drain.delay.ms", default: 0))
+        guard drainDelay >= .zero, drainDelay <= .seconds(600) else { throw SettingsError("http.drain.delay.ms must be 0-600000") }
         connectionTimeouts = ConnectionTimeouts(
             idle: .seconds(config.int(forKey: "http.idle.timeout.seconds", default: 60)),
             header: .milliseconds(config.int(forKey: "http.header.timeout.ms", default: 10_000)),
