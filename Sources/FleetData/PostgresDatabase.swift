@@ -321,7 +321,10 @@ struct PostgresExecutor: SQLExecutor {
             // A statement sent as its connection was being closed under it (a server
             // restarting) has been seen to get no answer and no error, ever: the caller is
             // answered at the timeout, and the connection is closed so the pool drops it.
-            return try await withDeadline(
+            // A cancelled caller still waits for the statement (as it did without the
+            // timeout): a ROLLBACK abandoned half way would put the connection back in
+            // the pool inside an open transaction, holding its locks.
+            return try await withDeadlineIgnoringCancellation(
                 timeout,
                 orThrow: {
                     Task { try? await connection.close() }

@@ -13,36 +13,55 @@ public func withDeadline<Result: Sendable>(
 ) async throws -> Result {
     let race = DeadlineRace()
     return try await withTaskCancellationHandler {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
-            let task = Task {
-                do {
-                    let result = try await operation()
-                    if race.finish() { continuation.resume(returning: result) }
-                } catch {
-                    if race.finish() { continuation.resume(throwing: error) }
-                }
-            }
-            race.timer = Task {
-                try? await Task.sleep(for: limit)
-                if race.finish() {
-                    task.cancel()
-                    continuation.resume(throwing: timeoutError())
-                }
-            }
-            race.onCancel = {
-                task.cancel()
-                continuation.resume(throwing: CancellationError())
-            }
-        }
+        try await race.run(limit, orThrow: timeoutError, operation)
     } onCancel: {
         // The caller is cancelled: so is the work, and the caller is answered at once.
         race.cancel()
     }
 }
 
+/// Like `withDeadline`, but the caller's cancellation does not cut the operation short:
+/// it is waited for until it finishes or the deadline passes. For work that must not be
+/// left half done behind a caller that gave up, such as a statement whose connection goes
+/// back to a pool (a `ROLLBACK` abandoned on cancellation would leave the connection in an
+/// open transaction, holding its locks).
+public func withDeadlineIgnoringCancellation<Result: Sendable>(
+    _ limit: Duration, orThrow timeoutError: @escaping @Sendable () -> any Error, _ operation: @escaping @Sendable () async throws -> Result
+) async throws -> Result {
+    try await DeadlineRace().run(limit, orThrow: timeoutError, operation)
+}
+
 /// Which of an operation and its timer finished first; the first to finish stops the
 /// other's timer.
 private final class DeadlineRace: Sendable {
+    /// Runs `operation` in a task of its own and answers with its result, or with
+    /// `timeoutError()` at the deadline (the task is then cancelled and left to finish).
+    func run<Result: Sendable>(
+        _ limit: Duration, orThrow timeoutError: @escaping @Sendable () -> any Error, _ operation: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
+            let task = Task {
+                do {
+                    let result = try await operation()
+                    if self.finish() { continuation.resume(returning: result) }
+                } catch {
+                    if self.finish() { continuation.resume(throwing: error) }
+                }
+            }
+            self.timer = Task {
+                try? await Task.sleep(for: limit)
+                if self.finish() {
+                    task.cancel()
+                    continuation.resume(throwing: timeoutError())
+                }
+            }
+            self.onCancel = {
+                task.cancel()
+                continuation.resume(throwing: CancellationError())
+            }
+        }
+    }
+
     private let state = Mutex<(finished: Bool, timer: Task<Void, Never>?, cancelled: Bool, onCancel: (@Sendable () -> Void)?)>((false, nil, false, nil))
 
     /// What cancelling the caller does once the operation runs (set once, right after it
