@@ -13,14 +13,12 @@ public struct JobStore: Sendable {
     /// Adds a job inside the caller's transaction, so it commits or rolls back with the
     /// change that produced it. Returns its id, or nil when a job with the same unique key
     /// is available or running (nothing is added).
-    ///
-    /// Inside a trace, this is a producer span, and the job stores its trace context: its
-    /// run is then a consumer span in the same trace (`JobTraceContext`).
     @discardableResult
+    ///
+    /// With tracing on, this is a producer span, and the job stores its trace context: its
+    /// run is then a consumer span in the same trace (`JobTraceContext`).
     public func enqueue(_ job: NewJob, now: Int64, in db: any SQLExecutor) async throws -> Int64? {
-        // A producer span inside a trace only (jobs enqueued by background work start none).
-        guard ServiceContext.current != nil else { return try await insert(job, now: now, trace: JobTraceContext(), in: db) }
-        return try await withSpan("\(job.name) publish", ofKind: .producer) { span in
+        try await withSpan("\(job.name) publish", ofKind: .producer) { span in
             let trace = JobTraceContext(span.context)
             if span.isRecording {
                 span.updateAttributes { attributes in
@@ -30,28 +28,23 @@ public struct JobStore: Sendable {
                     attributes["fleet.job.name"] = job.name
                 }
             }
-            let id = try await insert(job, now: now, trace: trace, in: db)
-            if let id { span.attributes["messaging.message.id"] = String(id) }
+            let row = try await db.first(
+                """
+                INSERT INTO jobs (queue, name, payload, state, priority, run_at, max_attempts, unique_key, created_at, trace_parent, trace_state)
+                VALUES (\(bind: job.queue), \(bind: job.name), \(bind: job.payload), 'available', \(bind: job.priority),
+                        \(bind: job.runAt ?? now), \(bind: job.maxAttempts), \(bind: job.uniqueKey), \(bind: now),
+                        \(bind: trace.parent), \(bind: trace.state))
+                ON CONFLICT DO NOTHING RETURNING id
+                """
+            )
+            guard let id = try row?.decode(at: 0, as: Int64.self) else { return nil }
+            span.attributes["messaging.message.id"] = String(id)
+            if db.dialect == .postgres, (job.runAt ?? now) <= now {
+                // Delivered at commit, to every worker listening: a hint that saves a poll.
+                try await db.execute("SELECT pg_notify(\(bind: Self.channel), \(bind: job.queue))")
+            }
             return id
         }
-    }
-
-    private func insert(_ job: NewJob, now: Int64, trace: JobTraceContext, in db: any SQLExecutor) async throws -> Int64? {
-        let row = try await db.first(
-            """
-            INSERT INTO jobs (queue, name, payload, state, priority, run_at, max_attempts, unique_key, created_at, trace_parent, trace_state)
-            VALUES (\(bind: job.queue), \(bind: job.name), \(bind: job.payload), 'available', \(bind: job.priority),
-                    \(bind: job.runAt ?? now), \(bind: job.maxAttempts), \(bind: job.uniqueKey), \(bind: now),
-                    \(bind: trace.parent), \(bind: trace.state))
-            ON CONFLICT DO NOTHING RETURNING id
-            """
-        )
-        guard let id = try row?.decode(at: 0, as: Int64.self) else { return nil }
-        if db.dialect == .postgres, (job.runAt ?? now) <= now {
-            // Delivered at commit, to every worker listening: a hint that saves a poll.
-            try await db.execute("SELECT pg_notify(\(bind: Self.channel), \(bind: job.queue))")
-        }
-        return id
     }
 
     /// The notification channel of ready jobs; the payload is the queue's name.

@@ -12,33 +12,28 @@ extension JobWorker {
 
     /// Runs one claimed job and records how it ended, fenced by its lease.
     ///
-    /// A job enqueued inside a trace runs as a consumer span in that trace (the producer
-    /// span's child, and linked to it), whatever process runs it.
+    /// With tracing on, the run is a consumer span in the trace of the span that enqueued
+    /// the job (its child, and linked to it), whatever process runs it.
     func execute(_ job: ClaimedJob, on node: any Database) async {
         let started = ContinuousClock.now
         metrics.started(job, delay: .microseconds(max(0, WallClock.microseconds() - job.runAt)))
         let entry = handlers.entry(for: job.name)
-        let run: Run
-        if let producer = job.trace.serviceContext {
-            run = await withSpan("\(job.name) process", context: producer, ofKind: .consumer) { span in
-                if span.isRecording {
-                    span.addLink(SpanLink(context: producer, attributes: [:]))
-                    span.updateAttributes { attributes in
-                        attributes["messaging.system"] = "fleet"
-                        attributes["messaging.operation.type"] = "process"
-                        attributes["messaging.destination.name"] = job.queue
-                        attributes["messaging.message.id"] = String(job.id)
-                        attributes["fleet.job.name"] = job.name
-                        attributes["fleet.job.attempt"] = job.attempt
-                    }
+        let producer = job.trace.serviceContext
+        let run = await withSpan("\(job.name) process", context: producer ?? .topLevel, ofKind: .consumer) { span in
+            if span.isRecording {
+                if let producer { span.addLink(SpanLink(context: producer, attributes: [:])) }
+                span.updateAttributes { attributes in
+                    attributes["messaging.system"] = "fleet"
+                    attributes["messaging.operation.type"] = "process"
+                    attributes["messaging.destination.name"] = job.queue
+                    attributes["messaging.message.id"] = String(job.id)
+                    attributes["fleet.job.name"] = job.name
+                    attributes["fleet.job.attempt"] = job.attempt
                 }
-                let run = await runWithHeartbeat(job, on: node)
-                if case .finished(.failure(let error)) = run { span.recordError(error) }
-                return run
             }
-        } else {
-            // Enqueued outside a trace (or tracing off): its run starts none either.
-            run = await runWithHeartbeat(job, on: node)
+            let run = await runWithHeartbeat(job, on: node)
+            if case .finished(.failure(let error)) = run { span.recordError(error) }
+            return run
         }
         let stopping = Task.isCancelled
         // Recorded even when the worker is being cancelled: an unstructured task does not

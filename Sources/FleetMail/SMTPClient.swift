@@ -19,14 +19,7 @@ public struct SMTPClient: Sendable {
     public func send(_ message: MailMessage) async throws {
         _ = try message.encoded(eightBit: false)  // refused before connecting
         let configuration = configuration
-        let exchange: @Sendable () async throws -> Void = {
-            try await withDeadline(configuration.timeout, orThrow: { SMTPError(.timeout, "the session took longer than \(configuration.timeout)") }) {
-                try await Self.session(configuration, message: message)
-            }
-        }
-        guard ServiceContext.current != nil else { return try await exchange() }
-        // Inside a trace, a client span per session (the recipients are not recorded: they
-        // are personal data).
+        // A client span per session (the recipients are not recorded: they are personal data).
         try await withSpan("smtp send", ofKind: .client) { span in
             if span.isRecording {
                 span.updateAttributes { attributes in
@@ -34,7 +27,9 @@ public struct SMTPClient: Sendable {
                     attributes["server.port"] = configuration.port
                 }
             }
-            try await exchange()
+            try await withDeadline(configuration.timeout, orThrow: { SMTPError(.timeout, "the session took longer than \(configuration.timeout)") }) {
+                try await Self.session(configuration, message: message)
+            }
         }
     }
 

@@ -14,8 +14,7 @@ public struct TracingBackend: Sendable {
     public let logMetadata: Logger.MetadataProvider
 
     /// Installs the OTLP tracer as the process's `InstrumentationSystem`, with W3C trace
-    /// context propagation (`traceparent`, `tracestate`) and parent-based sampling (new
-    /// traces are chosen at the edge, see `HeadSamplingMiddleware`).
+    /// context propagation (`traceparent`, `tracestate`) and parent-based ratio sampling.
     /// Returns nil when tracing is off: every span is then swift-distributed-tracing's
     /// no-op, and nothing is propagated.
     public static func bootstrap(_ options: TracingOptions) throws -> TracingBackend? {
@@ -29,9 +28,7 @@ public struct TracingBackend: Sendable {
         configuration.propagators = [.traceContext]
         configuration.logs.enabled = false
         configuration.metrics.enabled = false
-        // The ratio is applied once, at the edge (`HeadSamplingMiddleware`): a span exists
-        // only inside a trace that was chosen, or that a caller sampled.
-        configuration.traces.sampler = .parentBasedAlwaysOn
+        configuration.traces.sampler = .parentBasedTraceIDRatio(ratio: options.sampleRatio) ?? .parentBasedAlwaysOn
         configuration.traces.otlpExporter.protocol = .httpProtobuf
         configuration.traces.otlpExporter.endpoint = options.endpoint.hasSuffix("/") ? options.endpoint + "v1/traces" : options.endpoint + "/v1/traces"
         configuration.traces.batchSpanProcessor.scheduleDelay = .milliseconds(500)

@@ -2,9 +2,9 @@
 /// kept, and where they are sent.
 public struct TracingOptions: Sendable, Equatable {
     public var enabled: Bool
-    /// The share of requests traced (0...1), decided when a request arrives. A request
-    /// that arrives with a sampled `traceparent` is recorded whatever this is (parent-based
-    /// sampling), so a trace that a caller started is never cut in the middle.
+    /// The share of new traces recorded (0...1). A request that arrives with a sampled
+    /// `traceparent` is recorded whatever this is (parent-based sampling), so a trace that
+    /// a caller started is never cut in the middle.
     public var sampleRatio: Double
     /// The OTLP/HTTP collector's base URL; spans go to `<endpoint>/v1/traces`.
     public var endpoint: String

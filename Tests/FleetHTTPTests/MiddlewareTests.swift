@@ -1,4 +1,4 @@
-@testable import FleetHTTP
+import FleetHTTP
 import Foundation
 import Hummingbird
 import Logging
@@ -151,18 +151,5 @@ func body(_ response: TestResponse) -> String { String(buffer: response.body) }
             let second = try await client.execute(uri: "/forbidden", method: .get).headers[RequestIDMiddleware<BasicRequestContext>.headerName]
             #expect(first != nil && second != nil && first != second)
         }
-    }
-}
-
-@Suite struct HeadSamplingTests {
-    @Test func aCallersTraceIsAlwaysContinuedAndNewOnesAtTheRatio() {
-        // A request with a traceparent: traced whatever the draw.
-        #expect(HeadSamplingMiddleware<BasicRequestContext>.traces(path: "/api/articles", hasParent: true, ratio: 0, excluded: ["/health"], draw: 0.99))
-        // Without one: at the ratio.
-        #expect(HeadSamplingMiddleware<BasicRequestContext>.traces(path: "/api/articles", hasParent: false, ratio: 0.01, excluded: ["/health"], draw: 0.005))
-        #expect(!HeadSamplingMiddleware<BasicRequestContext>.traces(path: "/api/articles", hasParent: false, ratio: 0.01, excluded: ["/health"], draw: 0.5))
-        #expect(!HeadSamplingMiddleware<BasicRequestContext>.traces(path: "/api/articles", hasParent: false, ratio: 0, excluded: ["/health"], draw: 0))
-        // Health probes: never.
-        #expect(!HeadSamplingMiddleware<BasicRequestContext>.traces(path: "/health/ready", hasParent: true, ratio: 1, excluded: ["/health"], draw: 0))
     }
 }

@@ -14,7 +14,7 @@ extension FleetApplication {
         _ settings: FleetSettings, services: ConduitServices, metrics: PrometheusCollectorRegistry, health: HealthChecks, logger: Logger
     ) -> Application<RouterResponder<BasicRequestContext>> {
         let router = Router()
-        if settings.tracing.enabled { router.add(middleware: HeadSamplingMiddleware(ratio: settings.tracing.sampleRatio)) }
+        if settings.tracing.enabled { router.add(middleware: tracing()) }
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ErrorMiddleware(ConduitErrorResponder()))
         OperationalRoutes.addMetrics(to: router, metrics: metrics)

@@ -23,7 +23,7 @@ extension FleetApplication {
         let router = Router(context: ConduitContext.self)
         // Outermost, so that the span sees the status the client gets (errors are rendered
         // inside it) and every log line of the request carries its trace id.
-        if settings.tracing.enabled { router.add(middleware: HeadSamplingMiddleware(ratio: settings.tracing.sampleRatio)) }
+        if settings.tracing.enabled { router.add(middleware: tracing()) }
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: MetricsMiddleware())
         if let recorder { router.add(middleware: RouteRecordingMiddleware(recorder)) }
@@ -62,6 +62,12 @@ extension FleetApplication {
             : nil
         ConduitRoutes(services: services, limits: limits).add(to: api)
         return router
+    }
+
+    /// A server span per request (W3C `traceparent` and `tracestate` taken from the request),
+    /// named after the route's template; health probes are not traced.
+    static func tracing<Context: RequestContext>() -> ExceptPathsMiddleware<TracingMiddleware<Context>> {
+        ExceptPathsMiddleware(TracingMiddleware(), except: ["/health"])
     }
 
     /// Whether an error says a dependency is failing (the request's work did not get done

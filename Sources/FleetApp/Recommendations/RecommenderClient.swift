@@ -5,7 +5,6 @@ import FleetSupport
 import Foundation
 import Logging
 import NIOCore
-import NIOHTTP1
 import Tracing
 public import ServiceLifecycle
 import Synchronization
@@ -52,8 +51,6 @@ public final class RecommenderClient: Service, Sendable {
         var configuration = HTTPClient.Configuration(timeout: .init(connect: .nanoseconds((settings.timeout + .seconds(1)).inNanoseconds)))
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: settings.maxConcurrent)
         configuration.connectionPool.retryConnectionEstablishment = false
-        // Fleet makes the call's span itself, inside a trace only (see `recommend`).
-        configuration.tracing.tracer = nil
         self.configuration = configuration
         self.logger = logger
     }
@@ -74,16 +71,12 @@ public final class RecommenderClient: Service, Sendable {
         let timeout = timeout
         let bulkhead = bulkhead
         let url = "\(base)/recommendations?user=\(user.rawValue)&limit=\(limit)"
-        var request = HTTPClientRequest(url: url)
-        request.headers.add(name: "Accept", value: "application/json")
-        guard ServiceContext.current != nil else { return try await call(request, on: http, timeout: timeout, bulkhead: bulkhead) }
-        // Inside a trace: a client span for the call (breaker and bulkhead included), whose
-        // `traceparent` goes with the request, so the recommender's server span joins the
-        // caller's trace. (async-http-client's own spans are off: outside a trace they
-        // would start traces of their own.)
+        // A span for the call, breaker and bulkhead included; async-http-client's own
+        // client span under it sends `traceparent`, so the recommender's server span joins
+        // the caller's trace.
         return try await withSpan("GET /recommendations", ofKind: .client) { span in
-            var request = request
-            InstrumentationSystem.instrument.inject(span.context, into: &request.headers, using: HeadersInjector())
+            var request = HTTPClientRequest(url: url)
+            request.headers.add(name: "Accept", value: "application/json")
             if span.isRecording {
                 span.updateAttributes { attributes in
                     attributes["http.request.method"] = "GET"
@@ -159,9 +152,3 @@ struct RecommenderError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Writes a trace context's headers (`traceparent`, `tracestate`) into an outgoing request.
-private struct HeadersInjector: Injector {
-    func inject(_ value: String, forKey key: String, into headers: inout HTTPHeaders) {
-        headers.replaceOrAdd(name: key, value: value)
-    }
-}
