@@ -6,10 +6,12 @@
 # On T0 (release build, SQLite), with `fleet loadtest` as the client on the same machine,
 # each pinned to a core of its own (taskset: server on CPU 0, client on CPU 1), so that
 # the client's work does not pass for the server's latency:
-#   1. capacity: closed model, 64 connections: requests per second the instance completes;
+#   1. capacity: closed model, 64 connections, shedding off: requests per second the
+#      instance completes;
 #   2. unloaded: open model at a quarter of it: the p99 to compare with;
-#   3. overload, shedding off, then on: open model at twice the capacity (arrivals do not
-#      wait for answers, as real users do not), a fresh server each time.
+#   3. overload: open model at twice the capacity (arrivals do not wait for answers, as
+#      real users do not), a fresh server each time: shedding off; on with the
+#      concurrency limit alone (queue target 0); on as by default (limit and queue wait).
 # Prints a table, writes summary.json and shedding.png (goodput and admitted p99 over
 # time, both overload runs) next to each run's own report.
 set -euo pipefail
@@ -55,14 +57,18 @@ load() {  # NAME ARGS...: one loadtest run into $out/NAME
 
 rate() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['total']['rate'] - r['total']['rate'] * r['total']['errorRatePercent'] / 100)" "$1"; }
 
-start
+# Capacity is the server's own, with nothing refused.
+start --http-shedding-enabled false
 load capacity --connections 64 --duration "$duration"
 capacity=$(rate "$out/capacity/report.json")
 echo "capacity: $capacity requests/s" >&2
+start
 load unloaded --rate "$(python3 -c "print(round($capacity / 4))")" --duration "$duration"
 overload=$(python3 -c "print(round($capacity * 2))")
 start --http-shedding-enabled false
 load shedding-off --rate "$overload" --duration "$duration"
+start --http-shedding-queue-target-ms 0
+load shedding-limit-only --rate "$overload" --duration "$duration"
 start
 load shedding-on --rate "$overload" --duration "$duration"
 stop

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Summarizes a bench/shedding.sh run: prints a Markdown table, writes summary.json and
-shedding.png (goodput and p99 of admitted requests per second, shedding off and on).
+shedding.png (goodput and p99 of admitted requests per second: shedding off, on with the
+concurrency limit alone, and on with the queue-wait signal as well, the default).
 
 Usage: python3 bench/shedding_plot.py OUT_DIR CAPACITY
 Needs matplotlib for the plot (the table is printed without it).
@@ -11,7 +12,8 @@ import sys
 from pathlib import Path
 
 out, capacity = Path(sys.argv[1]), float(sys.argv[2])
-runs = {name: json.loads((out / name / "report.json").read_text()) for name in ("capacity", "unloaded", "shedding-off", "shedding-on")}
+overloads = [name for name in ("shedding-off", "shedding-limit-only", "shedding-on") if (out / name / "report.json").exists()]
+runs = {name: json.loads((out / name / "report.json").read_text()) for name in ["capacity", "unloaded", *overloads]}
 
 
 def summary(report):
@@ -30,7 +32,7 @@ def summary(report):
 rows = {name: summary(report) for name, report in runs.items()}
 unloaded_p99 = rows["unloaded"]["admitted_p99_ms"]
 verdict = {}
-for name in ("shedding-off", "shedding-on"):
+for name in overloads:
     row = rows[name]
     row["p99_vs_unloaded"] = round(row["admitted_p99_ms"] / unloaded_p99, 2) if row["admitted_p99_ms"] and unloaded_p99 else None
     row["goodput_vs_capacity"] = round(row["goodput_per_s"] / capacity, 3)
@@ -60,7 +62,9 @@ except ImportError:
     print("matplotlib is not installed: no plot")
     sys.exit(0)
 figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True)
-for name, color in (("shedding-off", "tab:red"), ("shedding-on", "tab:green")):
+colors = {"shedding-off": "tab:red", "shedding-limit-only": "tab:orange", "shedding-on": "tab:green"}
+for name in overloads:
+    color = colors[name]
     intervals = runs[name]["intervals"]
     seconds = [i["second"] for i in intervals]
     top.plot(seconds, [i["requests"] - i["errors"] for i in intervals], color=color, label=f"{name}: goodput")

@@ -9,7 +9,9 @@ public import Hummingbird
 ///
 /// Writes and signed-in readers are `.high` priority; anonymous reads are `.low` and may
 /// use only the limiter's low share of the slots, so that under overload they are shed
-/// first. A request is judged signed-in by the presence of an `Authorization` header: a
+/// first. The limiter also learns how long each request waited before it got here
+/// (`RequestArrival`), and refuses one that waited too long in a standing queue.
+/// A request is judged signed-in by the presence of an `Authorization` header: a
 /// forged one buys a place in the queue but is refused with 401 as soon as it is read,
 /// which costs one signature check.
 ///
@@ -26,7 +28,7 @@ public struct LoadSheddingMiddleware<Context: RequestContext>: RouterMiddleware 
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let priority = Self.priority(of: request)
-        guard let ticket = limiter.tryAcquire(priority) else { throw OverloadedError(retryAfterSeconds: 1) }
+        guard let ticket = limiter.tryAcquire(priority, waited: RequestArrival.waited(request)) else { throw OverloadedError(retryAfterSeconds: 1) }
         do {
             let response = try await next(request, context)
             limiter.release(ticket, response.status == .serviceUnavailable ? .dropped : .success)

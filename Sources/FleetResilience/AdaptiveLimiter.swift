@@ -6,8 +6,14 @@ import Synchronization
 /// calls may take only `lowShare` of the slots, so that when load is shed the
 /// important calls (writes, signed-in readers) are the last to be refused.
 ///
-/// Metrics: `fleet.limiter.limit` and `fleet.limiter.in_flight` gauges and
-/// `fleet.limiter.calls` (`result` = admitted or refused, `priority`), each with `name`.
+/// With a `QueueDelayState.Policy`, a call also says how long it waited before it could
+/// ask (`waited`), and one that waited too long in a standing queue is refused too: the
+/// concurrency limit cannot see a queue in front of it. `.high` calls may wait
+/// `highAllowance` times as long.
+///
+/// Metrics: `fleet.limiter.limit` and `fleet.limiter.in_flight` gauges,
+/// `fleet.limiter.calls` (`result` = admitted or refused, `priority`) and
+/// `fleet.limiter.late` (refused for their wait), each with `name`.
 public final class AdaptiveLimiter: Sendable {
     public enum Priority: String, Sendable {
         case high
@@ -21,17 +27,29 @@ public final class AdaptiveLimiter: Sendable {
 
     public let name: String
     public let lowShare: Double
-    private let state: Mutex<AdaptiveLimiterState>
+    public let highAllowance: Double
+    private let state: Mutex<States>
     private let limitGauge: Gauge
     private let inFlightGauge: Gauge
+    private let lateCounter: Counter
     private let counters: [String: Counter]
 
-    public init(name: String, policy: AdaptiveLimitPolicy = .init(), lowShare: Double = 0.75) {
+    /// Both decisions, taken under one lock.
+    private struct States {
+        var limit: AdaptiveLimiterState
+        var queue: QueueDelayState?
+    }
+
+    public init(
+        name: String, policy: AdaptiveLimitPolicy = .init(), queue: QueueDelayState.Policy? = nil, lowShare: Double = 0.75, highAllowance: Double = 2
+    ) {
         self.name = name
         self.lowShare = lowShare
-        self.state = Mutex(AdaptiveLimiterState(policy: policy))
+        self.highAllowance = highAllowance
+        self.state = Mutex(States(limit: AdaptiveLimiterState(policy: policy), queue: queue.map(QueueDelayState.init(policy:))))
         self.limitGauge = Gauge(label: "fleet.limiter.limit", dimensions: [("name", name)])
         self.inFlightGauge = Gauge(label: "fleet.limiter.in_flight", dimensions: [("name", name)])
+        self.lateCounter = Counter(label: "fleet.limiter.late", dimensions: [("name", name)])
         var counters: [String: Counter] = [:]
         for result in ["admitted", "refused"] {
             for priority in [Priority.high, .low] {
@@ -45,13 +63,25 @@ public final class AdaptiveLimiter: Sendable {
     }
 
     /// A ticket when the call may run now, nil when it must be refused.
-    public func tryAcquire(_ priority: Priority) -> Ticket? {
+    /// - Parameter waited: how long the call waited before it could ask, when known.
+    public func tryAcquire(_ priority: Priority, waited: Duration? = nil) -> Ticket? {
         let share = priority == .high ? 1 : lowShare
-        let (admitted, inFlight) = state.withLock { state in (state.tryAcquire(share: share), state.inFlight) }
+        let allowance = priority == .high ? highAllowance : 1
+        let now = ContinuousClock.now
+        let (admitted, late, inFlight) = state.withLock { state in
+            if let waited, var queue = state.queue {
+                let onTime = queue.admit(waited: waited, allowance: allowance, now: now)
+                state.queue = queue
+                if queue.standing { state.limit.queueStanding() }
+                if !onTime { return (false, true, state.limit.inFlight) }
+            }
+            return (state.limit.tryAcquire(share: share), false, state.limit.inFlight)
+        }
         counters[(admitted ? "admitted" : "refused") + priority.rawValue]?.increment()
+        if late { lateCounter.increment() }
         guard admitted else { return nil }
         inFlightGauge.record(inFlight)
-        return Ticket(started: .now)
+        return Ticket(started: now)
     }
 
     /// Ends a call: `.success` measures it, `.dropped` counts against the limit,
@@ -64,7 +94,7 @@ public final class AdaptiveLimiter: Sendable {
         case .dropped: sample = .dropped
         case .ignored: sample = .ignored
         }
-        let (changed, inFlight) = state.withLock { state in (state.release(sample, now: now), state.inFlight) }
+        let (changed, inFlight) = state.withLock { state in (state.limit.release(sample, now: now), state.limit.inFlight) }
         inFlightGauge.record(inFlight)
         if let changed { limitGauge.record(changed) }
     }
@@ -76,5 +106,5 @@ public final class AdaptiveLimiter: Sendable {
     }
 
     /// The current limit and calls in flight (for the ops page).
-    public var current: (limit: Double, inFlight: Int) { state.withLock { ($0.limit, $0.inFlight) } }
+    public var current: (limit: Double, inFlight: Int) { state.withLock { ($0.limit.limit, $0.limit.inFlight) } }
 }

@@ -49,6 +49,13 @@ public struct AdaptiveLimiterState: Sendable {
         return true
     }
 
+    /// Says that calls queue in front of the limit (a standing queue, `QueueDelayState`):
+    /// the process is saturated, so this window counts as one with a drop and the limit
+    /// shrinks by `dropFactor` when it ends.
+    public mutating func queueStanding() {
+        windowDropped = true
+    }
+
     /// Ends an admitted call; returns the new limit when this closed a window and changed it.
     @discardableResult
     public mutating func release(_ outcome: Outcome, now: ContinuousClock.Instant) -> Double? {

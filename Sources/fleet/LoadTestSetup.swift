@@ -1,6 +1,7 @@
 import FleetLoad
 import FleetSupport
 import Foundation
+import NIOHTTP1
 
 /// Prepares the target for a run: signs up the load users (or signs them in, when a run
 /// with the same id made them), has them follow each other with Zipf-popular users
@@ -26,7 +27,7 @@ struct LoadTestSetup {
             }
             for followee in followees.sorted() {
                 let profile = accounts[followee].username
-                let answer = await client.send(.POST, "/api/profiles/\(ConduitWorkload.escaped(profile))/follow", token: accounts[index].token)
+                let answer = try await send(.POST, "/api/profiles/\(ConduitWorkload.escaped(profile))/follow", token: accounts[index].token)
                 try require(answer, "follow \(profile)")
                 context.acknowledge(AcknowledgedWrite(kind: .follow, user: accounts[index].username, email: accounts[index].email, profile: profile))
             }
@@ -37,7 +38,7 @@ struct LoadTestSetup {
             let author = accounts[userPopularity.sample(using: &rng)]
             let tags = Array(Set((0..<3).map { _ in catalog.popularTag(using: &rng) })).sorted()
             let title = "Setup \(context.runID) \(number)"
-            let answer = await client.send(
+            let answer = try await send(
                 .POST, "/api/articles",
                 body: LoadTestPayload.Article(
                     article: LoadTestPayload.NewArticle(title: title, description: "Written before the run", body: ConduitWorkload.text(number), tagList: tags)
@@ -56,7 +57,7 @@ struct LoadTestSetup {
     private func signUp(_ index: Int) async throws -> LoadUser {
         let username = "lt-\(context.runID)-\(index)"
         let email = "\(username)@load.fleet"
-        let registration = await client.send(
+        let registration = try await send(
             .POST, "/api/users", body: LoadTestPayload.User(user: LoadTestPayload.Registration(username: username, email: email, password: context.password))
         )
         if let token = registration.decode(LoadTestPayload.User<LoadTestPayload.Token>.self)?.user.token {
@@ -67,12 +68,23 @@ struct LoadTestSetup {
             try require(registration, "sign up \(username)")
             throw LoadTestError(.setup, "sign up \(username): \(registration.text)")
         }
-        let login = await client.send(.POST, "/api/users/login", body: LoadTestPayload.login(email, context.password))
+        let login = try await send(.POST, "/api/users/login", body: LoadTestPayload.login(email, context.password))
         guard let token = login.decode(LoadTestPayload.User<LoadTestPayload.Token>.self)?.user.token else {
             try require(login, "sign in \(username) (it exists)")
             throw LoadTestError(.setup, "sign in \(username): \(login.text)")
         }
         return LoadUser(username: username, email: email, token: token)
+    }
+
+    /// Sends, and again a second later while the target sheds load (503, which says the
+    /// request was not carried out): the setup must finish even on a target at its limit.
+    private func send(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = nil as Never?, token: String? = nil) async throws -> LoadTestClient.Answer {
+        var answer = await client.send(method, path, body: body, token: token)
+        for _ in 0..<10 where answer.status == 503 {
+            try await Task.sleep(for: .seconds(1))
+            answer = await client.send(method, path, body: body, token: token)
+        }
+        return answer
     }
 
     /// Throws unless the answer is a 2xx; a 429 says how to run the target for a load test.

@@ -3,6 +3,7 @@ import FleetResilience
 import FleetSupport
 import Hummingbird
 import HummingbirdTesting
+import NIOCore
 import Testing
 
 @Suite struct LoadSheddingTests {
@@ -48,6 +49,57 @@ import Testing
             release.arrive()
             #expect(try await slow.status == .ok)
             #expect(try await client.execute(uri: "/api/fast", method: .get).status == .ok)
+        }
+    }
+
+    @Test func theServerStampsEachRequestsArrivalAndAClientCannotForgeIt() async throws {
+        let router = Router()
+        router.get("waited") { request, _ -> String in
+            RequestArrival.waited(request).map { "\($0.components.seconds) s" } ?? "no stamp"
+        }
+        let app = Application(router: router, server: .http1(timeouts: ConnectionTimeouts(idle: .seconds(60), header: .seconds(10), body: .seconds(30))))
+        try await app.test(.live) { client in
+            // A client claiming to have waited since the machine booted is not believed.
+            let response = try await client.execute(uri: "/waited", method: .get, headers: [RequestArrival.headerName: "0"])
+            #expect(body(response) == "0 s")
+        }
+        try await app.test(.router) { client in
+            let response = try await client.execute(uri: "/waited", method: .get)
+            #expect(body(response) == "no stamp")
+        }
+    }
+
+    @Test func aStandingQueueShedsWhatWaitedPastItsTargetAndAdmitsWhatDidNot() async throws {
+        var policy = AdaptiveLimitPolicy()
+        policy.initialLimit = 100
+        let queue = QueueDelayState.Policy(target: .milliseconds(5), interval: .milliseconds(50), minimumRequests: 5)
+        let router = Router()
+        router.add(middleware: ErrorMiddleware(PlainErrorResponder()))
+        router.group("api")
+            .add(middleware: LoadSheddingMiddleware(limiter: AdaptiveLimiter(name: "test", policy: policy, queue: queue), isDependencyFailure: { _ in false }))
+            .get("fast") { _, _ in "fast" }
+        /// A stamp as if the request had been read `ago` (the channel sets it in production).
+        @Sendable func arrived(_ ago: Duration, signedIn: Bool = false) -> HTTPFields {
+            let nanoseconds = UInt64(ago.components.seconds) * 1_000_000_000 + UInt64(ago.components.attoseconds / 1_000_000_000)
+            var fields: HTTPFields = [RequestArrival.headerName: String(NIODeadline.now().uptimeNanoseconds - nanoseconds)]
+            if signedIn { fields[.authorization] = "Token x" }
+            return fields
+        }
+        try await Application(router: router).test(.router) { client in
+            // Every request waited 50 ms: once an interval of them has gone by, the queue
+            // stands and such a request is refused.
+            var refused = false
+            let deadline = ContinuousClock.now + .seconds(5)
+            while !refused, ContinuousClock.now < deadline {
+                refused = try await client.execute(uri: "/api/fast", method: .get, headers: arrived(.milliseconds(50))).status == .serviceUnavailable
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            #expect(refused)
+            // While it stands, one that did not wait is served, and a signed-in reader
+            // may wait twice the target.
+            #expect(try await client.execute(uri: "/api/fast", method: .get, headers: arrived(.zero)).status == .ok)
+            #expect(try await client.execute(uri: "/api/fast", method: .get, headers: arrived(.milliseconds(8), signedIn: true)).status == .ok)
+            #expect(try await client.execute(uri: "/api/fast", method: .get, headers: arrived(.milliseconds(50), signedIn: true)).status == .serviceUnavailable)
         }
     }
 }

@@ -42,6 +42,20 @@ import Testing
         #expect(state.limit < grown * 0.75)
     }
 
+    @Test func aStandingQueueInFrontShrinksTheLimit() {
+        var state = AdaptiveLimiterState(policy: policy)
+        var now = ContinuousClock.now
+        drive(&state, windows: 5, latency: .milliseconds(10), from: &now)
+        let before = state.limit
+        // Latency inside holds, but the process is saturated in front of the limit.
+        let admitted = state.tryAcquire()
+        #expect(admitted)
+        state.queueStanding()
+        now += .milliseconds(101)
+        state.release(.success(.milliseconds(10)), now: now)
+        #expect(state.limit == before * 0.9)
+    }
+
     @Test func anIdleServiceDoesNotGrowItsLimit() {
         var state = AdaptiveLimiterState(policy: policy)
         var now = ContinuousClock.now

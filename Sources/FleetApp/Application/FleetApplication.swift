@@ -70,7 +70,7 @@ public struct FleetApplication: Sendable {
 
         let worker = try makeWorker(settings, role: role, services: services, databases: databases, logger: logger)
         let recorder = role == .api ? RouteRecorder() : nil
-        let limiter = role == .api ? settings.shedding.map { AdaptiveLimiter(name: "api", policy: $0) } : nil
+        let limiter = role == .api ? settings.shedding.map { AdaptiveLimiter(name: "api", policy: $0, queue: settings.sheddingQueue) } : nil
         let ops = role == .recommender
             ? nil
             : OpsBoard(

@@ -44,6 +44,8 @@ public struct FleetSettings: Sendable {
     public var bodyLimitBytes: Int
     /// The API's adaptive concurrency limit (load shedding); nil when off.
     public var shedding: AdaptiveLimitPolicy?
+    /// How long an API request may wait before it runs (load shedding); nil when off.
+    public var sheddingQueue: QueueDelayState.Policy?
     public var bcryptCost: Int
     public var bcryptQueue: Int
     public var jwtSecret: String?
@@ -139,6 +141,8 @@ public struct FleetSettings: Sendable {
         Entry(key: "http.shedding.limit.initial", defaultValue: "100", help: "The adaptive limit's starting value (concurrent API requests)."),
         Entry(key: "http.shedding.limit.min", defaultValue: "16", help: "The adaptive limit never falls below this."),
         Entry(key: "http.shedding.limit.max", defaultValue: "2000", help: "The adaptive limit never rises above this."),
+        Entry(key: "http.shedding.queue.target.ms", defaultValue: "5", help: "While requests keep waiting longer than this before they run (a standing queue), shed those that did; 0 turns it off."),
+        Entry(key: "http.shedding.queue.interval.ms", defaultValue: "100", help: "How long waits must stay above the target to count as a standing queue."),
         Entry(key: "ratelimit.enabled", defaultValue: "true", help: "Rate-limit API requests (GCRA; shared through Redis when configured, else per instance)."),
         Entry(key: "ratelimit.auth.per.minute", defaultValue: "20", help: "Sign-ups, logins and password changes per client address per minute."),
         Entry(key: "ratelimit.write.per.minute", defaultValue: "120", help: "Other writes per user (or client IP when anonymous) per minute."),
@@ -206,6 +210,10 @@ public struct FleetSettings: Sendable {
                 throw SettingsError("http.shedding.limit.*: need 1 <= min <= initial <= max")
             }
             shedding = policy
+            let target = config.int(forKey: "http.shedding.queue.target.ms", default: 5)
+            let interval = config.int(forKey: "http.shedding.queue.interval.ms", default: 100)
+            guard target >= 0, interval > target else { throw SettingsError("http.shedding.queue.*: need 0 <= target < interval") }
+            if target > 0 { sheddingQueue = QueueDelayState.Policy(target: .milliseconds(target), interval: .milliseconds(interval)) }
         }
         bcryptCost = config.int(forKey: "auth.bcrypt.cost", default: 12)
         bcryptQueue = config.int(forKey: "auth.bcrypt.queue", default: 32)

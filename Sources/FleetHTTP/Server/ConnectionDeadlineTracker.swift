@@ -97,7 +97,8 @@ final class RawBytesWatcher: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
-/// Sees request parts as parsed and response parts as written.
+/// Sees request parts as parsed and response parts as written, and stamps each request
+/// head with the time it was read (`RequestArrival`).
 final class HTTPPartWatcher: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -109,7 +110,11 @@ final class HTTPPartWatcher: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head: tracker.headReceived()
+        case .head(var head):
+            tracker.headReceived()
+            RequestArrival.stamp(&head)
+            context.fireChannelRead(wrapInboundOut(.head(head)))
+            return
         case .body: break
         case .end: tracker.endReceived()
         }
