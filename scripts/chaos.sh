@@ -6,27 +6,32 @@
 # Starts T3's databases (scripts/topology.sh t3 --redis --sync: two shards, each a primary
 # and a synchronous streaming replica, and Redis), two `fleet serve` instances without
 # workers behind nginx (scripts/lb.sh: retries on refused connections, passive health
-# checks) and one `fleet worker`, and for each scenario runs `fleet loadtest` (open model)
-# through nginx while, a third of the way in:
+# checks), one `fleet worker` and one `fleet recommender`, and for each scenario runs
+# `fleet loadtest` (open model, its standard mix, recommendations included) through nginx
+# while, a third of the way in:
 #   kill      one instance is SIGKILLed, and started again 3 s later;
 #   rolling   each instance gets SIGTERM in turn, each back and ready before the next;
 #   redis     Redis is SIGKILLed, and started again 3 s later;
 #   replica   shard 0's replica is stopped, and started again 3 s later;
 #   worker    the worker is SIGKILLed (mid-job, under this load), and started again 3 s later;
+#   recommender  the recommender is SIGKILLed, and started again 3 s later; afterwards a
+#             signed-in reader asks for recommendations until both instances' breakers
+#             on it are closed again (at most 30 s), which the summary reports;
 #   failover  shard 1's primary crashes and its replica is promoted 1 s later (run last:
 #             the shard has no replica afterwards).
-# Default: all six, in that order.
+# Default: all seven, in that order.
 # Then `fleet loadtest verify` checks that every acknowledged write exists. Prints per
 # scenario: requests, failed (and %), p99 before, during and after the fault (from the
 # per-second series: the worst second of each window), and writes lost; writes
 # chaos.json. With --check it exits 1 unless: kill < 0.1 % failed (or at most 3
 # requests: the writes in flight on the killed instance), rolling, replica and worker 0
 # failed, redis < 1 %, failover < 3 % (writes to shard 1 are refused with 503 until the
-# promotion), and no scenario lost a write.
+# promotion), recommender 0 failed with fallbacks counted and both breakers opened and
+# closed again, and no scenario lost a write.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-bin="$root/.build/release/fleet" rate=150 duration=24 scenarios="kill,rolling,redis,replica,worker,failover" out="" check=""
+bin="$root/.build/release/fleet" rate=150 duration=24 scenarios="kill,rolling,redis,replica,worker,recommender,failover" out="" check=""
 while [ $# -gt 0 ]; do
     case $1 in
     --bin) bin=$2; shift 2 ;;
@@ -60,7 +65,8 @@ export FLEET_AUTH_JWT_SECRET=chaos-secret-chaos-secret-chaos-secret-42
 start_instance() {  # INDEX: (re)starts instance INDEX on its ports and waits until ready
     local index=$1
     "$bin" serve --data-dir "$dir/data$index" --http-port "${ports[$index]}" --http-admin-port "${admins[$index]}" \
-        --log-level warning --ratelimit-enabled false --auth-bcrypt-cost 4 --jobs-workers none "${flags[@]}" 2>>"$dir/instance$index.log" &
+        --log-level warning --ratelimit-enabled false --auth-bcrypt-cost 4 --jobs-workers none "${flags[@]}" \
+        --recommender-url "http://127.0.0.1:$recommender_port" "${breaker[@]}" 2>>"$dir/instance$index.log" &
     pids[$index]=$!
     for _ in $(seq 200); do curl -fs "http://127.0.0.1:${ports[$index]}/health/ready" >/dev/null 2>&1 && return; sleep 0.05; done
     echo "instance $index did not become ready" >&2; tail -20 "$dir/instance$index.log" >&2; exit 1
@@ -72,7 +78,19 @@ start_worker() {  # (re)starts the worker (pids[2]) and waits until it is ready
     for _ in $(seq 200); do curl -fs "http://127.0.0.1:$worker_admin/health/ready" >/dev/null 2>&1 && return; sleep 0.05; done
     echo "the worker did not become ready" >&2; tail -20 "$dir/worker.log" >&2; exit 1
 }
-worker_admin=$(free_port)
+start_recommender() {  # (re)starts the recommender (pids[3]) and waits until it is ready
+    "$bin" recommender --data-dir "$dir/data-recommender" --recommender-port "$recommender_port" --http-admin-port "$recommender_admin" \
+        --log-level warning "${flags[@]}" 2>>"$dir/recommender.log" &
+    pids[3]=$!
+    for _ in $(seq 200); do curl -fs "http://127.0.0.1:$recommender_port/health/ready" >/dev/null 2>&1 && return; sleep 0.05; done
+    echo "the recommender did not become ready" >&2; tail -20 "$dir/recommender.log" >&2; exit 1
+}
+# At these rates an instance asks the recommender about once a second: its breaker opens
+# after 3 failed calls of the last 10 s (not 10) and tries again after 2 s (not 5), so
+# that a 3 s outage shows it opening and closing.
+breaker=(--recommender-breaker-min-calls 3 --recommender-breaker-open-ms 2000)
+worker_admin=$(free_port) recommender_port=$(free_port) recommender_admin=$(free_port)
+start_recommender
 for index in 0 1; do ports[$index]=$(free_port); admins[$index]=$(free_port); start_instance "$index"; done
 start_worker
 lb=$("$root/scripts/lb.sh" start "$dir/lb" "$(free_port)" "127.0.0.1:${ports[0]}" "127.0.0.1:${ports[1]}")
@@ -108,12 +126,49 @@ fault() {  # SCENARIO: the fault, run a third of the way into the measured time
         sleep 3
         start_worker
         ;;
+    recommender)
+        kill -9 "${pids[3]}"; wait "${pids[3]}" 2>/dev/null || true
+        sleep 3
+        start_recommender
+        ;;
     failover)
         "$root/scripts/postgres.sh" crash "$dir/db/shard1"
         sleep 1
         "$root/scripts/postgres.sh" promote "$dir/db/shard1-replica"
         ;;
     esac
+}
+
+snapshot() {  # FILE: the instances' recommendation and breaker counters, one "INDEX LINE" a line
+    for index in 0 1; do
+        curl -fs "http://127.0.0.1:${admins[$index]}/metrics" | grep -E '^fleet_(recommendations|breaker_transitions)\{' | sed "s/^/$index /" || true
+    done >"$1"
+}
+settle() {  # FILE: asks for recommendations as a signed-in reader until both breakers are closed
+    python3 - "$lb" "${admins[0]},${admins[1]}" "$1" <<'PY'
+import json, re, sys, time, urllib.request
+lb, admins, out = sys.argv[1], sys.argv[2].split(","), sys.argv[3]
+def call(method, path, body=None, token=None):
+    headers = {"Content-Type": "application/json", "Origin": "http://chaos.fleet"}
+    if token: headers["Authorization"] = "Token " + token
+    request = urllib.request.Request(lb + path, method=method, headers=headers, data=json.dumps(body).encode() if body else None)
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.headers.get("X-Fleet-Recommendations"), json.loads(response.read())
+def closed():
+    states = []
+    for admin in admins:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=5).read().decode()
+        m = re.search(r'^fleet_breaker_state\{name="recommender",state="closed"\} (\S+)$', text, re.M)
+        states.append(bool(m) and float(m.group(1)) == 1)
+    return all(states)
+name = f"settle{int(time.time() * 1000)}"
+token = call("POST", "/api/users", {"user": {"username": name, "email": name + "@chaos.fleet", "password": "password123"}})[1]["user"]["token"]
+start, source = time.time(), None
+while not closed() and time.time() - start < 30:
+    source, _ = call("GET", "/api/articles/recommended?limit=5", token=token)
+    time.sleep(0.2)
+json.dump({"closed": closed(), "seconds": round(time.time() - start, 1), "last_source": source}, open(out, "w"))
+PY
 }
 
 warmup=2
@@ -125,11 +180,16 @@ for scenario in "${list[@]}"; do
     load=$!
     until grep -q "^setup:" "$out/$scenario.log" 2>/dev/null; do kill -0 "$load" 2>/dev/null || break; sleep 0.1; done
     sleep "$(python3 -c "print($warmup + $duration / 3)")"
+    [ "$scenario" != recommender ] || snapshot "$out/$scenario.before"
     began=$(date +%s.%N)
     fault "$scenario"
     ended=$(date +%s.%N)
     echo "$began $ended" >"$out/$scenario.fault"
     wait "$load" || true
+    if [ "$scenario" = recommender ]; then
+        settle "$out/$scenario.settle"
+        snapshot "$out/$scenario.after"
+    fi
     "$bin" loadtest verify --writes "$out/$scenario/writes.jsonl" --target "$lb" >"$out/$scenario.verify" 2>&1 && echo 0 >"$out/$scenario.lost" \
         || echo 1 >"$out/$scenario.lost"
 done
@@ -168,6 +228,27 @@ for name in scenarios:
     if name == "redis" and r["failed_percent"] >= 1: problems.append(f"redis: {r['failed_percent']} % failed")
     if name in ("replica", "worker") and r["failed"] > 0: problems.append(f"{name}: {r['failed']} failed")
     if name == "failover" and r["failed_percent"] >= 3: problems.append(f"failover: {r['failed_percent']} % failed")
+    if name == "recommender":
+        def counts(path):
+            totals = {}
+            for line in open(path):
+                index, series, value = line.split()
+                totals[series] = totals.get(series, 0) + float(value)
+            return totals
+        before, after = counts(f"{out}/{name}.before"), counts(f"{out}/{name}.after")
+        delta = lambda pattern: int(sum(v - before.get(k, 0) for k, v in after.items() if re.search(pattern, k)))
+        settle = json.load(open(f"{out}/{name}.settle"))
+        r.update(fallbacks=delta(r'^fleet_recommendations\{source="popular",reason="(error|timeout|breaker-open|bulkhead-full)"'),
+                 personal=delta(r'^fleet_recommendations\{source="personal"'),
+                 breaker_opened=delta(r'^fleet_breaker_transitions\{name="recommender",to="open"'),
+                 breaker_closed=delta(r'^fleet_breaker_transitions\{name="recommender",to="closed"'),
+                 closed_after_run_s=settle["seconds"] if settle["closed"] else None)
+        print(f"  recommendations: {r['fallbacks']} answered with popular for the fault, {r['personal']} personal; "
+              f"breakers opened {r['breaker_opened']} and closed {r['breaker_closed']} times; "
+              + (f"both closed {settle['seconds']} s after the run" if settle["closed"] else "a breaker still open 30 s after the run"))
+        if r["failed"] > 0: problems.append(f"recommender: {r['failed']} failed")
+        if r["fallbacks"] == 0 or r["breaker_opened"] == 0: problems.append("recommender: no fallback or no breaker opened: the fault was not seen")
+        if not settle["closed"]: problems.append("recommender: a breaker did not close again within 30 s")
 json.dump(results, open(f"{out}/chaos.json", "w"), indent=2)
 if check and problems:
     print("FAIL: " + "; ".join(problems)); sys.exit(1)

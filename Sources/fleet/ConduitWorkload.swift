@@ -43,6 +43,8 @@ struct ConduitWorkload: LoadWorkload {
             return await client.send(.GET, "/api/articles/\(Self.escaped(slug))/comments", token: viewer).outcome
         case .feed:
             return await client.send(.GET, "/api/articles/feed?limit=20", token: catalog.users[actor].token).outcome
+        case .recommended:
+            return await client.send(.GET, "/api/articles/recommended?limit=10", token: catalog.users[actor].token).outcome
         case .profile:
             let username = catalog.users[catalog.popularUser(using: &rng)].username
             return await client.send(.GET, "/api/profiles/\(Self.escaped(username))", token: viewer).outcome

@@ -11,6 +11,9 @@ enum ConduitOperation: String, CaseIterable, Sendable {
     case comments
     /// GET /api/articles/feed, signed in.
     case feed
+    /// GET /api/articles/recommended, signed in: the recommender, or popular articles when
+    /// it is slow, failing or gone.
+    case recommended
     /// GET /api/profiles/:username.
     case profile
     /// GET /api/tags.
@@ -34,7 +37,7 @@ struct LoadTestMix: Sendable, CustomStringConvertible {
     let weights: [(operation: ConduitOperation, weight: Int)]
     private let cumulative: [Int]
 
-    static let standard = "list=20,article=35,comments=10,feed=10,profile=5,tags=5,create-article=3,comment=5,favorite=4,follow=2,signin=1"
+    static let standard = "list=20,article=35,comments=10,feed=10,recommended=3,profile=5,tags=5,create-article=3,comment=5,favorite=4,follow=2,signin=1"
 
     /// Parses `name=weight,...`; operations not named are not sent.
     init(parsing text: String) throws(LoadTestError) {
