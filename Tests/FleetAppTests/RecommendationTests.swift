@@ -90,6 +90,43 @@ import Testing
         }
     }
 
+    /// A deleted article's favorites leave the model with it: the edge relay that removes
+    /// them from their users' shards tells the model, as an unfavorite would.
+    @Test func aDeletedArticleLeavesTheModel() async throws {
+        try await TestConduit.make(["jobs.workers": "none"]).test { client, harness in
+            let shards = harness.database
+            let handlers = ConduitJobs.handlers(harness.services)
+            let author = try await client.register("author")
+            var slugs: [String: String] = [:]
+            var titles: [Int64: String] = [:]
+            for title in ["A", "B", "C"] {
+                let slug = try await client.createArticle(author, title: title)
+                slugs[title] = slug
+                titles[try #require(Slug.id(in: slug)).rawValue] = title
+            }
+            let one = try await client.register("one")
+            let two = try await client.register("two")
+            let oneID = try #require(await harness.services.profiles.userID(named: "one"))
+            for (token, title) in [(one, "A"), (one, "C"), (two, "A"), (two, "B"), (two, "C")] {
+                #expect(try await client.send(.post, "/api/articles/\(slugs[title] ?? "")/favorite", token: token).status == .ok)
+            }
+            for job in try await Self.claimJobs(shards) { #expect(try await handlers.run(job) == .completed) }
+            #expect(try await Self.pairs(shards, titles) == ["A>B": 1, "B>A": 1, "A>C": 2, "C>A": 2, "B>C": 1, "C>B": 1])
+
+            #expect(try await client.send(.delete, "/api/articles/\(slugs["C"] ?? "")", token: author).status == .noContent)
+            let gone = try await Self.claimJobs(shards)
+            #expect(gone.count == 2, "one job for each of C's two favorites")
+            for job in gone { #expect(try await handlers.run(job) == .completed) }
+            #expect(try await Self.pairs(shards, titles) == ["A>B": 1, "B>A": 1])
+            let deleted = try #require(Slug.id(in: slugs["C"] ?? ""))
+            let mirrored = try await shards.nodes[0].read { db in
+                try await db.first("SELECT COUNT(*) FROM rec_favorites WHERE article_id = \(bind: deleted)")?.decode(at: 0, as: Int.self)
+            }
+            #expect(mirrored == 0)
+            #expect(try await RecommendationModel(shards: shards).recommend(for: oneID, limit: 10).map { titles[$0] ?? "?" } == ["B"])
+        }
+    }
+
     /// After any sequence of favorites and unfavorites, applied in any order and repeated,
     /// every pair counts exactly the users having both among their newest `window`.
     @Test func pairCountsMatchTheirDefinitionAsArticlesEnterAndLeaveTheWindow() async throws {

@@ -92,10 +92,20 @@ public struct EdgeRelay: Sendable {
                 return targetExists
             }
             if truth && !targetExists {
-                // The target is gone (a deleted article): so is the edge.
+                // The target is gone (a deleted article): so is the edge, and the
+                // recommender's model hears of a favorite gone, as of an unfavorite.
+                let now = services.now()
                 try await source.transaction { db in
-                    try await db.execute(
-                        "DELETE FROM \(kind.table) WHERE \(kind.sourceColumn) = \(bind: edge.source) AND \(kind.targetColumn) = \(bind: edge.target)"
+                    let removed = try await db.query(
+                        """
+                        DELETE FROM \(kind.table) WHERE \(kind.sourceColumn) = \(bind: edge.source) AND \(kind.targetColumn) = \(bind: edge.target)
+                        RETURNING \(kind.targetColumn)
+                        """
+                    )
+                    guard kind == .favorite, !removed.isEmpty else { return }
+                    _ = try await AfterCommit.enqueue(
+                        ConduitJobs.recommendFavorite, FavoriteEvent(user: edge.source, article: edge.target, favorited: false),
+                        owner: edge.sourceID, now: now, in: db, inline: nil
                     )
                 }
             }
