@@ -30,21 +30,28 @@ import Testing
         return Dictionary(uniqueKeysWithValues: rows.map { ("\(titles[$0.0] ?? "?")>\(titles[$0.1] ?? "?")", $0.2) })
     }
 
+    /// An author with articles A, B and C, and two readers: their tokens, the slugs by
+    /// title, and the titles by article id.
+    private static func threeArticles(_ client: any TestClientProtocol) async throws
+        -> (author: String, one: String, two: String, slugs: [String: String], titles: [Int64: String])
+    {
+        let author = try await client.register("author")
+        var slugs: [String: String] = [:]
+        var titles: [Int64: String] = [:]
+        for title in ["A", "B", "C"] {
+            let slug = try await client.createArticle(author, title: title)
+            slugs[title] = slug
+            titles[try #require(Slug.id(in: slug)).rawValue] = title
+        }
+        return (author, try await client.register("one"), try await client.register("two"), slugs, titles)
+    }
+
     @Test func favoriteJobsRunTwiceLateOrOutOfOrderChangeNothing() async throws {
         try await TestConduit.make(["jobs.workers": "none"]).test { client, harness in
             let shards = harness.database
             let handlers = ConduitJobs.handlers(harness.services)
             let model = RecommendationModel(shards: shards)
-            let author = try await client.register("author")
-            var slugs: [String: String] = [:]
-            var titles: [Int64: String] = [:]
-            for title in ["A", "B", "C"] {
-                let slug = try await client.createArticle(author, title: title)
-                slugs[title] = slug
-                titles[try #require(Slug.id(in: slug)).rawValue] = title
-            }
-            let one = try await client.register("one")
-            let two = try await client.register("two")
+            let (_, one, two, slugs, titles) = try await Self.threeArticles(client)
             let oneID = try #require(await harness.services.profiles.userID(named: "one"))
             let twoID = try #require(await harness.services.profiles.userID(named: "two"))
             func favorite(_ token: String, _ title: String, _ method: HTTPRequest.Method = .post) async throws {
@@ -96,16 +103,7 @@ import Testing
         try await TestConduit.make(["jobs.workers": "none"]).test { client, harness in
             let shards = harness.database
             let handlers = ConduitJobs.handlers(harness.services)
-            let author = try await client.register("author")
-            var slugs: [String: String] = [:]
-            var titles: [Int64: String] = [:]
-            for title in ["A", "B", "C"] {
-                let slug = try await client.createArticle(author, title: title)
-                slugs[title] = slug
-                titles[try #require(Slug.id(in: slug)).rawValue] = title
-            }
-            let one = try await client.register("one")
-            let two = try await client.register("two")
+            let (author, one, two, slugs, titles) = try await Self.threeArticles(client)
             let oneID = try #require(await harness.services.profiles.userID(named: "one"))
             for (token, title) in [(one, "A"), (one, "C"), (two, "A"), (two, "B"), (two, "C")] {
                 #expect(try await client.send(.post, "/api/articles/\(slugs[title] ?? "")/favorite", token: token).status == .ok)

@@ -81,6 +81,31 @@ import Testing
         }
     }
 
+    /// A server that keeps failing opens the `smtp` breaker: the next mail jobs are snoozed
+    /// without trying it and without spending an attempt, and readiness shows the breaker.
+    @Test func aMailServerThatKeepsFailingIsLeftAloneWhileItsBreakerIsOpen() async throws {
+        let server = try await SMTPServerProcess()
+        server.stop()
+        let conduit = try await TestConduit.make(["mail.smtp.url": .init(.string(server.url), isSecret: true), "jobs.workers": "none"])
+        try await conduit.test(.router) { client, harness in
+            for index in 0..<6 { _ = try await client.register("unlucky\(index)") }
+            var jobs: [ClaimedJob] = []
+            for node in harness.database.nodes {
+                jobs += try await JobStore().claim(queue: "mail", limit: 10, lease: .seconds(30), now: .max / 2, in: node)
+            }
+            #expect(jobs.count == 6)
+            let handlers = ConduitJobs.handlers(harness.services)
+            // Five sends fail against the stopped server: the breaker's minimum.
+            for job in jobs.prefix(5) {
+                await #expect(throws: (any Error).self) { try await handlers.run(job) }
+            }
+            // The sixth does not try: it waits for the breaker's trial send.
+            #expect(try await handlers.run(jobs[5]) == .snooze(Mailer.breakerOpen))
+            let ready = try await client.send(.get, "/health/ready")
+            #expect(JSON(ready)["details"]["breakers"]["smtp"].string == "open")
+        }
+    }
+
     @Test func withoutSMTPNothingIsQueued() async throws {
         try await TestConduit.make().test(.router) { client, harness in
             _ = try await client.register("quiet")

@@ -60,7 +60,7 @@ public struct ConduitServices: Sendable {
             tokens: await TokenService(secret: try TokenSecret.resolve(settings, logger: logger), lifetime: settings.jwtTTL),
             caches: ConduitCaches(policy: policy, bus: redis?.bus, logger: logger),
             feed: settings.feed,
-            mailer: try Mailer.make(settings, logger: logger),
+            mailer: try Mailer.make(settings, breakers: breakers, logger: logger),
             logger: logger,
             recommending: Recommending.make(settings.recommender, breakers: breakers, logger: logger),
             partialLists: settings.partialLists

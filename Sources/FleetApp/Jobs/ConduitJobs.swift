@@ -1,6 +1,7 @@
 import FleetData
 public import FleetJobs
 import FleetMail
+import FleetResilience
 
 /// Conduit's asynchronous work: every job type, its queue, and its handler. Every handler
 /// is idempotent (jobs run at least once) and tested by running it twice and late.
@@ -79,7 +80,13 @@ public enum ConduitJobs {
             guard let mailer = services.mailer,
                 let user = try await services.shards.node(for: id).readLatest({ db in try await UserService.user(where: "id = \(bind: id)", in: db) })
             else { return .completed }
-            try await mailer.client.send(mailer.welcome(user))
+            do {
+                try await mailer.send(mailer.welcome(user))
+            } catch is CircuitBreakerError {
+                // The server has been failing: wait for the breaker's trial send rather
+                // than spend an attempt on it.
+                return .snooze(Mailer.breakerOpen)
+            }
             return .completed
         }
         return handlers
