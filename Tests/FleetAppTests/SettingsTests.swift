@@ -48,6 +48,29 @@ import Testing
         #expect(throws: SettingsError.self) { try FleetSettings(config: ConfigReader(provider: provider)) }
     }
 
+    /// A malformed value is refused, not replaced by the default (`--http-port abc` must not
+    /// start on 8080), from a flag, the environment or a file alike.
+    @Test(arguments: [
+        ["--http-port", "abc"], ["--http-shedding-enabled", "flase"], ["--tracing-sample-ratio", "half"],
+        ["--recommender-timeout-ms", "300ms"],
+    ])
+    func malformedValuesAreRefused(arguments: [String]) async throws {
+        let reader = try await FleetSettings.reader(arguments: arguments, configFile: nil)
+        #expect(throws: SettingsError.self) { try FleetSettings(config: reader) }
+    }
+
+    @Test func aMalformedValueInTheEnvironmentOrAFileIsRefused() async throws {
+        let env = EnvironmentVariablesProvider(environmentVariables: ["FLEET_AUTH_BCRYPT_COST": "twelve"])
+        #expect(throws: SettingsError.self) {
+            try FleetSettings(config: ConfigReader(providers: [KeyMappingProvider(upstream: env) { $0.prepending(["fleet"]) }]))
+        }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-\(UUID().uuidString).json")
+        try Data(#"{"http": {"port": "eighty"}}"#.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let provider = try await FileProvider<JSONSnapshot>(filePath: .init(file.path))
+        #expect(throws: SettingsError.self) { try FleetSettings(config: ConfigReader(provider: provider)) }
+    }
+
     @Test func shortSecretsAndUnknownLevelsAreRefused() {
         #expect(throws: SettingsError.self) {
             try FleetSettings(config: ConfigReader(provider: InMemoryProvider(values: ["auth.jwt.secret": .init(.string("short"), isSecret: true)])))

@@ -166,73 +166,73 @@ public struct FleetSettings: Sendable {
 
     public init(config: ConfigReader) throws {
         httpHost = config.string(forKey: "http.host", default: "127.0.0.1")
-        httpPort = config.int(forKey: "http.port", default: 8080)
+        httpPort = try config.integer(forKey: "http.port", default: 8080)
         adminHost = config.string(forKey: "http.admin.host", default: "127.0.0.1")
-        adminPort = config.int(forKey: "http.admin.port", default: 9464)
-        drainDelay = .milliseconds(config.int(forKey: "http.drain.delay.ms", default: 0))
+        adminPort = try config.integer(forKey: "http.admin.port", default: 9464)
+        drainDelay = .milliseconds(try config.integer(forKey: "http.drain.delay.ms", default: 0))
         guard drainDelay >= .zero, drainDelay <= .seconds(600) else { throw SettingsError("http.drain.delay.ms must be 0-600000") }
         connectionTimeouts = ConnectionTimeouts(
-            idle: .seconds(config.int(forKey: "http.idle.timeout.seconds", default: 60)),
-            header: .milliseconds(config.int(forKey: "http.header.timeout.ms", default: 10_000)),
-            body: .milliseconds(config.int(forKey: "http.body.timeout.ms", default: 30_000))
+            idle: .seconds(try config.integer(forKey: "http.idle.timeout.seconds", default: 60)),
+            header: .milliseconds(try config.integer(forKey: "http.header.timeout.ms", default: 10_000)),
+            body: .milliseconds(try config.integer(forKey: "http.body.timeout.ms", default: 30_000))
         )
-        maxConnections = config.int(forKey: "http.max.connections", default: 4096)
-        readinessCacheTTL = .milliseconds(config.int(forKey: "health.ready.cache.ms", default: 1000))
+        maxConnections = try config.integer(forKey: "http.max.connections", default: 4096)
+        readinessCacheTTL = .milliseconds(try config.integer(forKey: "health.ready.cache.ms", default: 1000))
         dataDirectory = config.string(forKey: "data.dir", default: "./data")
         databasePath = config.string(forKey: "database.sqlite.path", default: dataDirectory + "/fleet.sqlite")
         databaseURL = config.string(forKey: "database.url", isSecret: true)
-        databasePoolMin = config.int(forKey: "database.pool.min", default: 0)
-        databasePoolMax = config.int(forKey: "database.pool.max", default: 20)
-        databasePoolIdleTimeout = .seconds(config.int(forKey: "database.pool.idle.timeout.seconds", default: 60))
-        databaseConnectTimeout = .milliseconds(config.int(forKey: "database.connect.timeout.ms", default: 10_000))
-        databaseStatementTimeout = .milliseconds(config.int(forKey: "database.statement.timeout.ms", default: 10_000))
+        databasePoolMin = try config.integer(forKey: "database.pool.min", default: 0)
+        databasePoolMax = try config.integer(forKey: "database.pool.max", default: 20)
+        databasePoolIdleTimeout = .seconds(try config.integer(forKey: "database.pool.idle.timeout.seconds", default: 60))
+        databaseConnectTimeout = .milliseconds(try config.integer(forKey: "database.connect.timeout.ms", default: 10_000))
+        databaseStatementTimeout = .milliseconds(try config.integer(forKey: "database.statement.timeout.ms", default: 10_000))
         guard databaseStatementTimeout >= .milliseconds(1) else { throw SettingsError("database.statement.timeout.ms must be at least 1") }
         databaseReplicaURLs = Self.list(config.string(forKey: "database.replica.urls", isSecret: true))
-        databaseReplicaMaxLag = .milliseconds(config.int(forKey: "database.replica.max.lag.ms", default: 2000))
+        databaseReplicaMaxLag = .milliseconds(try config.integer(forKey: "database.replica.max.lag.ms", default: 2000))
         databaseShards = []
         while let url = config.string(forKey: ConfigKey("database.shard.\(databaseShards.count + 1).url"), isSecret: true) {
             let replicas = config.string(forKey: ConfigKey("database.shard.\(databaseShards.count + 1).replica.urls"), isSecret: true)
             databaseShards.append(ShardNode(url: url, replicaURLs: Self.list(replicas)))
         }
         databaseShardMapFile = config.string(forKey: "database.shard.map.file")
-        databaseShardTimeout = .milliseconds(config.int(forKey: "database.shard.timeout.ms", default: 2000))
-        partialLists = config.bool(forKey: "database.shard.partial.lists", default: true)
-        databaseReaders = config.int(forKey: "database.sqlite.readers", default: 4)
+        databaseShardTimeout = .milliseconds(try config.integer(forKey: "database.shard.timeout.ms", default: 2000))
+        partialLists = try config.boolean(forKey: "database.shard.partial.lists", default: true)
+        databaseReaders = try config.integer(forKey: "database.sqlite.readers", default: 4)
         databaseSynchronous = config.string(forKey: "database.sqlite.synchronous", default: "normal")
-        databaseAcquireTimeout = .milliseconds(config.int(forKey: "database.acquire.timeout.ms", default: 10_000))
-        bodyLimitBytes = config.int(forKey: "http.body.limit.bytes", default: 1_048_576)
-        if config.bool(forKey: "http.shedding.enabled", default: true) {
+        databaseAcquireTimeout = .milliseconds(try config.integer(forKey: "database.acquire.timeout.ms", default: 10_000))
+        bodyLimitBytes = try config.integer(forKey: "http.body.limit.bytes", default: 1_048_576)
+        if try config.boolean(forKey: "http.shedding.enabled", default: true) {
             var policy = AdaptiveLimitPolicy()
-            policy.initialLimit = Double(config.int(forKey: "http.shedding.limit.initial", default: 100))
-            policy.minimumLimit = Double(config.int(forKey: "http.shedding.limit.min", default: 16))
-            policy.maximumLimit = Double(config.int(forKey: "http.shedding.limit.max", default: 2_000))
+            policy.initialLimit = Double(try config.integer(forKey: "http.shedding.limit.initial", default: 100))
+            policy.minimumLimit = Double(try config.integer(forKey: "http.shedding.limit.min", default: 16))
+            policy.maximumLimit = Double(try config.integer(forKey: "http.shedding.limit.max", default: 2_000))
             guard policy.minimumLimit >= 1, policy.minimumLimit <= policy.initialLimit, policy.initialLimit <= policy.maximumLimit else {
                 throw SettingsError("http.shedding.limit.*: need 1 <= min <= initial <= max")
             }
             shedding = policy
-            let target = config.int(forKey: "http.shedding.queue.target.ms", default: 5)
-            let interval = config.int(forKey: "http.shedding.queue.interval.ms", default: 100)
+            let target = try config.integer(forKey: "http.shedding.queue.target.ms", default: 5)
+            let interval = try config.integer(forKey: "http.shedding.queue.interval.ms", default: 100)
             guard target >= 0, interval > target else { throw SettingsError("http.shedding.queue.*: need 0 <= target < interval") }
             if target > 0 { sheddingQueue = QueueDelayState.Policy(target: .milliseconds(target), interval: .milliseconds(interval)) }
         }
-        bcryptCost = config.int(forKey: "auth.bcrypt.cost", default: 12)
-        bcryptQueue = config.int(forKey: "auth.bcrypt.queue", default: 32)
+        bcryptCost = try config.integer(forKey: "auth.bcrypt.cost", default: 12)
+        bcryptQueue = try config.integer(forKey: "auth.bcrypt.queue", default: 32)
         jwtSecret = config.string(forKey: "auth.jwt.secret", isSecret: true)
-        jwtTTL = .seconds(config.int(forKey: "auth.jwt.ttl.seconds", default: 2_592_000))
+        jwtTTL = .seconds(try config.integer(forKey: "auth.jwt.ttl.seconds", default: 2_592_000))
         let level = config.string(forKey: "log.level", default: "info")
         guard let parsedLevel = Logger.Level(rawValue: level.lowercased()) else {
             throw SettingsError("log.level: unknown level \(level)")
         }
         logLevel = parsedLevel
-        accessLog = config.bool(forKey: "log.access", default: false)
+        accessLog = try config.boolean(forKey: "log.access", default: false)
         let format = config.string(forKey: "log.format", default: "text")
         guard let parsedFormat = LogFormat(rawValue: format.lowercased()) else {
             throw SettingsError("log.format: \(format) is neither text nor json")
         }
         logFormat = parsedFormat
         tracing = TracingOptions(
-            enabled: config.bool(forKey: "tracing.enabled", default: false),
-            sampleRatio: config.double(forKey: "tracing.sample.ratio", default: 0.01),
+            enabled: try config.boolean(forKey: "tracing.enabled", default: false),
+            sampleRatio: try config.number(forKey: "tracing.sample.ratio", default: 0.01),
             endpoint: config.string(forKey: "tracing.otlp.endpoint", default: "http://127.0.0.1:4318")
         )
         guard (0...1).contains(tracing.sampleRatio) else { throw SettingsError("tracing.sample.ratio must be between 0 and 1") }
@@ -240,16 +240,16 @@ public struct FleetSettings: Sendable {
             throw SettingsError("tracing.otlp.endpoint: \(tracing.endpoint) is not an http(s) URL")
         }
         redisURL = config.string(forKey: "redis.url", isSecret: true)
-        redisConnections = config.int(forKey: "redis.connections", default: 2)
-        redisTimeout = .milliseconds(config.int(forKey: "redis.timeout.ms", default: 250))
-        cacheEnabled = config.bool(forKey: "cache.enabled", default: true)
-        cacheTTL = .seconds(config.int(forKey: "cache.ttl.seconds", default: 300))
-        cacheEntries = config.int(forKey: "cache.l1.entries", default: 100_000)
-        cacheBytes = config.int(forKey: "cache.l1.megabytes", default: 256) << 20
-        rateLimitEnabled = config.bool(forKey: "ratelimit.enabled", default: true)
-        rateLimitAuthPerMinute = config.int(forKey: "ratelimit.auth.per.minute", default: 20)
-        rateLimitWritePerMinute = config.int(forKey: "ratelimit.write.per.minute", default: 120)
-        rateLimitReadPerMinute = config.int(forKey: "ratelimit.read.per.minute", default: 1200)
+        redisConnections = try config.integer(forKey: "redis.connections", default: 2)
+        redisTimeout = .milliseconds(try config.integer(forKey: "redis.timeout.ms", default: 250))
+        cacheEnabled = try config.boolean(forKey: "cache.enabled", default: true)
+        cacheTTL = .seconds(try config.integer(forKey: "cache.ttl.seconds", default: 300))
+        cacheEntries = try config.integer(forKey: "cache.l1.entries", default: 100_000)
+        cacheBytes = try config.integer(forKey: "cache.l1.megabytes", default: 256) << 20
+        rateLimitEnabled = try config.boolean(forKey: "ratelimit.enabled", default: true)
+        rateLimitAuthPerMinute = try config.integer(forKey: "ratelimit.auth.per.minute", default: 20)
+        rateLimitWritePerMinute = try config.integer(forKey: "ratelimit.write.per.minute", default: 120)
+        rateLimitReadPerMinute = try config.integer(forKey: "ratelimit.read.per.minute", default: 1200)
         let proxies = config.string(forKey: "http.trusted.proxies", default: "127.0.0.0/8,::1/128")
         trustedProxies = try proxies.split(separator: ",").filter { !$0.allSatisfy(\.isWhitespace) }.map { text in
             guard let cidr = CIDR(text) else { throw SettingsError("http.trusted.proxies: \(text) is not an address or CIDR") }
@@ -261,20 +261,20 @@ public struct FleetSettings: Sendable {
         case "none", "": []
         default: Self.list(workers)
         }
-        jobConcurrency = config.int(forKey: "jobs.concurrency", default: 4)
-        jobLease = .seconds(config.int(forKey: "jobs.lease.seconds", default: 30))
-        jobPollInterval = .milliseconds(config.int(forKey: "jobs.poll.ms", default: 1000))
-        jobGrace = .seconds(config.int(forKey: "jobs.grace.seconds", default: 10))
-        jobRetention = .seconds(3600 * config.int(forKey: "jobs.retention.hours", default: 24))
-        jobDeadRetention = .seconds(3600 * config.int(forKey: "jobs.dead.retention.hours", default: 168))
+        jobConcurrency = try config.integer(forKey: "jobs.concurrency", default: 4)
+        jobLease = .seconds(try config.integer(forKey: "jobs.lease.seconds", default: 30))
+        jobPollInterval = .milliseconds(try config.integer(forKey: "jobs.poll.ms", default: 1000))
+        jobGrace = .seconds(try config.integer(forKey: "jobs.grace.seconds", default: 10))
+        jobRetention = .seconds(try 3600 * config.integer(forKey: "jobs.retention.hours", default: 24))
+        jobDeadRetention = .seconds(try 3600 * config.integer(forKey: "jobs.dead.retention.hours", default: 168))
         feed = FeedPolicy(
-            fanoutMaxFollowers: config.int(forKey: "feed.fanout.max.followers", default: 10_000),
-            inlineFollowers: config.int(forKey: "feed.fanout.inline.followers", default: 100),
-            timelineMax: config.int(forKey: "feed.timeline.max", default: 1000)
+            fanoutMaxFollowers: try config.integer(forKey: "feed.fanout.max.followers", default: 10_000),
+            inlineFollowers: try config.integer(forKey: "feed.fanout.inline.followers", default: 100),
+            timelineMax: try config.integer(forKey: "feed.timeline.max", default: 1000)
         )
         mailSMTPURL = config.string(forKey: "mail.smtp.url", isSecret: true)
         mailFrom = config.string(forKey: "mail.from", default: "no-reply@fleet.localhost")
-        mailTimeout = .milliseconds(config.int(forKey: "mail.timeout.ms", default: 10_000))
+        mailTimeout = .milliseconds(try config.integer(forKey: "mail.timeout.ms", default: 10_000))
         recommender = try RecommenderSettings(config: config)
         opsAdminToken = config.string(forKey: "ops.admin.token", isSecret: true).flatMap { $0.isEmpty ? nil : $0 }
         try validate()

@@ -32,12 +32,12 @@ public struct RecommenderSettings: Sendable {
 
     init(config: ConfigReader) throws {
         url = config.string(forKey: "recommender.url")
-        timeout = .milliseconds(config.int(forKey: "recommender.timeout.ms", default: 300))
+        timeout = .milliseconds(try config.integer(forKey: "recommender.timeout.ms", default: 300))
         host = config.string(forKey: "recommender.host", default: "127.0.0.1")
-        port = config.int(forKey: "recommender.port", default: 8092)
-        breakerOpen = .milliseconds(config.int(forKey: "recommender.breaker.open.ms", default: 5000))
-        breakerMinimumCalls = config.int(forKey: "recommender.breaker.min.calls", default: 10)
-        maxConcurrent = config.int(forKey: "recommender.max.concurrent", default: 32)
+        port = try config.integer(forKey: "recommender.port", default: 8092)
+        breakerOpen = .milliseconds(try config.integer(forKey: "recommender.breaker.open.ms", default: 5000))
+        breakerMinimumCalls = try config.integer(forKey: "recommender.breaker.min.calls", default: 10)
+        maxConcurrent = try config.integer(forKey: "recommender.max.concurrent", default: 32)
         try validate()
     }
 
