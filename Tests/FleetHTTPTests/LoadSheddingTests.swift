@@ -72,9 +72,10 @@ import Testing
     @Test func aStandingQueueShedsWhatWaitedPastItsTargetAndAdmitsWhatDidNot() async throws {
         var policy = AdaptiveLimitPolicy()
         policy.initialLimit = 100
-        // One request an interval suffices here, and intervals are long: on a busy machine
-        // this test may send few requests, with long gaps between them.
-        let queue = QueueDelayState.Policy(target: .milliseconds(5), interval: .milliseconds(300), minimumRequests: 1)
+        // Long times, far from each other, and one request an interval: on a busy machine
+        // this test sends few requests, and each takes a while to reach the middleware
+        // after its stamp (which then counts as waiting).
+        let queue = QueueDelayState.Policy(target: .milliseconds(200), interval: .seconds(1), minimumRequests: 1)
         let router = Router()
         router.add(middleware: ErrorMiddleware(PlainErrorResponder()))
         router.group("api")
@@ -83,23 +84,24 @@ import Testing
         /// A stamp as if the request had been read `ago` (the channel sets it in production).
         @Sendable func arrived(_ ago: Duration, signedIn: Bool = false) -> HTTPFields {
             let nanoseconds = UInt64(ago.components.seconds) * 1_000_000_000 + UInt64(ago.components.attoseconds / 1_000_000_000)
-            var fields: HTTPFields = [RequestArrival.headerName: String(NIODeadline.now().uptimeNanoseconds - nanoseconds)]
+            let now = NIODeadline.now().uptimeNanoseconds
+            var fields: HTTPFields = [RequestArrival.headerName: String(now > nanoseconds ? now - nanoseconds : 0)]
             if signedIn { fields[.authorization] = "Token x" }
             return fields
         }
         try await Application(router: router).test(.router) { client in
-            // Every request waited 50 ms: once an interval of them has gone by, the queue
+            // Every request waited 5 s: once an interval of them has gone by, the queue
             // stands and such a request is refused.
             var refused = false
             let deadline = ContinuousClock.now + .seconds(20)
             while !refused, ContinuousClock.now < deadline {
-                refused = try await client.execute(uri: "/api/fast", method: .get, headers: arrived(.milliseconds(50))).status == .serviceUnavailable
+                refused = try await client.execute(uri: "/api/fast", method: .get, headers: arrived(.seconds(5))).status == .serviceUnavailable
             }
             #expect(refused)
             // While it stands, a signed-in reader may wait twice the target, not more, and
             // one that did not wait is served (last: it ends the standing queue).
-            #expect(try await client.execute(uri: "/api/fast", method: .get, headers: arrived(.milliseconds(50), signedIn: true)).status == .serviceUnavailable)
-            #expect(try await client.execute(uri: "/api/fast", method: .get, headers: arrived(.milliseconds(8), signedIn: true)).status == .ok)
+            #expect(try await client.execute(uri: "/api/fast", method: .get, headers: arrived(.seconds(5), signedIn: true)).status == .serviceUnavailable)
+            #expect(try await client.execute(uri: "/api/fast", method: .get, headers: arrived(.milliseconds(250), signedIn: true)).status == .ok)
             #expect(try await client.execute(uri: "/api/fast", method: .get, headers: arrived(.zero)).status == .ok)
         }
     }
