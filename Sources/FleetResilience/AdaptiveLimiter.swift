@@ -28,17 +28,11 @@ public final class AdaptiveLimiter: Sendable {
     public let name: String
     public let lowShare: Double
     public let highAllowance: Double
-    private let state: Mutex<States>
+    private let state: Mutex<AdmissionState>
     private let limitGauge: Gauge
     private let inFlightGauge: Gauge
     private let lateCounter: Counter
     private let counters: [String: Counter]
-
-    /// Both decisions, taken under one lock.
-    private struct States {
-        var limit: AdaptiveLimiterState
-        var queue: QueueDelayState?
-    }
 
     public init(
         name: String, policy: AdaptiveLimitPolicy = .init(), queue: QueueDelayState.Policy? = nil, lowShare: Double = 0.75, highAllowance: Double = 2
@@ -46,7 +40,7 @@ public final class AdaptiveLimiter: Sendable {
         self.name = name
         self.lowShare = lowShare
         self.highAllowance = highAllowance
-        self.state = Mutex(States(limit: AdaptiveLimiterState(policy: policy), queue: queue.map(QueueDelayState.init(policy:))))
+        self.state = Mutex(AdmissionState(limit: AdaptiveLimiterState(policy: policy), queue: queue.map(QueueDelayState.init(policy:))))
         self.limitGauge = Gauge(label: "fleet.limiter.limit", dimensions: [("name", name)])
         self.inFlightGauge = Gauge(label: "fleet.limiter.in_flight", dimensions: [("name", name)])
         self.lateCounter = Counter(label: "fleet.limiter.late", dimensions: [("name", name)])
@@ -68,18 +62,12 @@ public final class AdaptiveLimiter: Sendable {
         let share = priority == .high ? 1 : lowShare
         let allowance = priority == .high ? highAllowance : 1
         let now = ContinuousClock.now
-        let (admitted, late, inFlight) = state.withLock { state in
-            if let waited, var queue = state.queue {
-                let onTime = queue.admit(waited: waited, allowance: allowance, now: now)
-                state.queue = queue
-                if queue.standing { state.limit.queueStanding() }
-                if !onTime { return (false, true, state.limit.inFlight) }
-            }
-            return (state.limit.tryAcquire(share: share), false, state.limit.inFlight)
+        let (decision, inFlight) = state.withLock { state in
+            (state.admit(share: share, allowance: allowance, waited: waited, now: now), state.limit.inFlight)
         }
-        counters[(admitted ? "admitted" : "refused") + priority.rawValue]?.increment()
-        if late { lateCounter.increment() }
-        guard admitted else { return nil }
+        counters[(decision == .admitted ? "admitted" : "refused") + priority.rawValue]?.increment()
+        if decision == .refusedLate { lateCounter.increment() }
+        guard decision == .admitted else { return nil }
         inFlightGauge.record(inFlight)
         return Ticket(started: now)
     }
@@ -94,7 +82,7 @@ public final class AdaptiveLimiter: Sendable {
         case .dropped: sample = .dropped
         case .ignored: sample = .ignored
         }
-        let (changed, inFlight) = state.withLock { state in (state.limit.release(sample, now: now), state.limit.inFlight) }
+        let (changed, inFlight) = state.withLock { state in (state.release(sample, now: now), state.limit.inFlight) }
         inFlightGauge.record(inFlight)
         if let changed { limitGauge.record(changed) }
     }

@@ -33,7 +33,10 @@ struct FleetServer {
             process.arguments = [
                 role, "--data-dir", dataDirectory.path, "--http-port", "\(port)", "--http-admin-port", "\(adminPort)",
                 "--auth-bcrypt-cost", "\(bcryptCost)",
-            ] + (settings.contains("--log-level") ? [] : ["--log-level", "warning"]) + (role == "recommender" ? ["--recommender-port", "\(port)"] : []) + settings
+            ] + (settings.contains("--log-level") ? [] : ["--log-level", "warning"])
+                // As in TestConduit: on a machine shared by many tests, shedding by queue wait
+                // would refuse the tests' own requests.
+                + (settings.contains("--http-shedding-queue-target-ms") ? [] : ["--http-shedding-queue-target-ms", "0"]) + (role == "recommender" ? ["--recommender-port", "\(port)"] : []) + settings
             FileManager.default.createFile(atPath: log.path, contents: nil)
             let output = try FileHandle(forWritingTo: log)
             defer { try? output.close() }

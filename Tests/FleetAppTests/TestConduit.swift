@@ -50,6 +50,9 @@ struct TestConduit {
             "log.level": .init(.string("error"), isSecret: false),
             // Tests make requests faster than any client would; the rate-limit tests turn it on.
             "ratelimit.enabled": .init(.bool(false), isSecret: false),
+            // Many test processes share two cores, so a test's own requests often wait in
+            // a standing queue, which would shed them; LoadSheddingTests test that.
+            "http.shedding.queue.target.ms": .init(.int(0), isSecret: false),
             // Any free port: many instances run at once.
             "http.admin.port": .init(.int(0), isSecret: false),
             "http.port": .init(.int(0), isSecret: false),

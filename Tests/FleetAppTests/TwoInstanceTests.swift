@@ -145,7 +145,8 @@ struct TwoInstanceTests {
             let failed = load.failures.withLock { $0 }
             #expect(failed.isEmpty, "failed requests: \(failed.prefix(10))")
             // After recovery, a write on A is read on B.
-            _ = try await a.send(.put, "/api/articles/\(slug)", token: token, json: #"{"article":{"body":"after"}}"#)
+            let update = try await a.send(.put, "/api/articles/\(slug)", token: token, json: #"{"article":{"body":"after"}}"#)
+            #expect(update.status == .ok, "\(update.status) \(String(buffer: update.body))")
             #expect(JSON(try await b.send(.get, "/api/articles/\(slug)"))["article"]["body"].string == "after")
         }
     }

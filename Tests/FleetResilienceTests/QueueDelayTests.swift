@@ -78,3 +78,28 @@ import Testing
         #expect(!state.standing)
     }
 }
+
+@Suite struct AdmissionStateTests {
+    @Test func aLateCallIsRefusedWhileAQueueStandsAndTheLimitShrinks() {
+        var limitPolicy = AdaptiveLimitPolicy()
+        limitPolicy.initialLimit = 20
+        limitPolicy.windowDuration = .milliseconds(100)
+        var state = AdmissionState(
+            limit: AdaptiveLimiterState(policy: limitPolicy),
+            queue: QueueDelayState(policy: .init(target: .milliseconds(5), interval: .milliseconds(100), minimumRequests: 1))
+        )
+        var now = ContinuousClock.now
+        // No queue yet: a late call is admitted; one with no known wait always is.
+        #expect(state.admit(share: 1, allowance: 1, waited: .milliseconds(50), now: now) == .admitted)
+        now += .milliseconds(101)
+        // That interval's shortest wait was 50 ms: a queue stands.
+        #expect(state.admit(share: 1, allowance: 1, waited: .milliseconds(50), now: now) == .refusedLate)
+        #expect(state.admit(share: 1, allowance: 1, waited: nil, now: now) == .admitted)
+        #expect(state.admit(share: 1, allowance: 1, waited: .milliseconds(1), now: now) == .admitted)
+        // The standing queue counts as a drop when the limit's window closes.
+        _ = state.release(.success(.milliseconds(1)), now: now)
+        now += .milliseconds(101)
+        _ = state.release(.success(.milliseconds(1)), now: now)
+        #expect(state.limit.limit == 18)
+    }
+}
