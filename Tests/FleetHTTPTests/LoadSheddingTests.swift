@@ -59,9 +59,11 @@ import Testing
         }
         let app = Application(router: router, server: .http1(timeouts: ConnectionTimeouts(idle: .seconds(60), header: .seconds(10), body: .seconds(30))))
         try await app.test(.live) { client in
-            // A client claiming to have waited since the machine booted is not believed.
+            // A client claiming to have waited since the machine booted (hours) is not
+            // believed: the wait is this request's own (seconds at most, on a busy machine).
             let response = try await client.execute(uri: "/waited", method: .get, headers: [RequestArrival.headerName: "0"])
-            #expect(body(response) == "0 s")
+            let seconds = try #require(Int(body(response).dropLast(2)))
+            #expect(seconds < 60)
         }
         try await app.test(.router) { client in
             let response = try await client.execute(uri: "/waited", method: .get)
@@ -69,40 +71,44 @@ import Testing
         }
     }
 
-    @Test func aStandingQueueShedsWhatWaitedPastItsTargetAndAdmitsWhatDidNot() async throws {
+    /// The middleware's wiring: it hands the limiter each request's wait, and a refusal
+    /// is a 503. (How long a request may wait, by priority, is `QueueDelayState`'s, tested
+    /// on its own: here every stamp is a minute old, so that no delay of a busy machine
+    /// can change an answer.)
+    @Test func aStandingQueueShedsWhatWaitedTooLongButNotWhatCarriesNoStamp() async throws {
         var policy = AdaptiveLimitPolicy()
         policy.initialLimit = 100
-        // Long times, far from each other, and one request an interval: on a busy machine
-        // this test sends few requests, and each takes a while to reach the middleware
-        // after its stamp (which then counts as waiting).
         let queue = QueueDelayState.Policy(target: .milliseconds(200), interval: .seconds(1), minimumRequests: 1)
         let router = Router()
         router.add(middleware: ErrorMiddleware(PlainErrorResponder()))
         router.group("api")
             .add(middleware: LoadSheddingMiddleware(limiter: AdaptiveLimiter(name: "test", policy: policy, queue: queue), isDependencyFailure: { _ in false }))
             .get("fast") { _, _ in "fast" }
-        /// A stamp as if the request had been read `ago` (the channel sets it in production).
-        @Sendable func arrived(_ ago: Duration, signedIn: Bool = false) -> HTTPFields {
-            let nanoseconds = UInt64(ago.components.seconds) * 1_000_000_000 + UInt64(ago.components.attoseconds / 1_000_000_000)
+        /// A stamp as if the request had been read a minute ago (the channel sets it in
+        /// production).
+        @Sendable func minuteOld(signedIn: Bool = false) -> HTTPFields {
             let now = NIODeadline.now().uptimeNanoseconds
-            var fields: HTTPFields = [RequestArrival.headerName: String(now > nanoseconds ? now - nanoseconds : 0)]
+            var fields: HTTPFields = [RequestArrival.headerName: String(now > 60_000_000_000 ? now - 60_000_000_000 : 0)]
             if signedIn { fields[.authorization] = "Token x" }
             return fields
         }
         try await Application(router: router).test(.router) { client in
-            // Every request waited 5 s: once an interval of them has gone by, the queue
-            // stands and such a request is refused.
-            var refused = false
-            let deadline = ContinuousClock.now + .seconds(20)
-            while !refused, ContinuousClock.now < deadline {
-                refused = try await client.execute(uri: "/api/fast", method: .get, headers: arrived(.seconds(5))).status == .serviceUnavailable
+            /// Sends until one is refused (at most 20 s): the first interval only observes.
+            func refusedEventually(_ headers: HTTPFields) async throws -> Bool {
+                let deadline = ContinuousClock.now + .seconds(20)
+                while ContinuousClock.now < deadline {
+                    if try await client.execute(uri: "/api/fast", method: .get, headers: headers).status == .serviceUnavailable { return true }
+                }
+                return false
             }
-            #expect(refused)
-            // While it stands, a signed-in reader may wait twice the target, not more, and
-            // one that did not wait is served (last: it ends the standing queue).
-            #expect(try await client.execute(uri: "/api/fast", method: .get, headers: arrived(.seconds(5), signedIn: true)).status == .serviceUnavailable)
-            #expect(try await client.execute(uri: "/api/fast", method: .get, headers: arrived(.milliseconds(250), signedIn: true)).status == .ok)
-            #expect(try await client.execute(uri: "/api/fast", method: .get, headers: arrived(.zero)).status == .ok)
+            let anonymous = try await refusedEventually(minuteOld())
+            #expect(anonymous)
+            // A signed-in reader's allowance does not stretch to a minute.
+            let signedIn = try await refusedEventually(minuteOld(signedIn: true))
+            #expect(signedIn)
+            // A request with no stamp (made in process) is not judged by its wait.
+            let unstamped = try await client.execute(uri: "/api/fast", method: .get)
+            #expect(unstamped.status == .ok)
         }
     }
 }
