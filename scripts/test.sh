@@ -154,7 +154,7 @@ live_checks() {
         local port admin_port; port=$(free_port); admin_port=$(free_port)
         local log="$scratch/$name-$index.log"
         "$root/.build/debug/fleet" serve --data-dir "$scratch/$name-data" --http-port "$port" --http-admin-port "$admin_port" \
-            --auth-bcrypt-cost 4 --log-level warning "${limits[@]}" "$@" 2>"$log" &
+            --auth-bcrypt-cost 4 --log-level "${FLEET_TEST_LOG_LEVEL:-warning}" "${limits[@]}" "$@" 2>"$log" &
         pids+=("$!")
         instance_pids+=("$!")
         ports+=("$port")
@@ -312,19 +312,15 @@ print(next(n for n in names if shard(n) == 0), next(n for n in names if shard(n)
     curl -s -D - -o /dev/null "$url/api/articles?limit=7&offset=3" | grep -qi '^X-Fleet-Partial: shards=1' \
         || { echo "FAIL: the partial page does not say which shard is missing"; exit 1; }
     echo "ok: the partial page says X-Fleet-Partial: shards=1"
-    # The failover check is opt-in (FLEET_TEST_FAILOVER=1): writes in flight when the
-    # primary crashes can go unanswered until the statement timeout (10 s), a known defect
-    # (one such write in most runs, three in one CI run), which fails its fail-fast bound.
-    # chaos.sh runs a failover under load in every run.
-    if [ "${FLEET_TEST_FAILOVER:-0}" = 1 ]; then failover "${tokens[1]}"; fi
+    failover "${tokens[1]}"
 }
 
 # T3 failover: shard 1's nodes come back (the instances follow without a restart), then
 # its primary crashes under a steady write load from its user and its replica is
 # promoted. Replication is synchronous here (topology.sh --sync), so no acknowledged write
-# may be lost; writes must fail fast while there is no primary (at most one slow: a known
-# defect) and resume within 3 s of the promotion; each acknowledged write is read back at once through the other instance
-# (read-your-writes).
+# may be lost; writes must fail fast (within 3 s) while there is no primary and resume
+# within 3 s of the promotion; each acknowledged write is read back at once through the
+# other instance (read-your-writes).
 failover() {
     local token=$1 t3_body
     step "t3: shard 1 failover"
@@ -367,13 +363,10 @@ problems = []
 if lost: problems.append(f"acknowledged writes lost: {lost[:5]}")
 if summary["read_your_writes_misses"]: problems.append(f"read-your-writes misses: {summary['read_your_writes_misses'][:5]}")
 if resumed is None or resumed > 3: problems.append("writes did not resume within 3 s of the promotion")
-# Refusals must be fast. One write that got no answer within the client's 10 s has been
-# seen in the last runs, sent just after the promotion (a known defect, not yet
-# found; reported in BENCHMARKS.md): at most one is tolerated, and printed.
+# Refusals must be fast: within 3 s (measured: well under 1 s), where the client waits 10.
 slow = [f for f in summary["failures"] if f["took"] > 3]
-if slow: print(f"NOTE: {len(slow)} write(s) took more than 3 s: {slow}")
-if len(slow) > 1: problems.append(f"{len(slow)} refused writes took more than 3 s (fail fast)")
-bad = [f for f in summary["failures"] if f["status"] != 503 and f not in slow[:1]]
+if slow: problems.append(f"{len(slow)} refused writes took more than 3 s (fail fast): {slow[:5]}")
+bad = [f for f in summary["failures"] if f["status"] != 503 and f not in slow]
 if bad: problems.append(f"failures other than 503: {bad[:5]}")
 if problems:
     print("FAIL: " + "; ".join(problems)); sys.exit(1)

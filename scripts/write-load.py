@@ -63,7 +63,7 @@ def writer(number):
                     misses.append({"slug": slug, "status": read})
         else:
             with lock:
-                failures.append({"at": started, "took": ended - started, "status": status})
+                failures.append({"at": started, "wall": time.time() - (ended - started), "took": ended - started, "status": status})
             time.sleep(0.02)
 
 

@@ -9,10 +9,18 @@ public protocol SQLExecutor: Sendable {
     /// Runs a statement and returns its rows (none for statements without results).
     @discardableResult
     func query(_ query: SQLQuery) async throws -> [SQLRow]
+    /// Whether a transaction on this connection that failed with `error` can still be
+    /// rolled back on it. Not when the connection itself is gone: the server has rolled
+    /// it back already, and a statement sent on a connection that is being torn down
+    /// may get no answer at all (a crashed PostgreSQL primary left ROLLBACKs waiting for
+    /// the whole statement timeout).
+    func canRollBack(after error: any Error) -> Bool
 }
 
 extension SQLExecutor {
     public var node: String? { nil }
+
+    public func canRollBack(after error: any Error) -> Bool { true }
 
     /// The first row, if any.
     public func first(_ query: SQLQuery) async throws -> SQLRow? {
@@ -33,6 +41,7 @@ extension SQLExecutor {
             try await execute("COMMIT")
             return result
         } catch {
+            guard canRollBack(after: error) else { throw error }
             do {
                 try await execute("ROLLBACK")
             } catch let rollbackError {

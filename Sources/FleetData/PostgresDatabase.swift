@@ -300,7 +300,21 @@ struct PostgresExecutor: SQLExecutor {
     let node: String?
     /// How long a statement may go without an answer before it is abandoned.
     let statementTimeout: Duration
+    /// Set once a statement failed for want of a connection (broken, closed, or no
+    /// answer): nothing more may be sent on it.
+    private let lost = ConnectionLoss()
     var dialect: SQLDialect { .postgres }
+
+    init(connection: PostgresConnection, logger: Logger, node: String?, statementTimeout: Duration) {
+        self.connection = connection
+        self.logger = logger
+        self.node = node
+        self.statementTimeout = statementTimeout
+    }
+
+    func canRollBack(after error: any Error) -> Bool {
+        !lost.happened.load(ordering: .relaxed) && !connection.isClosed
+    }
 
     @discardableResult
     func query(_ query: SQLQuery) async throws -> [SQLRow] {
@@ -327,6 +341,7 @@ struct PostgresExecutor: SQLExecutor {
             return try await withDeadlineIgnoringCancellation(
                 timeout,
                 orThrow: {
+                    lost.happened.store(true, ordering: .relaxed)
                     Task { try? await connection.close() }
                     return DatabaseError.unavailable("\(node): no answer to a statement within \(timeout)")
                 },
@@ -344,6 +359,12 @@ struct PostgresExecutor: SQLExecutor {
                 }
             )
         } catch let error as PSQLError {
+            if Self.connectionLost.contains(error.code) {
+                // Closed for certain, so that the pool drops it rather than lend it again
+                // inside the transaction it could not roll back.
+                lost.happened.store(true, ordering: .relaxed)
+                Task { try? await connection.close() }
+            }
             throw Self.translate(error)
         }
     }
@@ -357,6 +378,14 @@ struct PostgresExecutor: SQLExecutor {
         case .bytea: return .blob(Array(buffer: try cell.decode(ByteBuffer.self)))
         default: return .text(try cell.decode(String.self))
         }
+    }
+
+    /// The driver's errors that mean the connection is gone (not an answer from the server).
+    static let connectionLost: [PSQLError.Code] = [.connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed]
+
+    /// Whether the connection was lost under a statement; shared by the executor's copies.
+    private final class ConnectionLoss: Sendable {
+        let happened = Atomic<Bool>(false)
     }
 
     /// Errors after which the caller may run the transaction again.
@@ -377,11 +406,6 @@ struct PostgresExecutor: SQLExecutor {
             }
             return DatabaseError.failed("postgres \(state): \(message)")
         }
-        switch error.code {
-        case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed:
-            return DatabaseError.unavailable("\(error.code)")
-        default:
-            return DatabaseError.failed("postgres: \(error.code)")
-        }
+        return connectionLost.contains(error.code) ? DatabaseError.unavailable("\(error.code)") : DatabaseError.failed("postgres: \(error.code)")
     }
 }

@@ -1,4 +1,5 @@
 import FleetData
+import FleetTestSupport
 import Foundation
 import Logging
 import Testing
@@ -38,6 +39,36 @@ struct PostgresPoolTests {
             try await holder
             // The pool is fine afterwards.
             #expect(try await database.read { try await $0.first("SELECT 2 AS v")?.decode("v", as: Int.self) } == 2)
+        }
+    }
+
+    /// A server that crashes under a transaction: the caller hears of it at once, not at
+    /// the statement timeout. ROLLBACK is not sent on the dead connection: a crashed
+    /// primary left such ROLLBACKs without an answer for the whole timeout (the T3
+    /// failover's writes unanswered for 10 s).
+    @Test func aTransactionWhoseServerCrashesFailsAtOnce() async throws {
+        let server = try PostgresServerProcess()
+        var configuration = try PostgresDatabase.Configuration(url: server.url)
+        configuration.statementTimeout = .seconds(60)
+        let database = PostgresDatabase(configuration, logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await database.run() }
+            defer { group.cancelAll() }
+            for round in 1...3 {
+                if round > 1 { try server.restart() }
+                async let crashed: ContinuousClock.Instant = {
+                    try await Task.sleep(for: .milliseconds(500))
+                    try server.crash()
+                    return ContinuousClock.now
+                }()
+                let error = await #expect(throws: DatabaseError.self) {
+                    try await database.transaction { try await $0.execute("SELECT pg_sleep(30)") }
+                }
+                let answered = ContinuousClock.now
+                #expect(error?.isUnavailable == true, "\(String(describing: error))")
+                // Seconds on the busiest machine; the statement timeout is a minute.
+                #expect(answered - (try await crashed) < .seconds(15), "round \(round)")
+            }
         }
     }
 }

@@ -29,6 +29,12 @@ public final class PostgresServerProcess: @unchecked Sendable {
         _ = try Self.run(["restart", directory.path])
     }
 
+    /// Crashes the server (`pg_ctl stop -m immediate`: every backend killed at once, as
+    /// when the machine dies) and leaves it down.
+    public func crash() throws {
+        _ = try Self.run(["crash", directory.path])
+    }
+
     /// Runs the script to its end. Spawned and awaited with posix_spawn and waitpid, not
     /// `Process`: the script leaves a daemon behind (the server), and Foundation's exit
     /// monitoring was seen to miss the script's own exit then, hanging the test.
