@@ -5,15 +5,18 @@
 #
 # On T0 (release build, SQLite), with `fleet loadtest` as the client on the same machine,
 # each pinned to a core of its own (taskset: server on CPU 0, client on CPU 1), so that
-# the client's work does not pass for the server's latency:
+# the client's work does not pass for the server's latency, and a fresh database for each
+# run (a run after others would otherwise start on the data they wrote):
 #   1. capacity: closed model, 64 connections, shedding off: requests per second the
 #      instance completes;
 #   2. unloaded: open model at a quarter of it: the p99 to compare with;
 #   3. overload: open model at twice the capacity (arrivals do not wait for answers, as
 #      real users do not), a fresh server each time: shedding off; on with the
 #      concurrency limit alone (queue target 0); on as by default (limit and queue wait).
+# Each run records the server's and the client's CPU share over its middle (cpu.json):
+# a client near 100 % measures itself as much as the server.
 # Prints a table, writes summary.json and shedding.png (goodput and admitted p99 over
-# time, both overload runs) next to each run's own report.
+# time, every overload run) next to each run's own report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -41,6 +44,9 @@ trap 'stop; rm -rf "$data"' EXIT
 
 start() {
     stop
+    # A fresh database each time: a run after others would otherwise start on the data
+    # they wrote, and the last run would be the slowest for that alone.
+    rm -rf "$data" && mkdir -p "$data"
     taskset -c 0 "$bin" serve --data-dir "$data" --http-port "$port" --http-admin-port "$admin" --log-level error \
         --ratelimit-enabled false --auth-bcrypt-cost 10 "$@" 2>>"$out/server.log" &
     server=$!
@@ -48,19 +54,30 @@ start() {
     echo "the server did not start" >&2; exit 1
 }
 
-load() {  # NAME ARGS...: one loadtest run into $out/NAME
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+load() {  # NAME ARGS...: one loadtest run into $out/NAME, with both processes' CPU share
     local name=$1; shift
     echo "== $name: $*" >&2
     taskset -c 1 "$bin" loadtest run --target "http://127.0.0.1:$port" --run-id shed --users 20 --password password123 \
-        --mix "$mix" --warmup 3 --timeout 10 --out "$out/$name" "$@" >/dev/null
+        --mix "$mix" --warmup 3 --timeout 10 --out "$out/$name" "$@" >/dev/null &
+    local client=$!
+    # The middle of the measured part: after setup (a second or two) and the warm-up.
+    sleep 6
+    local s0 c0 t0 s1 c1 t1
+    s0=$(ticks "$server"); c0=$(ticks "$client"); t0=$(date +%s.%N)
+    sleep $((duration / 2))
+    s1=$(ticks "$server"); c1=$(ticks "$client"); t1=$(date +%s.%N)
+    wait "$client"
+    python3 -c "import json, sys; d = $t1 - $t0; json.dump({'server': ($s1 - $s0) / 100 / d, 'client': ($c1 - $c0) / 100 / d}, open(sys.argv[1], 'w'))" "$out/$name/cpu.json"
 }
 
-rate() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(r['total']['rate'] - r['total']['rate'] * r['total']['errorRatePercent'] / 100)" "$1"; }
+goodput() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); t=r['total']; print((t['requests'] - t['errors']) / r['durationSeconds'])" "$1"; }
 
 # Capacity is the server's own, with nothing refused.
 start --http-shedding-enabled false
 load capacity --connections 64 --duration "$duration"
-capacity=$(rate "$out/capacity/report.json")
+capacity=$(goodput "$out/capacity/report.json")
 echo "capacity: $capacity requests/s" >&2
 start
 load unloaded --rate "$(python3 -c "print(round($capacity / 4))")" --duration "$duration"

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Summarizes a bench/shedding.sh run: prints a Markdown table, writes summary.json and
 shedding.png (goodput and p99 of admitted requests per second: shedding off, on with the
-concurrency limit alone, and on with the queue-wait signal as well, the default).
+concurrency limit alone, and on with the queue-wait signal as well, the default), with
+each run's server and client CPU share.
 
 Usage: python3 bench/shedding_plot.py OUT_DIR CAPACITY
 Needs matplotlib for the plot (the table is printed without it).
@@ -16,8 +17,10 @@ overloads = [name for name in ("shedding-off", "shedding-limit-only", "shedding-
 runs = {name: json.loads((out / name / "report.json").read_text()) for name in ["capacity", "unloaded", *overloads]}
 
 
-def summary(report):
+def summary(name, report):
     total = report["total"]
+    cpu_file = out / name / "cpu.json"
+    cpu = json.loads(cpu_file.read_text()) if cpu_file.exists() else {}
     good = total["requests"] - total["errors"]
     return {
         "offered_per_s": round(total["rate"], 1),
@@ -26,10 +29,12 @@ def summary(report):
         "errors_by_kind": total["errorsByKind"],
         "admitted_p50_ms": (total.get("latencyMs") or {}).get("p50"),
         "admitted_p99_ms": (total.get("latencyMs") or {}).get("p99"),
+        "server_cpu": round(cpu["server"], 2) if "server" in cpu else None,
+        "client_cpu": round(cpu["client"], 2) if "client" in cpu else None,
     }
 
 
-rows = {name: summary(report) for name, report in runs.items()}
+rows = {name: summary(name, report) for name, report in runs.items()}
 unloaded_p99 = rows["unloaded"]["admitted_p99_ms"]
 verdict = {}
 for name in overloads:
@@ -43,13 +48,11 @@ verdict = {
 }
 (out / "summary.json").write_text(json.dumps({"capacity_per_s": capacity, "runs": rows, "verdict": verdict}, indent=2))
 print(f"capacity (closed model, 64 connections): {capacity:.0f} requests/s\n")
-print("| run | offered/s | goodput/s | errors % | admitted p50 ms | admitted p99 ms | p99 / unloaded | goodput / capacity |")
-print("|---|---|---|---|---|---|---|---|")
+print("| run | offered/s | goodput/s | errors % | admitted p50 ms | admitted p99 ms | p99 / unloaded | goodput / capacity | server CPU | client CPU |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for name, row in rows.items():
-    if name == "capacity":
-        continue
     print(f"| {name} | {row['offered_per_s']} | {row['goodput_per_s']} | {row['errors_percent']} | {row['admitted_p50_ms']} | "
-          f"{row['admitted_p99_ms']} | {row.get('p99_vs_unloaded', '')} | {row.get('goodput_vs_capacity', '')} |")
+          f"{row['admitted_p99_ms']} | {row.get('p99_vs_unloaded', '')} | {row.get('goodput_vs_capacity', '')} | {row['server_cpu']} | {row['client_cpu']} |")
 print()
 for what, ok in verdict.items():
     print(f"- {what}: {'met' if ok else 'NOT met'}")

@@ -132,6 +132,8 @@ private struct CountingExecutor: SQLExecutor {
     var dialect: SQLDialect { base.dialect }
     var node: String? { base.node }
 
+    func canRollBack(after error: any Error) -> Bool { base.canRollBack(after: error) }
+
     @discardableResult
     func query(_ query: SQLQuery) async throws -> [SQLRow] {
         QueryCount.current?.add(1)

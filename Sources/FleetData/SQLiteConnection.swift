@@ -47,9 +47,13 @@ final class SQLiteConnection: @unchecked Sendable {
         return true
     }
 
+    /// Whether a transaction is open. SQLite ends one itself when some statements fail
+    /// inside it (an interrupted write, a full disk): there is nothing to roll back then.
+    var inTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
     /// Rolls back a transaction left open (by a rollback that failed).
     func rollbackIfOpen() {
-        if sqlite3_get_autocommit(handle) == 0 { _ = try? query("ROLLBACK", []) }
+        if inTransaction { _ = try? query("ROLLBACK", []) }
     }
 
     /// Runs `body` with statements interrupted once `budget` has passed.

@@ -152,4 +152,10 @@ struct SQLiteExecutor: SQLExecutor {
         let (sql, binds) = query.render(for: .sqlite)
         return try connection.query(sql, binds)
     }
+
+    /// Not when SQLite already ended the transaction (an interrupted write rolls it back
+    /// whole): a ROLLBACK would only fail, and log that it did.
+    func canRollBack(after error: any Error) -> Bool {
+        connection.inTransaction
+    }
 }
