@@ -359,7 +359,7 @@ struct PostgresExecutor: SQLExecutor {
                 }
             )
         } catch let error as PSQLError {
-            if Self.connectionLost.contains(error.code) {
+            if Self.endsConnection(error) {
                 // Closed for certain, so that the pool drops it rather than lend it again
                 // inside the transaction it could not roll back.
                 lost.happened.store(true, ordering: .relaxed)
@@ -382,6 +382,15 @@ struct PostgresExecutor: SQLExecutor {
 
     /// The driver's errors that mean the connection is gone (not an answer from the server).
     static let connectionLost: [PSQLError.Code] = [.connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed]
+
+    /// Whether nothing more can be sent on the connection after `error`: the driver lost
+    /// it, or the server said FATAL (or PANIC), after which it closes the connection
+    /// (57P01 when a server is stopped or crashes under the session, as in a failover).
+    static func endsConnection(_ error: PSQLError) -> Bool {
+        if connectionLost.contains(error.code) { return true }
+        guard let severity = error.serverInfo?[.severity] else { return false }
+        return severity == "FATAL" || severity == "PANIC"
+    }
 
     /// Whether the connection was lost under a statement; shared by the executor's copies.
     private final class ConnectionLoss: Sendable {

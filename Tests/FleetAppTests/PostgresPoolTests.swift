@@ -67,7 +67,7 @@ struct PostgresPoolTests {
                 let answered = ContinuousClock.now
                 #expect(error?.isUnavailable == true, "\(String(describing: error))")
                 // Seconds on the busiest machine; the statement timeout is a minute.
-                #expect(answered - (try await crashed) < .seconds(15), "round \(round)")
+                #expect(answered - (try await crashed) < .seconds(15), "round \(round): \(String(describing: error))")
             }
         }
     }
