@@ -57,7 +57,16 @@ struct PostgresPoolTests {
             for round in 1...3 {
                 if round > 1 { try server.restart() }
                 async let crashed: ContinuousClock.Instant = {
-                    try await Task.sleep(for: .milliseconds(500))
+                    // Once the statement runs on the server: on a busy machine, getting a
+                    // connection and sending it can take longer than any fixed pause.
+                    for _ in 0..<1_200 {
+                        let running = try? await database.read {
+                            try await $0.first("SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep%'")?
+                                .decode("n", as: Int.self)
+                        }
+                        if (running ?? 0) ?? 0 > 0 { break }
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
                     try server.crash()
                     return ContinuousClock.now
                 }()
