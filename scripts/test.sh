@@ -345,7 +345,9 @@ failover() {
     sleep 3
     touch "$stop"
     wait "$load"
-    python3 - "$summary" "$url" <<'PY'
+    # On failure the instances' database errors around it are printed (the logs go with
+    # the scratch folder).
+    python3 - "$summary" "$url" <<'PY' || { grep -h -i "statement\|rollback\|acquire\|topology" "$scratch"/t3-*.log | tail -n 30; exit 1; }
 import json, sys, urllib.request
 summary, url = json.load(open(sys.argv[1])), sys.argv[2]
 lost = []

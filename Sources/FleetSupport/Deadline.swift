@@ -25,10 +25,16 @@ public func withDeadline<Result: Sendable>(
 /// left half done behind a caller that gave up, such as a statement whose connection goes
 /// back to a pool (a `ROLLBACK` abandoned on cancellation would leave the connection in an
 /// open transaction, holding its locks).
+///
+/// With `giveUpIf`, the wait also ends (with `timeoutError()`) as soon as it says so,
+/// checked every `interval` while the operation runs: for an answer that can no longer
+/// come, such as one from a server known to be down.
 public func withDeadlineIgnoringCancellation<Result: Sendable>(
-    _ limit: Duration, orThrow timeoutError: @escaping @Sendable () -> any Error, _ operation: @escaping @Sendable () async throws -> Result
+    _ limit: Duration, orThrow timeoutError: @escaping @Sendable () -> any Error,
+    giveUpIf giveUp: (@Sendable () -> Bool)? = nil, checkingEvery interval: Duration = .milliseconds(100),
+    _ operation: @escaping @Sendable () async throws -> Result
 ) async throws -> Result {
-    try await DeadlineRace().run(limit, orThrow: timeoutError, operation)
+    try await DeadlineRace().run(limit, orThrow: timeoutError, giveUpIf: giveUp, checkingEvery: interval, operation)
 }
 
 /// Which of an operation and its timer finished first; the first to finish stops the
@@ -37,7 +43,9 @@ private final class DeadlineRace: Sendable {
     /// Runs `operation` in a task of its own and answers with its result, or with
     /// `timeoutError()` at the deadline (the task is then cancelled and left to finish).
     func run<Result: Sendable>(
-        _ limit: Duration, orThrow timeoutError: @escaping @Sendable () -> any Error, _ operation: @escaping @Sendable () async throws -> Result
+        _ limit: Duration, orThrow timeoutError: @escaping @Sendable () -> any Error,
+        giveUpIf giveUp: (@Sendable () -> Bool)? = nil, checkingEvery interval: Duration = .milliseconds(100),
+        _ operation: @escaping @Sendable () async throws -> Result
     ) async throws -> Result {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
             let task = Task {
@@ -49,7 +57,12 @@ private final class DeadlineRace: Sendable {
                 }
             }
             self.timer = Task {
-                try? await Task.sleep(for: limit)
+                let deadline = ContinuousClock.now + limit
+                while ContinuousClock.now < deadline {
+                    // Cancelled: the operation finished first, and said so.
+                    guard (try? await Task.sleep(until: giveUp == nil ? deadline : min(deadline, .now + interval), clock: .continuous)) != nil else { return }
+                    if let giveUp, giveUp() { break }
+                }
                 if self.finish() {
                     task.cancel()
                     continuation.resume(throwing: timeoutError())

@@ -21,6 +21,28 @@ import Testing
         #expect(ContinuousClock.now - start < .seconds(5))
     }
 
+    /// An answer that can no longer come (its server is known to be down) is given up as
+    /// soon as that is known, long before the deadline; until then the wait goes on.
+    @Test func aWaitGivesUpOnceToldTheAnswerCannotCome() async throws {
+        let start = ContinuousClock.now
+        await #expect(throws: TooLate.self) {
+            try await withDeadlineIgnoringCancellation(
+                .seconds(60), orThrow: { TooLate() }, giveUpIf: { ContinuousClock.now - start > .milliseconds(300) }, checkingEvery: .milliseconds(20)
+            ) {
+                await Task.detached { try? await Task.sleep(for: .seconds(60)) }.value
+            }
+        }
+        let waited = ContinuousClock.now - start
+        #expect(waited >= .milliseconds(300))
+        #expect(waited < .seconds(10))
+        // Work that finishes while the condition holds off is answered with its result.
+        let result = try await withDeadlineIgnoringCancellation(.seconds(60), orThrow: { TooLate() }, giveUpIf: { false }, checkingEvery: .milliseconds(20)) {
+            try await Task.sleep(for: .milliseconds(100))
+            return 7
+        }
+        #expect(result == 7)
+    }
+
     /// A cancelled caller (a worker draining on SIGTERM) is answered at once, and the work
     /// is cancelled with it.
     @Test func cancellingTheCallerCancelsTheWork() async {
