@@ -6,7 +6,9 @@ import Testing
 
 /// PostgreSQL's pool under pressure: a request that cannot get a connection in time fails
 /// with a clear error (503 to clients) instead of waiting forever.
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["FLEET_TEST_POSTGRES_URL"] != nil, "needs PostgreSQL"))
+/// One test at a time: both time what they wait for, and the second starts, crashes and
+/// restarts a server of its own, which is heavy work on two cores.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["FLEET_TEST_POSTGRES_URL"] != nil, "needs PostgreSQL"), .serialized)
 struct PostgresPoolTests {
     @Test func aRequestThatCannotGetAConnectionInTimeFails() async throws {
         let url = try #require(ProcessInfo.processInfo.environment["FLEET_TEST_POSTGRES_URL"])
@@ -47,7 +49,9 @@ struct PostgresPoolTests {
     /// primary left such ROLLBACKs without an answer for the whole timeout (the T3
     /// failover's writes unanswered for 10 s).
     @Test func aTransactionWhoseServerCrashesFailsAtOnce() async throws {
-        let server = try PostgresServerProcess()
+        // Starting, crashing and restarting a server block until done: on threads of their
+        // own, so as to not hold the cooperative ones that other tests' timers need.
+        let server = try await onOwnThread { try PostgresServerProcess() }
         var configuration = try PostgresDatabase.Configuration(url: server.url)
         configuration.statementTimeout = .seconds(60)
         let database = PostgresDatabase(configuration, logger: Logger(label: "test"))
@@ -55,7 +59,7 @@ struct PostgresPoolTests {
             group.addTask { try await database.run() }
             defer { group.cancelAll() }
             for round in 1...3 {
-                if round > 1 { try server.restart() }
+                if round > 1 { try await onOwnThread { try server.restart() } }
                 async let crashed: ContinuousClock.Instant = {
                     // Once the statement runs on the server: on a busy machine, getting a
                     // connection and sending it can take longer than any fixed pause.
@@ -67,7 +71,7 @@ struct PostgresPoolTests {
                         if (running ?? 0) ?? 0 > 0 { break }
                         try await Task.sleep(for: .milliseconds(50))
                     }
-                    try server.crash()
+                    try await onOwnThread { try server.crash() }
                     return ContinuousClock.now
                 }()
                 let error = await #expect(throws: DatabaseError.self) {
