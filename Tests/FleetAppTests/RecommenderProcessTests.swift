@@ -33,7 +33,7 @@ struct RecommenderProcessTests {
     static let openMilliseconds = 8000
 
     @Test func recommendationsSurviveARecommenderFrozenKilledOrFailing() async throws {
-        let postgres = try PostgresServerProcess()
+        let postgres = try await onOwnThread { try PostgresServerProcess() }
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-recommender-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: data) }

@@ -18,7 +18,7 @@ import Glibc
 @Suite(.enabled(if: TestPostgres.adminURL != nil && SMTPServerProcess.enabled, "needs PostgreSQL and aiosmtpd"))
 struct WorkerProcessTests {
     @Test func apiAndWorkersScaleSeparatelyAndSurviveTheirFailures() async throws {
-        let postgres = try PostgresServerProcess()
+        let postgres = try await onOwnThread { try PostgresServerProcess() }
         let smtp = try await SMTPServerProcess(delay: 4)
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-workers-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
@@ -123,7 +123,7 @@ struct WorkerProcessTests {
             // PostgreSQL restarted under a running worker: the job committed just before is
             // not lost, and the worker goes on (reconnecting, listening again).
             try await signUp(b)
-            try postgres.restart()
+            try await onOwnThread { try postgres.restart() }
             try await signUp(a)
             try await expectCompleted(13, within: 60)
             #expect(smtp.messageIDs().count == 13)
