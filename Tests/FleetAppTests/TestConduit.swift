@@ -33,6 +33,23 @@ struct TestConduit {
 
         init(_ fleet: FleetApplication) { self.fleet = fleet }
 
+        /// Waits until no job is waiting or running on any shard (what a write left for
+        /// later, such as the invalidation job that follows it, is done).
+        func waitForJobs(within limit: Duration = .seconds(30)) async throws {
+            let deadline = ContinuousClock.now + limit
+            while ContinuousClock.now < deadline {
+                var pending = 0
+                for node in database.nodes {
+                    pending += try await node.readLatest {
+                        try await $0.first("SELECT COUNT(*) AS n FROM jobs WHERE state IN ('available', 'running')")?.decode("n", as: Int.self)
+                    } ?? 0
+                }
+                if pending == 0 { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            Issue.record("jobs still pending after \(limit)")
+        }
+
         /// Waits until this instance receives invalidations (its pub/sub is subscribed).
         func waitForRedis() async throws {
             guard let redis else { return }

@@ -22,6 +22,9 @@ struct TwoInstanceTests {
             try await harnessB.waitForRedis()
             let token = try await a.register("author")
             let slug = try await a.createArticle(token, title: "Version 0")
+            // The invalidation job that follows the write (and may run on either instance's
+            // worker) is done, so it cannot empty L2 between A's read and B's.
+            try await harnessA.waitForJobs()
             // A's read fills L2; B's first read is answered from it.
             _ = try await a.send(.get, "/api/articles/\(slug)")
             let first = try await b.send(.get, "/api/articles/\(slug)")
