@@ -77,13 +77,6 @@ public final class PostgresDatabase: Database, Service {
     /// Whether the last health probe of this node (by its shard's tracker) got no answer.
     private let lastProbeFailed = Atomic<Bool>(false)
 
-    /// Whether the node's breaker is open (calls to it keep failing), for statements
-    /// still waiting on it.
-    private var nodeIsDown: @Sendable () -> Bool {
-        let breaker = breaker
-        return { breaker.phase.refusesCalls }
-    }
-
     /// Records the outcome of a health probe made elsewhere: while the last one failed, a
     /// call waiting for a connection gives up at once instead of at the acquire timeout.
     public func recordProbe(answered: Bool) {
@@ -134,7 +127,7 @@ public final class PostgresDatabase: Database, Service {
     ) async throws -> Result {
         try await guarded {
             try await withConnection { connection in
-                try await body(PostgresExecutor(connection: connection, logger: logger, node: address, statementTimeout: statementTimeout, isNodeDown: nodeIsDown))
+                try await body(PostgresExecutor(connection: connection, logger: logger, node: address, statementTimeout: statementTimeout, breaker: breaker))
             }
         }
     }
@@ -177,7 +170,7 @@ public final class PostgresDatabase: Database, Service {
         return try? await guarded {
             try await withDeadline(timeout, orThrow: { DatabaseError.unavailable("\(address): no answer within \(timeout)") }) {
               try await self.withConnection { connection -> (Bool, WALPosition)? in
-                let executor = PostgresExecutor(connection: connection, logger: self.logger, node: self.address, statementTimeout: self.statementTimeout, isNodeDown: self.nodeIsDown)
+                let executor = PostgresExecutor(connection: connection, logger: self.logger, node: self.address, statementTimeout: self.statementTimeout, breaker: self.breaker)
                 guard
                     let row = try await executor.first(
                         "SELECT pg_is_in_recovery(), (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text"
@@ -273,7 +266,7 @@ public final class PostgresDatabase: Database, Service {
     ) async throws -> Result {
         try await guarded {
             try await withConnection { connection in
-                try await PostgresExecutor(connection: connection, logger: logger, node: address, statementTimeout: statementTimeout, isNodeDown: nodeIsDown).inTransaction(begin: "BEGIN", logger: logger, body)
+                try await PostgresExecutor(connection: connection, logger: logger, node: address, statementTimeout: statementTimeout, breaker: breaker).inTransaction(begin: "BEGIN", logger: logger, body)
             }
         }
     }
@@ -307,21 +300,22 @@ struct PostgresExecutor: SQLExecutor {
     let node: String?
     /// How long a statement may go without an answer before it is abandoned.
     let statementTimeout: Duration
-    /// Whether the node is known to be down (its breaker is open): a statement still
-    /// waiting on it then is abandoned at once instead of at the timeout, since a crash can
-    /// leave a statement on a connection being torn down with no answer and no error.
-    let isNodeDown: @Sendable () -> Bool
+    /// The node's breaker: while it is open (calls to the node keep failing), a statement
+    /// still waiting on the node is abandoned at once instead of at the timeout, since a
+    /// crash can leave a statement on a connection being torn down with no answer and no
+    /// error.
+    let breaker: CircuitBreaker
     /// Set once a statement failed for want of a connection (broken, closed, or no
     /// answer): nothing more may be sent on it.
     private let lost = ConnectionLoss()
     var dialect: SQLDialect { .postgres }
 
-    init(connection: PostgresConnection, logger: Logger, node: String?, statementTimeout: Duration, isNodeDown: @escaping @Sendable () -> Bool) {
+    init(connection: PostgresConnection, logger: Logger, node: String?, statementTimeout: Duration, breaker: CircuitBreaker) {
         self.connection = connection
         self.logger = logger
         self.node = node
         self.statementTimeout = statementTimeout
-        self.isNodeDown = isNodeDown
+        self.breaker = breaker
     }
 
     func canRollBack(after error: any Error) -> Bool {
@@ -342,7 +336,7 @@ struct PostgresExecutor: SQLExecutor {
             }
         }
         let statement = PostgresQuery(unsafeSQL: sql, binds: bindings)
-        let (connection, logger, node, timeout, isNodeDown) = (connection, logger, node ?? "postgres", statementTimeout, isNodeDown)
+        let (connection, logger, node, timeout, breaker) = (connection, logger, node ?? "postgres", statementTimeout, breaker)
         do {
             // A statement sent as its connection was being closed under it (a server
             // restarting) has been seen to get no answer and no error, ever: the caller is
@@ -353,11 +347,11 @@ struct PostgresExecutor: SQLExecutor {
             return try await withDeadlineIgnoringCancellation(
                 timeout,
                 orThrow: {
-                    lost.happened.store(true, ordering: .relaxed)
-                    Task { try? await connection.close() }
-                    return DatabaseError.unavailable(isNodeDown() ? "\(node): down, with a statement in flight" : "\(node): no answer to a statement within \(timeout)")
+                    abandonConnection()
+                    let down = breaker.phase.refusesCalls
+                    return DatabaseError.unavailable(down ? "\(node): down, with a statement in flight" : "\(node): no answer to a statement within \(timeout)")
                 },
-                giveUpIf: { isNodeDown() || connection.isClosed },
+                giveUpIf: { breaker.phase.refusesCalls || connection.isClosed },
                 {
                     let rows = try await connection.query(statement, logger: logger)
                     var result: [SQLRow] = []
@@ -372,14 +366,17 @@ struct PostgresExecutor: SQLExecutor {
                 }
             )
         } catch let error as PSQLError {
-            if Self.endsConnection(error) {
-                // Closed for certain, so that the pool drops it rather than lend it again
-                // inside the transaction it could not roll back.
-                lost.happened.store(true, ordering: .relaxed)
-                Task { try? await connection.close() }
-            }
+            if Self.endsConnection(error) { abandonConnection() }
             throw Self.translate(error)
         }
+    }
+
+    /// Nothing more is sent on the connection, and it is closed for certain, so that the
+    /// pool drops it rather than lend it again inside a transaction it could not roll back.
+    private func abandonConnection() {
+        lost.happened.store(true, ordering: .relaxed)
+        let connection = connection
+        Task { try? await connection.close() }
     }
 
     static func value(of cell: PostgresCell) throws -> SQLValue {

@@ -68,7 +68,7 @@ struct PostgresPoolTests {
                             try await $0.first("SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep%'")?
                                 .decode("n", as: Int.self)
                         }
-                        if (running ?? 0) ?? 0 > 0 { break }
+                        if let running, running > 0 { break }
                         try await Task.sleep(for: .milliseconds(50))
                     }
                     try await onOwnThread { try server.crash() }
