@@ -268,31 +268,37 @@ public final class Cache<Value: Codable & Sendable>: Sendable, CacheInvalidation
     }
 
     /// Drops `id` here, in L2 and on every instance. Call it after the change commits.
-    public func invalidate(_ id: String) async {
+    /// Throws `CacheError.notPublished` when other instances could not be told: their L1
+    /// may still serve the old value (their subscription may be up the whole time, as when
+    /// only this instance's Redis breaker is open), so the caller must try again later.
+    public func invalidate(_ id: String) async throws {
         guard policy.enabled else { return }
         state.withLock { $0.drop(id) }
         guard let bus else { return }
+        // A load that started between the drop above and the script may have read the old
+        // L2 value and stored it; this instance skips its own message, so drop it again.
+        defer { state.withLock { $0.drop(id) } }
         do {
             try await bus.invalidate(namespace, id, versionTTL: policy.ttl + policy.failSafe)
         } catch {
             markL2Dirty(error)
+            throw CacheError(.notPublished, "\(namespace) \(id): \(error)")
         }
-        // A load that started between the drop above and the script may have read the old
-        // L2 value and stored it; this instance skips its own message, so drop it again.
-        state.withLock { $0.drop(id) }
     }
 
-    /// Drops every entry of this cache, here, in L2 and on every instance.
-    public func invalidateAll() async {
+    /// Drops every entry of this cache, here, in L2 and on every instance; throws as
+    /// `invalidate` does.
+    public func invalidateAll() async throws {
         guard policy.enabled else { return }
         state.withLock { $0.dropAll() }
         guard let bus else { return }
+        defer { state.withLock { $0.dropAll() } }  // as in `invalidate`
         do {
             try await bus.invalidateAll(namespace)
         } catch {
             markL2Dirty(error)
+            throw CacheError(.notPublished, "\(namespace): \(error)")
         }
-        state.withLock { $0.dropAll() }  // as in `invalidate`
     }
 
     /// Entries in L1 now.

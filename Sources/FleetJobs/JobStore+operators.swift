@@ -111,11 +111,21 @@ extension JobStore {
     /// worker has claimed meanwhile. Returns how many it marked.
     @discardableResult
     public func completeUnclaimed(_ ids: [Int64], now: Int64, in database: some Database) async throws -> Int {
+        try await updateUnclaimed(ids, set: "state = 'completed', finished_at = \(bind: now)", in: database)
+    }
+
+    /// Makes due now the jobs that their producer meant to carry out itself (they were due
+    /// after a grace) and could not, in one statement, except those a worker has claimed
+    /// meanwhile. Returns how many it moved.
+    @discardableResult
+    public func makeDue(_ ids: [Int64], now: Int64, in database: some Database) async throws -> Int {
+        try await updateUnclaimed(ids, set: "run_at = \(bind: now)", in: database)
+    }
+
+    private func updateUnclaimed(_ ids: [Int64], set assignments: SQLQuery, in database: some Database) async throws -> Int {
         guard !ids.isEmpty else { return 0 }
         return try await database.transaction { db in
-            try await db.query(
-                "UPDATE jobs SET state = 'completed', finished_at = \(bind: now) WHERE id IN (\(binds: ids)) AND state = 'available' RETURNING id"
-            ).count
+            try await db.query("UPDATE jobs SET \(assignments) WHERE id IN (\(binds: ids)) AND state = 'available' RETURNING id").count
         }
     }
 

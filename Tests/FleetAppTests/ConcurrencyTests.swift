@@ -16,18 +16,23 @@ import Testing
             let owner = try await client.register("host")
             let shared = try await client.createArticle(owner, title: "Shared")
             let writers = 64
-            let statuses = try await withThrowingTaskGroup(of: [HTTPResponse.Status].self) { group in
+            // Each response's status, and the body of any that failed (to say why).
+            let statuses = try await withThrowingTaskGroup(of: [(status: HTTPResponse.Status, failure: String?)].self) { group in
                 for index in 0..<writers {
                     group.addTask {
                         let connection = TestClient(host: "127.0.0.1", port: port)
                         connection.connect()
                         defer { Task { try? await connection.shutdown() } }
-                        var statuses: [HTTPResponse.Status] = []
+                        var statuses: [(status: HTTPResponse.Status, failure: String?)] = []
+                        func record(_ response: TestClient.Response) {
+                            let failed = response.head.status != .created && response.head.status != .ok
+                            statuses.append((response.head.status, failed ? "\(response.head.status.code) \(String(buffer: response.body ?? ByteBuffer()))" : nil))
+                        }
                         let registration = try await connection.post(
                             "/api/users", headers: [.contentType: "application/json"],
                             body: ByteBuffer(string: #"{"user":{"username":"w\#(index)","email":"w\#(index)@example.com","password":"password123"}}"#)
                         )
-                        statuses.append(registration.head.status)
+                        record(registration)
                         let token = JSON(value: try? JSONDecoding.object(registration.body ?? ByteBuffer()))["user"]["token"].string ?? ""
                         let auth: HTTPFields = [.authorization: "Token \(token)", .contentType: "application/json"]
                         for round in 0..<3 {
@@ -36,17 +41,17 @@ import Testing
                                 // The same tags in opposite orders: writers must not deadlock on them.
                                 body: ByteBuffer(string: #"{"article":{"title":"W\#(index) R\#(round)","description":"d","body":"b","tagList":\#(index % 2 == 0 ? #"["load","alpha","beta"]"# : #"["beta","alpha","load"]"#)}}"#)
                             )
-                            statuses.append(article.head.status)
+                            record(article)
                         }
                         let favorite = try await connection.post("/api/articles/\(shared)/favorite", headers: auth, body: ByteBuffer())
-                        statuses.append(favorite.head.status)
+                        record(favorite)
                         return statuses
                     }
                 }
                 return try await group.reduce(into: []) { $0 += $1 }
             }
             #expect(statuses.count == writers * 5)
-            #expect(statuses.allSatisfy { $0 == .created || $0 == .ok }, "\(Set(statuses.map(\.code)))")
+            #expect(statuses.allSatisfy { $0.failure == nil }, "\(statuses.compactMap(\.failure))")
 
             let list = JSON(try await client.send(.get, "/api/articles?tag=load&limit=1"))
             #expect(list["articlesCount"].int == writers * 3)

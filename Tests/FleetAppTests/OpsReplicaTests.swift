@@ -23,17 +23,23 @@ struct OpsReplicaTests {
             let replicated = try #require(harness.database.nodes[0].base as? ReplicatedDatabase)
             try await harness.fleet.admin.test(.router) { admin in
                 var data: OpsData?
-                // The tracker probes every 100 ms; give the replica a moment to be seen caught up.
-                for _ in 0..<50 {
-                    data = try JSONDecoder().decode(OpsData.self, from: Data(try await admin.execute(uri: "/ops/data", method: .get).body.readableBytesView))
-                    if data?.shards.first?.nodes.contains(where: { $0.role == "replica" && $0.lagMilliseconds < 60_000 }) == true { break }
-                    try await Task.sleep(for: .milliseconds(100))
+                // The tracker probes every 100 ms. The test's database is new: until the replica
+                // has replayed its creation, connections to it fail and open its breaker, which
+                // closes a second or so later, once its half-open probes succeed. Wait for that.
+                func settled(_ data: OpsData?) -> Bool {
+                    guard let nodes = data?.shards.first?.nodes else { return false }
+                    return nodes.map(\.role) == ["primary", "replica"] && nodes.allSatisfy { $0.health == "up" && $0.breaker == "closed" && $0.lagMilliseconds < 60_000 }
                 }
+                let deadline = ContinuousClock.now + .seconds(20)
+                repeat {
+                    data = try JSONDecoder().decode(OpsData.self, from: Data(try await admin.execute(uri: "/ops/data", method: .get).body.readableBytesView))
+                    if settled(data) { break }
+                    try await Task.sleep(for: .milliseconds(100))
+                } while ContinuousClock.now < deadline
                 let shard = try #require(data?.shards.first)
                 #expect(shard.system == "postgresql")
                 #expect(shard.nodes.map(\.address) == replicated.nodes.map(\.address))
-                #expect(shard.nodes.map(\.role) == ["primary", "replica"])
-                #expect(shard.nodes.allSatisfy { $0.health == "up" && $0.breaker == "closed" })
+                #expect(settled(data), "nodes: \(shard.nodes)")
                 let pool = try #require(data?.pools.first)
                 #expect(pool.max == 2 * conduit.settings.databasePoolMax)
                 #expect(pool.open > 0)

@@ -87,7 +87,9 @@ struct ReplicaTests {
             // Carol wrote nothing since: her reads still go to the paused replica.
             let carolFeed = JSON(try await b.send(.get, "/api/articles/feed", token: carol, headers: fromCarol))
             #expect(carolFeed["articlesCount"].int == 1)
-            #expect(try Self.readsServed(harnessB).replicas > afterAlice.replicas)
+            let afterCarol = try Self.readsServed(harnessB)
+            let topology = try #require(harnessB.database.nodes[0].base as? ReplicatedDatabase).topology
+            #expect(afterCarol.replicas > afterAlice.replicas, "reads \(afterAlice) then \(afterCarol); nodes \(topology)")
             try await Self.onReplica(replicaURL, "SELECT pg_wal_replay_resume()")
         }
     }

@@ -50,12 +50,14 @@ struct TestConduit {
             Issue.record("jobs still pending after \(limit)")
         }
 
-        /// Waits until this instance receives invalidations (its pub/sub is subscribed).
+        /// Waits until this instance receives invalidations (its pub/sub is subscribed) and
+        /// its commands may reach Redis (after an outage, its breaker's wait is over).
         func waitForRedis() async throws {
             guard let redis else { return }
             try await redis.client.waitUntilConnected()
-            for _ in 0..<500 where !redis.bus.isSubscribed { try await Task.sleep(for: .milliseconds(10)) }
-            #expect(redis.bus.isSubscribed)
+            func ready() -> Bool { redis.bus.isSubscribed && !redis.client.breaker.refusesCalls }
+            for _ in 0..<1000 where !ready() { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(ready())
         }
     }
 

@@ -54,7 +54,7 @@ let logger = Logger(label: "test")
         #expect(try await cache.get("missing") { try await source.load() } == nil)
         #expect(source.callCount == 1)
         source.value.withLock { $0 = "now here" }
-        await cache.invalidate("missing")
+        try await cache.invalidate("missing")
         #expect(try await cache.get("missing") { try await source.load() } == "now here")
     }
 
@@ -78,7 +78,7 @@ let logger = Logger(label: "test")
         async let slow = cache.get("k") { try await source.load() }
         try await Task.sleep(for: .milliseconds(20))
         source.value.withLock { $0 = "v2" }
-        await cache.invalidate("k")
+        try await cache.invalidate("k")
         _ = try await slow
         source.delay.withLock { $0 = .zero }
         #expect(try await cache.get("k") { try await source.load() } == "v2")
@@ -118,9 +118,10 @@ struct SharedCacheTests {
             }
         }
 
+        /// Subscribed, and commands get through (after an outage, the breaker's wait is over).
         func ready() async throws {
             try await redis.waitUntilConnected()
-            while !bus.isSubscribed { try await Task.sleep(for: .milliseconds(5)) }
+            while !bus.isSubscribed || redis.breaker.refusesCalls { try await Task.sleep(for: .milliseconds(5)) }
         }
     }
 
@@ -148,7 +149,7 @@ struct SharedCacheTests {
             #expect(fromB == "v1" && status.outcome == .l2Hit && source.callCount == 1)
             // A write on A: B's next read, after A's invalidate returned, is the new value.
             source.value.withLock { $0 = "v2" }
-            await a.cache.invalidate("k")
+            try await a.cache.invalidate("k")
             var seen: String?
             for _ in 0..<200 {
                 seen = try await b.cache.get("k") { try await source.load() }
@@ -158,7 +159,7 @@ struct SharedCacheTests {
             #expect(seen == "v2")
             // Namespace-wide invalidation reaches L2 and B at once.
             source.value.withLock { $0 = "v3" }
-            await a.cache.invalidateAll()
+            try await a.cache.invalidateAll()
             for _ in 0..<200 where try await b.cache.get("k", load: { try await source.load() }) != "v3" {
                 try await Task.sleep(for: .milliseconds(1))
             }
@@ -181,7 +182,7 @@ struct SharedCacheTests {
                 return "v1"
             }
             for await _ in started { break }
-            await a.cache.invalidate("k")
+            try await a.cache.invalidate("k")
             try await b.bus.barrier()
             opener.yield()
             #expect(try await slow == "v1")
@@ -219,7 +220,8 @@ struct SharedCacheTests {
             server.stop()
             for round in 0..<50 {
                 source.value.withLock { $0 = "r\(round)" }
-                await a.cache.invalidate("k")
+                // Applied here; the other instances cannot be told, and the caller hears so.
+                await #expect(throws: CacheError.self) { try await a.cache.invalidate("k") }
                 #expect(try await a.cache.get("k") { try await source.load() } == "r\(round)")
                 try await Task.sleep(for: .milliseconds(10))
             }
@@ -227,7 +229,7 @@ struct SharedCacheTests {
             try await a.ready()
             try await b.ready()
             source.value.withLock { $0 = "after" }
-            await a.cache.invalidate("k")
+            try await a.cache.invalidate("k")
             var seen: String?
             for _ in 0..<200 {
                 seen = try await b.cache.get("k") { try await source.load() }

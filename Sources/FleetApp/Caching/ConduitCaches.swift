@@ -81,22 +81,30 @@ public struct ConduitCaches: Sendable {
     }
 
     /// Drops what `changes` name, here, in L2 and on every instance.
-    func apply(_ changes: [CacheChange]) async {
+    func apply(_ changes: [CacheChange]) async throws {
+        // Every change is applied here even when one cannot be published; the first such
+        // failure is thrown at the end, so that the caller publishes them again.
+        var unpublished: (any Error)?
         for change in changes {
-            switch change.namespace {
-            case Namespace.article: await drop(articles, change.key)
-            case Namespace.user: await drop(users, change.key)
-            case Namespace.username: await drop(usernames, change.key)
-            case Namespace.tags: await drop(tags, change.key)
-            case Namespace.list: await drop(lists, change.key)
-            case Namespace.favoritedList: await drop(favoritedLists, change.key)
-            default: break  // a namespace of another version: nothing of it is cached here
+            do {
+                switch change.namespace {
+                case Namespace.article: try await drop(articles, change.key)
+                case Namespace.user: try await drop(users, change.key)
+                case Namespace.username: try await drop(usernames, change.key)
+                case Namespace.tags: try await drop(tags, change.key)
+                case Namespace.list: try await drop(lists, change.key)
+                case Namespace.favoritedList: try await drop(favoritedLists, change.key)
+                default: break  // a namespace of another version: nothing of it is cached here
+                }
+            } catch {
+                unpublished = unpublished ?? error
             }
         }
+        if let unpublished { throw unpublished }
     }
 
-    private func drop<Value>(_ cache: Cache<Value>, _ key: String?) async {
-        if let key { await cache.invalidate(key) } else { await cache.invalidateAll() }
+    private func drop<Value>(_ cache: Cache<Value>, _ key: String?) async throws {
+        if let key { try await cache.invalidate(key) } else { try await cache.invalidateAll() }
     }
 
     static let allTags = "all"

@@ -6,7 +6,7 @@ import FleetSupport
 /// what the request does once the change has committed: carry the work out itself at once
 /// (the job, due a little later, is the guarantee if it cannot), or wake the workers.
 enum AfterCommit: Sendable {
-    case inline(job: Int64, owner: FleetID, what: String, work: @Sendable () async throws -> Void)
+    case inline(job: Int64, owner: FleetID, what: String, queue: String, work: @Sendable () async throws -> Void)
     case wake(queue: String)
     /// Cache entries to drop in this process only (no other instance shares them).
     case invalidate([CacheChange], ConduitCaches)
@@ -24,7 +24,7 @@ enum AfterCommit: Sendable {
         let job = try type.make(payload, runAt: work == nil ? now : now + grace)
         guard let id = try await JobStore().enqueue(job, now: now, in: db) else { return nil }
         guard let work else { return .wake(queue: type.queue) }
-        return .inline(job: id, owner: owner, what: type.name, work: work)
+        return .inline(job: id, owner: owner, what: type.name, queue: type.queue, work: work)
     }
 }
 
@@ -36,25 +36,32 @@ extension ConduitServices {
     func invalidating(_ changes: [CacheChange], owner: FleetID, now: Int64, in db: any SQLExecutor) async throws -> AfterCommit? {
         let caches = caches
         guard caches.shared else { return .invalidate(changes, caches) }
-        return try await AfterCommit.enqueue(ConduitJobs.invalidate, changes, owner: owner, now: now, in: db) { await caches.apply(changes) }
+        return try await AfterCommit.enqueue(ConduitJobs.invalidate, changes, owner: owner, now: now, in: db) { try await caches.apply(changes) }
     }
 
     /// Carries out follow-up work after its change committed: each inline piece within the
     /// shards' timeout, then their jobs marked done, one statement per shard. After a
     /// failure the other inline pieces are left to their jobs too (a shard is likely down,
-    /// and the request must not wait a timeout per piece); wake-ups and local
-    /// invalidations, which have no job, still run.
+    /// and the request must not wait a timeout per piece), and those jobs are made due
+    /// now instead of after the grace: work such as an invalidation that Redis refused
+    /// leaves other instances stale until it is done. Wake-ups and local invalidations,
+    /// which have no job, still run.
     func deliver(_ followUps: [AfterCommit?]) async {
         var failed = false
         var done: [(job: Int64, owner: FleetID)] = []
+        var left: [(job: Int64, owner: FleetID, queue: String)] = []
         for case let followUp? in followUps {
             switch followUp {
             case .wake(let queue):
                 enqueued(queue)
             case .invalidate(let changes, let caches):
-                await caches.apply(changes)
-            case .inline(let job, let owner, let what, let work):
-                guard !failed else { continue }
+                // Caches that no other instance shares: there is nothing to publish.
+                try? await caches.apply(changes)
+            case .inline(let job, let owner, let what, let queue, let work):
+                guard !failed else {
+                    left.append((job, owner, queue))
+                    continue
+                }
                 // For tests: die here, after the commit and before the follow-up work.
                 Failpoint.check("after-commit.\(what)")
                 do {
@@ -63,15 +70,23 @@ extension ConduitServices {
                 } catch {
                     logger.warning("follow-up work not done yet; its job will do it", metadata: ["job": "\(what)", "error": "\(error)"])
                     failed = true
+                    left.append((job, owner, queue))
                 }
             }
         }
-        // Jobs left available only run again, harmlessly: a failure here is not the request's.
+        // Jobs left available only run again, harmlessly, and jobs not made due now run
+        // after the grace: a failure here is not the request's.
         let now = WallClock.microseconds()
+        let store = JobStore()
         for group in shards.partition(done, by: \.owner) {
             let jobs = group.items.map(\.job)
-            try? await shards.bounded { try await JobStore().completeUnclaimed(jobs, now: now, in: shards.nodes[group.physical]) }
+            try? await shards.bounded { try await store.completeUnclaimed(jobs, now: now, in: shards.nodes[group.physical]) }
         }
+        for group in shards.partition(left, by: \.owner) {
+            let jobs = group.items.map(\.job)
+            try? await shards.bounded { try await store.makeDue(jobs, now: now, in: shards.nodes[group.physical]) }
+        }
+        for queue in Set(left.map(\.queue)) { enqueued(queue) }
     }
 
     func deliver(_ followUp: AfterCommit?) async {

@@ -66,7 +66,8 @@ public enum ConduitJobs {
             return .completed
         }
         handlers.register(invalidate) { changes, _ in
-            await services.caches.apply(changes)
+            // Throws while Redis cannot be told: the job retries until it can.
+            try await services.caches.apply(changes)
             return .completed
         }
         handlers.register(recommendFavorite) { event, _ in

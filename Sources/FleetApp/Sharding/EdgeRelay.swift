@@ -114,7 +114,7 @@ public struct EdgeRelay: Sendable {
             if kind == .follow { try await services.timelines.follow(edge, present: truth && targetExists) }
             // Also when nothing changed: an earlier delivery may have committed the count
             // and been cut off (the shards' timeout) before it invalidated the cache.
-            if kind == .favorite { await services.caches.apply(ConduitCaches.favoritesChanged(edge.targetID)) }
+            if kind == .favorite { try await services.caches.apply(ConduitCaches.favoritesChanged(edge.targetID)) }
             if try await source.readLatest(owned) == (truth && targetExists) { return }
         }
         throw EdgeRelayError(edge: edge)
