@@ -30,7 +30,7 @@ bin="$root/.build/release/fleet"
 venv="${XDG_CACHE_HOME:-$HOME/.cache}/fleet/test-venv"
 "$venv/bin/python" -c 'import opentelemetry.proto' 2>/dev/null || { echo "run scripts/tracing-check.sh once (it installs opentelemetry-proto)" >&2; exit 1; }
 mkdir -p "$out"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+source "$root/scripts/free-port.sh"
 work=$(mktemp -d)
 pids=()
 trap 'for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$work"' EXIT

@@ -50,7 +50,7 @@ dir=$(mktemp -d)
 chmod 755 "$dir"
 out=${out:-$dir/out}
 mkdir -p "$out"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+source "$root/scripts/free-port.sh"
 declare -a pids=() ports=() admins=()
 cleanup() {
     for pid in "${pids[@]}"; do [ -z "$pid" ] || kill -9 "$pid" 2>/dev/null || true; done

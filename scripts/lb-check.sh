@@ -86,7 +86,7 @@ done
 
 dir=$(mktemp -d)
 chmod 755 "$dir"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+source "$root/scripts/free-port.sh"
 declare -a pids=() ports=() admins=()
 haproxy_pid="" load_pid=""
 cleanup() {

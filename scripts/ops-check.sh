@@ -41,7 +41,7 @@ cleanup() {
     [ -n "$keep" ] && echo "kept $dir" || rm -rf "$dir"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+source "$root/scripts/free-port.sh"
 port=$(free_port)
 admin=$(free_port)
 token="ops-check-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"

@@ -88,7 +88,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+source "$root/scripts/free-port.sh"
 wait_ready() {  # NAME URL LOG PID: waits (bounded) until URL answers 2xx
     for _ in $(seq 300); do
         curl -fs -o /dev/null "$2" && return

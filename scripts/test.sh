@@ -50,7 +50,7 @@ if ! "$venv/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
 fi
 export FLEET_TEST_PYTHON="$venv/bin/python" FLEET_TEST_REQUIRE_SMTP=1
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+source "$root/scripts/free-port.sh"
 
 scratch=$(mktemp -d)
 chmod 755 "$scratch"

@@ -19,7 +19,7 @@
 set -euo pipefail
 scripts=$(cd "$(dirname "$0")" && pwd)
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+source "$scripts/free-port.sh"
 
 # Stops the PostgreSQL in $1 if it runs (its postmaster.pid exists while it does).
 stop_postgres() { if [ -f "$1/data/postmaster.pid" ]; then "$scripts/postgres.sh" stop "$1"; fi; }

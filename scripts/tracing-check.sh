@@ -36,7 +36,7 @@ if ! "$venv/bin/python" -c 'import opentelemetry.proto' 2>/dev/null; then
     "$venv/bin/pip" install -q --disable-pip-version-check opentelemetry-proto
 fi
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+source "$root/scripts/free-port.sh"
 dir=$(mktemp -d)
 pids=()
 cleanup() {
