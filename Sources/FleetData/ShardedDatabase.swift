@@ -68,6 +68,8 @@ public final class ShardedDatabase<Node: Database>: Sendable {
         _ physical: [Int]?, tolerating: Bool, _ body: @escaping @Sendable (_ physical: Int, _ node: Node) async throws -> Result
     ) async throws -> (results: [Result], missing: [Int]) {
         let targets = physical ?? Array(nodes.indices)
+        // Nothing to ask (a batch of no ids): no answer is missing.
+        if targets.isEmpty { return ([], []) }
         if targets.count == 1, let only = targets.first { return ([try await body(only, nodes[only])], []) }
         let nodes = self.nodes
         let timeout = self.timeout

@@ -46,6 +46,10 @@ import Testing
                 try await node.read { db in try await db.first("SELECT \(bind: index) AS n")?.decode("n", as: Int.self) }
             }
             #expect(answers == [0, 1])
+            // No shard to ask (a batch of no ids) is no answer missing, not an outage.
+            #expect(try await shards.scatter([]) { index, _ in index }.isEmpty)
+            let available = try await shards.scatterAvailable([]) { index, _ in index }
+            #expect(available.results.isEmpty && available.missing.isEmpty)
         }
     }
 

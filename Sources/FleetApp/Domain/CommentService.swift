@@ -12,11 +12,17 @@ public import FleetData
 public struct CommentService: Sendable {
     let services: ConduitServices
 
-    public func list(slug: String, viewer: FleetID?) async throws -> [Comment] {
+    /// An article's comments, newest first: `limit` of them from the `offset`-th. The
+    /// Conduit spec returns all of them; a bounded page (see `PageParameters.comments`)
+    /// keeps a viral article's thread from costing megabytes per request.
+    public func list(slug: String, viewer: FleetID?, limit: Int, offset: Int) async throws -> [Comment] {
         let rows = try await services.shards.node(for: try Self.articleID(slug)).read { db in
             let article = try await ArticleService.locate(slug, in: db)
             return try await db.query(
-                "SELECT number, body, created_at, updated_at, author_id FROM comments WHERE article_id = \(bind: article.id) ORDER BY number DESC"
+                """
+                SELECT number, body, created_at, updated_at, author_id FROM comments WHERE article_id = \(bind: article.id)
+                ORDER BY number DESC LIMIT \(bind: limit) OFFSET \(bind: offset)
+                """
             )
         }
         let authorIDs = try rows.map { try $0.decode(at: 4, as: FleetID.self) }

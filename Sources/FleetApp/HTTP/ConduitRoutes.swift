@@ -124,8 +124,9 @@ public struct ConduitRoutes: Sendable {
 
     func addComments(_ routes: Classes) {
         let comments = services.comments
-        routes.read.get("articles/:slug/comments") { _, context in
-            JSONEnvelope("comments", try await comments.list(slug: try context.parameters.require("slug"), viewer: context.viewer))
+        routes.read.get("articles/:slug/comments") { request, context in
+            let (limit, offset) = try PageParameters.comments(from: request)
+            return JSONEnvelope("comments", try await comments.list(slug: try context.parameters.require("slug"), viewer: context.viewer, limit: limit, offset: offset))
         }
         routes.write.post("articles/:slug/comments") { request, context in
             let viewer = try context.requireViewer()
@@ -149,8 +150,7 @@ public struct ConduitRoutes: Sendable {
 enum PageParameters {
     static func filter(from request: Request, filters: Bool) throws -> ArticleFilter {
         var validator = Validator()
-        let limit = parse("limit", request, default: 20, range: 1...Rules.maxLimit, into: &validator)
-        let offset = parse("offset", request, default: 0, range: 0...Rules.maxOffset, into: &validator)
+        let (limit, offset) = window(request, defaultLimit: 20, into: &validator)
         var filter = ArticleFilter(limit: limit, offset: offset)
         if filters {
             let query = request.uri.queryParameters
@@ -160,6 +160,23 @@ enum PageParameters {
         }
         try validator.check()
         return filter
+    }
+
+    /// An article's comments: the spec has no paging and returns them all, which a browser
+    /// front end shows; by default the newest `Rules.maxLimit` (every comment of all but the
+    /// busiest threads), and `limit` and `offset` page further, as for articles.
+    static func comments(from request: Request) throws -> (limit: Int, offset: Int) {
+        var validator = Validator()
+        let window = window(request, defaultLimit: Rules.maxLimit, into: &validator)
+        try validator.check()
+        return window
+    }
+
+    private static func window(_ request: Request, defaultLimit: Int, into validator: inout Validator) -> (limit: Int, offset: Int) {
+        (
+            parse("limit", request, default: defaultLimit, range: 1...Rules.maxLimit, into: &validator),
+            parse("offset", request, default: 0, range: 0...Rules.maxOffset, into: &validator)
+        )
     }
 
     static func parse(_ name: String, _ request: Request, default value: Int, range: ClosedRange<Int>, into validator: inout Validator) -> Int {
