@@ -35,8 +35,9 @@ done
 mkdir -p "$out"
 bin="$root/.build/release/fleet"
 [ -x "$bin" ] || { echo "build first: swift build -c release --product fleet" >&2; exit 1; }
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-admin=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+source "$root/scripts/free-port.sh"
+port=$(free_port)
+admin=$(free_port)
 data=$(mktemp -d)
 server=""
 stop() { [ -z "$server" ] || { kill -TERM "$server" 2>/dev/null; wait "$server" 2>/dev/null || true; server=""; }; }

@@ -14,12 +14,7 @@ import Testing
             let live = try await client.send(.get, "/health/live")
             #expect(live.status == .ok)
             // Ready once the migrations ran (seconds, on a busy machine).
-            var ready = JSON(try await client.send(.get, "/health/ready"))
-            let deadline = ContinuousClock.now + .seconds(60)
-            while ready["status"].string != "ready", ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(250))
-                ready = JSON(try await client.send(.get, "/health/ready"))
-            }
+            let ready = try await client.eventually("/health/ready", within: .seconds(60)) { $0["status"].string == "ready" }
             #expect(ready["status"].string == "ready")
             #expect(ready["checks"]["database"].bool == true)
             #expect(ready["checks"]["schema"].bool == true)

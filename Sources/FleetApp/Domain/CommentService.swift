@@ -13,8 +13,8 @@ public struct CommentService: Sendable {
     let services: ConduitServices
 
     /// An article's comments, newest first: `limit` of them from the `offset`-th. The
-    /// Conduit spec returns all of them; a bounded page (see `PageParameters.comments`)
-    /// keeps a viral article's thread from costing megabytes per request.
+    /// Conduit spec returns all of them; a bounded page keeps a viral article's thread
+    /// from costing megabytes per request.
     public func list(slug: String, viewer: FleetID?, limit: Int, offset: Int) async throws -> [Comment] {
         let rows = try await services.shards.node(for: try Self.articleID(slug)).read { db in
             let article = try await ArticleService.locate(slug, in: db)
