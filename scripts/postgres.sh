@@ -7,6 +7,9 @@
 #   scripts/postgres.sh restart DIR                         # fast stop, then start as before
 #   scripts/postgres.sh crash DIR                           # immediate stop: no checkpoint, as a crash
 #   scripts/postgres.sh promote DIR                         # a replica becomes a primary
+#   scripts/postgres.sh freeze DIR                          # SIGSTOP the server and its backends: a hung
+#                                                           # server whose connections stay open
+#   scripts/postgres.sh thaw DIR                            # SIGCONT them
 #
 # The cluster lives in DIR (trust authentication, user `fleet`, loopback only). PostgreSQL
 # refuses to run as root, so as root the server runs as the `postgres` system user.
@@ -59,12 +62,19 @@ promote)
     dir=${2:?directory}
     as_owner "$bin/pg_ctl" -D "$dir/data" -w -t 30 promote >/dev/null
     ;;
+freeze | thaw)
+    dir=${2:?directory}
+    postmaster=$(head -1 "$dir/data/postmaster.pid")
+    signal=$([ "$1" = freeze ] && echo STOP || echo CONT)
+    # Children first on freeze, so that none is left running to notice its parent stopped.
+    kill -"$signal" $(pgrep -P "$postmaster") "$postmaster"
+    ;;
 restart)
     dir=${2:?directory}
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w -t 30 restart >/dev/null
     ;;
 *)
-    echo "usage: $0 start DIR PORT [durable] | replica DIR PORT PRIMARY_PORT | stop DIR | restart DIR" >&2
+    echo "usage: $0 start DIR PORT [durable] | replica DIR PORT PRIMARY_PORT | stop DIR | restart DIR | crash DIR | promote DIR | freeze DIR | thaw DIR" >&2
     exit 2
     ;;
 esac

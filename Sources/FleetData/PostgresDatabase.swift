@@ -60,6 +60,7 @@ public final class PostgresDatabase: Database, Service {
 
     public var dialect: SQLDialect { .postgres }
     private let client: PostgresClient
+    private let probeConnection: ProbeConnection
     private let logger: Logger
     private let acquireTimeout: Duration
     private let statementTimeout: Duration
@@ -74,14 +75,15 @@ public final class PostgresDatabase: Database, Service {
     public let maximumConnections: Int
     /// Retries transactions PostgreSQL aborted (deadlocks, serialization failures).
     private let retrier: Retrier
-    /// Whether the last health probe of this node (by its shard's tracker) got no answer.
-    private let lastProbeFailed = Atomic<Bool>(false)
-
-    /// Records the outcome of a health probe made elsewhere: while the last one failed, a
-    /// call waiting for a connection gives up at once instead of at the acquire timeout.
-    public func recordProbe(answered: Bool) {
-        lastProbeFailed.store(!answered, ordering: .relaxed)
-    }
+    /// Probes in a row that the node left without an answer (or refused to connect);
+    /// -1 until one has answered (while the probes' connection is first opened, on a
+    /// busy machine, silence says nothing yet).
+    private let silentProbes = Atomic<Int>(-1)
+    /// Silent probes in a row that trip the breaker: the node is taken to be down at once,
+    /// and the statements waiting on it give up, instead of each at its own timeout.
+    /// Three, as many as make its role unknown (`ReplicatedDatabase`): a busy moment or
+    /// two do not.
+    static let silentProbesBeforeTrip = 3
 
     public init(_ configuration: Configuration, logger: Logger) {
         var client = PostgresClient.Configuration(
@@ -99,6 +101,12 @@ public final class PostgresDatabase: Database, Service {
         var poolLogger = Logger(label: logger.label) { _ in PoolConnectionEvents(forwardingTo: logger, idle: idle, connections: connections) }
         poolLogger[metadataKey: "db.shard"] = "\(configuration.shard)"
         self.client = PostgresClient(configuration: client, backgroundLogger: poolLogger)
+        var probe = PostgresConnection.Configuration(
+            host: configuration.host, port: configuration.port, username: configuration.username,
+            password: configuration.password, database: configuration.database, tls: .disable
+        )
+        probe.options.connectTimeout = .init(configuration.connectTimeout)
+        self.probeConnection = ProbeConnection(probe, logger: logger)
         self.idle = idle
         self.connections = connections
         self.logger = logger
@@ -120,6 +128,7 @@ public final class PostgresDatabase: Database, Service {
     /// Runs the connection pool until cancelled.
     public func run() async throws {
         await client.run()
+        probeConnection.shutDown()
     }
 
     public func read<Result: Sendable>(
@@ -144,6 +153,10 @@ public final class PostgresDatabase: Database, Service {
         } catch {
             throw DatabaseError.unavailable("\(address): circuit breaker open")
         }
+        return try await guarded(permit, body)
+    }
+
+    private func guarded<Result: Sendable>(_ permit: CircuitBreakerState.Permit, _ body: () async throws -> Result) async throws -> Result {
         let started = ContinuousClock.now
         do {
             let result = try await body()
@@ -164,23 +177,47 @@ public final class PostgresDatabase: Database, Service {
 
     /// Asks the node whether it is in recovery and where its WAL is: the insert position
     /// of a primary, the replay position of a replica. Nil when it does not answer within
-    /// `timeout` (which counts against its breaker) or its breaker is open.
+    /// `timeout` (which counts against its breaker) or its breaker is open. On the probes'
+    /// own connection (`ProbeConnection`); one left without an answer is closed and replaced.
+    /// `silentProbesBeforeTrip` in a row without an answer trip the breaker.
     public func probe(timeout: Duration) async -> (inRecovery: Bool, position: WALPosition)? {
+        // Refused by the breaker: no news of the server.
+        guard let permit = try? breaker.acquire() else { return nil }
+        do {
+            let answer = try await probe(timeout: timeout, permit: permit)
+            silentProbes.store(0, ordering: .relaxed)
+            return answer
+        } catch let error as DatabaseError where error.isUnavailable && !Task.isCancelled {
+            if silentProbes.load(ordering: .relaxed) >= 0, silentProbes.wrappingAdd(1, ordering: .relaxed).newValue >= Self.silentProbesBeforeTrip {
+                breaker.trip()
+            }
+            return nil
+        } catch {
+            // An error the server answered with, or a probe cut short by a shutdown.
+            return nil
+        }
+    }
+
+    private func probe(timeout: Duration, permit: CircuitBreakerState.Permit) async throws -> (inRecovery: Bool, position: WALPosition)? {
         let address = address
-        return try? await guarded {
+        return try await guarded(permit) {
             try await withDeadline(timeout, orThrow: { DatabaseError.unavailable("\(address): no answer within \(timeout)") }) {
-              try await self.withConnection { connection -> (Bool, WALPosition)? in
-                let executor = PostgresExecutor(connection: connection, logger: self.logger, node: self.address, statementTimeout: self.statementTimeout, breaker: self.breaker)
-                guard
+                let connection = try await self.probeConnection.connection()
+                // Past the deadline (connecting took that long): kept for the next probe.
+                try Task.checkCancellation()
+                do {
+                    let executor = PostgresExecutor(connection: connection, logger: self.logger, node: address, statementTimeout: timeout, breaker: self.breaker)
                     let row = try await executor.first(
                         "SELECT pg_is_in_recovery(), (CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text"
-                    ),
-                    let position = WALPosition(try row.decode(at: 1, as: String.self))
-                else { return nil }
-                return (try row.decode(at: 0, as: Bool.self), position)
-              }
+                    )
+                    guard let row, let position = WALPosition(try row.decode(at: 1, as: String.self)) else { return nil }
+                    return (try row.decode(at: 0, as: Bool.self), position)
+                } catch {
+                    self.probeConnection.discard()
+                    throw error
+                }
             }
-        } ?? nil
+        }
     }
 
     /// `PostgresClient.withConnection` with an acquire timeout, which the client lacks: a
@@ -216,7 +253,6 @@ public final class PostgresDatabase: Database, Service {
                         // Or its breaker opened meanwhile: the node is failing, and a lease
                         // waiting on it would wait out the whole timeout.
                         unreachable = self.connections.unreachable(since: started) || self.breaker.phase.refusesCalls
-                            || self.lastProbeFailed.load(ordering: .relaxed)
                     }
                     if lease.state.compareExchange(expected: LeaseState.waiting, desired: LeaseState.timedOut, ordering: .acquiringAndReleasing).exchanged {
                         throw unreachable ? DatabaseError.unavailable("cannot connect to the server") : DatabaseError.acquireTimeout

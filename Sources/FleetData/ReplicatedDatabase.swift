@@ -4,8 +4,8 @@ import Metrics
 public import ServiceLifecycle
 import Synchronization
 
-/// One PostgreSQL shard of several nodes (a primary and its streaming replicas) behind the
-/// one `Database` seam. Which node is the primary is not configured but found: a
+/// One PostgreSQL shard (a primary and any streaming replicas, a lone server included)
+/// behind the one `Database` seam. Which node is the primary is not configured but found: a
 /// background loop (`run()`) asks every node each `pollInterval` whether it is in recovery
 /// and where its WAL is (`PostgresDatabase.probe`). Transactions go to the node that says
 /// it is primary, never to one in recovery; reads go to a healthy replica that is within
@@ -22,7 +22,10 @@ import Synchronization
 ///
 /// **Health** is each node's circuit breaker (`PostgresDatabase.breaker`): calls and
 /// probes that fail, or probes past `probeTimeout`, open it; an open node is skipped
-/// until trial calls succeed.
+/// until trial calls succeed. The probes are what finds a server that stops answering
+/// without closing its connections (frozen, hung, cut off): within a few probe timeouts,
+/// when an open breaker also abandons the statements waiting on it, instead of at each
+/// statement's own timeout. That is why a lone server is one of these too.
 ///
 /// A replica's lag is the age of the newest primary sample it has replayed, so an idle
 /// primary does not make a replica look late. Read-your-writes is by WAL position: after a
@@ -295,10 +298,6 @@ public final class ReplicatedDatabase: Database, Service {
                 return answers
             }
             record(answers, at: ContinuousClock.now)
-            // Two probes in a row without an answer (one may be a busy moment): calls waiting
-            // for one of that node's connections give up now.
-            let failed = state.withLock { $0.nodes.map(\.failedProbes) }
-            for (node, failures) in zip(nodes, failed) { node.recordProbe(answered: failures < 2) }
             if !probed.isOpen, answers.contains(where: { $0?.inRecovery == false }) || ContinuousClock.now - started >= Self.startupGrace {
                 probed.arrive()
             }

@@ -100,6 +100,12 @@ public final class CircuitBreaker: Sendable {
         state.withLock { $0.endWait(now: .now) }
     }
 
+    /// Opens the breaker now if it is closed (see `CircuitBreakerState.trip`).
+    public func trip() {
+        let transition = state.withLock { $0.trip(now: .now) }
+        if let transition { announce(transition) }
+    }
+
     /// An operator's override: `.forcedOpen`, `.forcedClosed`, or nil to lift it.
     public func force(_ phase: Phase?) {
         let transition = state.withLock { $0.force(phase, now: .now) }

@@ -9,6 +9,8 @@
 ///   outcome or by `release` (a cancelled call), so a half-open breaker can never be
 ///   left with all its permits taken and no call running. When every trial has an
 ///   outcome it closes (fresh window) or opens again.
+/// - **Tripped**: a closed breaker opens at once when the caller has other evidence that
+///   the dependency is down (`trip`), as from health probes.
 /// - **Forced open / forced closed**: an operator's override; outcomes are not judged
 ///   until the override is lifted (`force(nil)`), which closes it with a fresh window.
 ///
@@ -114,6 +116,15 @@ public struct CircuitBreakerState: Sendable {
     public mutating func endWait(now: ContinuousClock.Instant) {
         guard phase == .open else { return }
         openUntil = now
+    }
+
+    /// Opens a closed breaker now, whatever its window holds: the caller has evidence of
+    /// its own that the dependency stopped answering (health probes left without an
+    /// answer), which calls still waiting on it cannot give until their timeouts. An open
+    /// or half-open breaker is left to its wait and trials, an override to the operator.
+    public mutating func trip(now: ContinuousClock.Instant) -> Transition? {
+        guard phase == .closed else { return nil }
+        return move(to: .open, now: now)
     }
 
     /// An operator's override (`.forcedOpen` or `.forcedClosed`), or nil to lift it.

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import HTTPTypes
+import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -66,6 +67,15 @@ struct FleetServer {
 
     func signal(_ signal: Int32) {
         kill(process.processIdentifier, signal)
+    }
+
+    /// Signs a user up (`NAME@example.com`, password `password123`) and returns the token.
+    func signUp(_ name: String) async throws -> String {
+        let response = try await Self.request(
+            port: port, "/api/users", json: #"{"user":{"username":"\#(name)","email":"\#(name)@example.com","password":"password123"}}"#
+        )
+        let json = try JSONSerialization.jsonObject(with: Data((response.body ?? ByteBuffer()).readableBytesView)) as? [String: Any]
+        return try #require((json?["user"] as? [String: Any])?["token"] as? String)
     }
 
     /// The admin listener's `/metrics` text.

@@ -66,12 +66,12 @@ struct RecommenderProcessTests {
 
         // Co-favorites: both fans favorited Loved; one of them also Liked, the other Liked
         // and Niche. The reader, who favorited Loved, is recommended Liked first.
-        let author = try await Self.signUp(api, "author")
+        let author = try await api.signUp("author")
         var slugs: [String: String] = [:]
         for title in ["Loved", "Liked", "Niche"] { slugs[title] = try await Self.createArticle(api, author, title) }
-        let reader = try await Self.signUp(api, "reader")
-        let fan1 = try await Self.signUp(api, "fan1")
-        let fan2 = try await Self.signUp(api, "fan2")
+        let reader = try await api.signUp("reader")
+        let fan1 = try await api.signUp("fan1")
+        let fan2 = try await api.signUp("fan2")
         for (token, title) in [(fan1, "Loved"), (fan1, "Liked"), (fan2, "Loved"), (fan2, "Liked"), (fan2, "Niche"), (reader, "Loved")] {
             let response = try await FleetServer.request(port: api.port, "/api/articles/\(slugs[title] ?? "")/favorite", json: "", token: token)
             #expect(response.head.status == .ok)
@@ -192,15 +192,6 @@ struct RecommenderProcessTests {
                 report("500", failed.filter { $0.source == "popular; reason=error" }),
             ].joined(separator: "; ")
         )
-    }
-
-    /// Signs a user up and returns the token.
-    static func signUp(_ api: FleetServer, _ name: String) async throws -> String {
-        let response = try await FleetServer.request(
-            port: api.port, "/api/users", json: #"{"user":{"username":"\#(name)","email":"\#(name)@example.com","password":"password123"}}"#
-        )
-        let json = try JSONSerialization.jsonObject(with: Data((response.body ?? ByteBuffer()).readableBytesView)) as? [String: Any]
-        return try #require((json?["user"] as? [String: Any])?["token"] as? String)
     }
 
     static func createArticle(_ api: FleetServer, _ token: String, _ title: String) async throws -> String {

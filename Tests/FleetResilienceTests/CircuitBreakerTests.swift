@@ -115,6 +115,19 @@ import Testing
         #expect(state.phase == .halfOpen)
     }
 
+    @Test func otherEvidenceTripsAClosedBreakerAtOnce() {
+        var state = CircuitBreakerState(policy: policy, now: start)
+        call(&state, .success)
+        #expect(state.trip(now: start)?.to == .open)  // one call in the window: below the minimum
+        #expect(call(&state, .success, at: 1).admitted == false)
+        #expect(state.trip(now: start + .seconds(1)) == nil)  // already open: its wait is not restarted
+        #expect(call(&state, .success, at: 5).transition?.to == .halfOpen)
+        #expect(state.trip(now: start + .seconds(5)) == nil)  // half-open: the trials decide
+        #expect(call(&state, .success, at: 5).transition?.to == .closed)
+        #expect(state.force(.forcedClosed, now: start)?.to == .forcedClosed)
+        #expect(state.trip(now: start) == nil)  // an override stands
+    }
+
     @Test func anOperatorForcesItOpenOrClosedAndLiftsTheOverride() {
         var state = CircuitBreakerState(policy: policy, now: start)
         #expect(state.force(.forcedOpen, now: start)?.to == .forcedOpen)

@@ -20,6 +20,8 @@ public final class PostgresServerProcess: @unchecked Sendable {
     }
 
     deinit {
+        // A frozen server would never finish stopping.
+        _ = try? Self.run(["thaw", directory.path])
         _ = try? Self.run(["stop", directory.path])
         try? FileManager.default.removeItem(at: directory)
     }
@@ -33,6 +35,16 @@ public final class PostgresServerProcess: @unchecked Sendable {
     /// when the machine dies) and leaves it down.
     public func crash() throws {
         _ = try Self.run(["crash", directory.path])
+    }
+
+    /// Freezes the server and its backends (SIGSTOP): connections stay open and nothing
+    /// answers, as with a hung server or one cut off without a reset.
+    public func freeze() throws {
+        _ = try Self.run(["freeze", directory.path])
+    }
+
+    public func thaw() throws {
+        _ = try Self.run(["thaw", directory.path])
     }
 
     /// Runs the script to its end. Spawned and awaited with posix_spawn and waitpid, not

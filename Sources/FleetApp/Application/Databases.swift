@@ -124,8 +124,10 @@ public struct Databases: Service {
             return PostgresDatabase(configuration, logger: logger)
         }
         if let url = shard.url, !url.hasPrefix("sqlite:") {
+            // A lone server too: its probes find a server that stops answering (hung,
+            // frozen, cut off without a reset) within seconds, where its statements alone
+            // would wait for their timeout; and they keep writes off a server in recovery.
             let primary = try postgres(url)
-            guard !shard.replicaURLs.isEmpty else { return (InstrumentedDatabase(primary, system: "postgresql", shard: index), primary) }
             var configuration = ReplicatedDatabase.Configuration()
             configuration.maxLag = settings.databaseReplicaMaxLag
             configuration.shard = index

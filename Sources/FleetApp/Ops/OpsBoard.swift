@@ -186,13 +186,6 @@ public final class OpsBoard: Sendable {
                     )
                 }
                 return OpsData.Shard(shard: index, system: "postgresql", nodes: nodes)
-            case let postgres as PostgresDatabase:
-                let phase = postgres.breaker.phase
-                let down = failed.contains(index) || phase.refusesCalls
-                return OpsData.Shard(
-                    shard: index, system: "postgresql",
-                    nodes: [.init(address: postgres.address, role: "primary", health: down ? "down" : "up", breaker: phase.rawValue, lagMilliseconds: 0)]
-                )
             case let sqlite as SQLiteDatabase:
                 let name = (sqlite.path as NSString).lastPathComponent
                 return OpsData.Shard(
@@ -211,7 +204,6 @@ public final class OpsBoard: Sendable {
             let (open, max): (Int, Int) = switch node.base {
             case let replicated as ReplicatedDatabase:
                 (replicated.nodes.reduce(0) { $0 + $1.openConnections }, replicated.nodes.reduce(0) { $0 + $1.maximumConnections })
-            case let postgres as PostgresDatabase: (postgres.openConnections, postgres.maximumConnections)
             case let sqlite as SQLiteDatabase: (sqlite.connectionCount, sqlite.connectionCount)
             default: (0, 0)
             }
