@@ -14,12 +14,14 @@
 #   redis     Redis is SIGKILLed, and started again 3 s later;
 #   replica   shard 0's replica is stopped, and started again 3 s later;
 #   worker    the worker is SIGKILLed (mid-job, under this load), and started again 3 s later;
+#   hang      shard 0's primary is frozen (SIGSTOP: its connections stay open and nothing
+#             answers, as a hung host) for 5 s, then thawed;
 #   recommender  the recommender is SIGKILLed, and started again 3 s later; afterwards a
 #             signed-in reader asks for recommendations until both instances' breakers
 #             on it are closed (at most 30 s), which the summary reports;
 #   failover  shard 1's primary crashes and its replica is promoted 1 s later (run last:
 #             the shard has no replica afterwards).
-# Default: all seven, in that order.
+# Default: all eight, in that order.
 # Then `fleet loadtest verify` checks that every acknowledged write exists. Prints per
 # scenario: requests, failed (and %), p99 before, during and after the fault (from the
 # per-second series: the worst second of each window), and writes lost; writes
@@ -28,13 +30,15 @@
 # replica < 1 % (replication is synchronous with one standby: shard 0's commits wait
 # for it while it is down, holding the primary's connections, and a read waiting behind
 # them can reach the shards' 2 s timeout: 2 of 3,600 and 1 of 1,000 in runs), redis < 1 %, failover < 3 % (writes to shard 1
-# are refused with 503 until the promotion), recommender 0 failed with fallbacks counted
+# are refused with 503 until the promotion), hang: every failure a 503 and no request
+# slower than 6 s (writes to shard 0, and reads that were waiting on it, are refused while
+# it is frozen; those in flight once its probes have found it, about 3.3 s in), recommender 0 failed with fallbacks counted
 # (whether a breaker opens depends on the rate; one that did must have closed again),
 # and no scenario lost a write.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-bin="$root/.build/release/fleet" rate=150 duration=24 scenarios="kill,rolling,redis,replica,worker,recommender,failover" out="" check=""
+bin="$root/.build/release/fleet" rate=150 duration=24 scenarios="kill,rolling,redis,replica,worker,hang,recommender,failover" out="" check=""
 while [ $# -gt 0 ]; do
     case $1 in
     --bin) bin=$2; shift 2 ;;
@@ -128,6 +132,11 @@ fault() {  # SCENARIO: the fault, run a third of the way into the measured time
         kill -9 "${pids[2]}"; wait "${pids[2]}" 2>/dev/null || true
         sleep 3
         start_worker
+        ;;
+    hang)
+        "$root/scripts/postgres.sh" freeze "$dir/db/shard0"
+        sleep 5
+        "$root/scripts/postgres.sh" thaw "$dir/db/shard0"
         ;;
     recommender)
         kill -9 "${pids[3]}"; wait "${pids[3]}" 2>/dev/null || true
@@ -232,6 +241,12 @@ for name in scenarios:
     if name == "worker" and r["failed"] > 0: problems.append(f"worker: {r['failed']} failed")
     if name == "replica" and r["failed_percent"] >= 1: problems.append(f"replica: {r['failed_percent']} % failed")
     if name == "failover" and r["failed_percent"] >= 3: problems.append(f"failover: {r['failed_percent']} % failed")
+    if name == "hang":
+        # Refused fast, not hung: every failure a 503, and nothing waited out the 10 s
+        # statement timeout (the probes trip the node's breaker within about 3.3 s).
+        r["slowest_ms"] = round(total["latencyMs"]["max"], 1)
+        if set(r["errors"]) - {"http 503"}: problems.append(f"hang: failures other than 503: {r['errors']}")
+        if r["slowest_ms"] >= 6000: problems.append(f"hang: a request took {r['slowest_ms']} ms")
     if name == "recommender":
         def counts(path):
             totals = {}

@@ -382,7 +382,7 @@ echo "fleet serve $t3"
 read -ra t3_settings <<<"$t3"
 after_suite=shard_down live_checks t3 2 "${t3_settings[@]}"
 
-step "chaos under load through nginx: an instance SIGKILLed, a rolling restart, Redis SIGKILLed, a replica stopped, the worker SIGKILLed, the recommender SIGKILLed, a failover (scripts/chaos.sh)"
+step "chaos under load through nginx: an instance SIGKILLed, a rolling restart, Redis SIGKILLed, a replica stopped, the worker SIGKILLed, a primary frozen, the recommender SIGKILLed, a failover (scripts/chaos.sh)"
 "$root/scripts/chaos.sh" --bin "$root/.build/debug/fleet" --rate 100 --duration 10 --check
 
 [ "$only" = t3 ] || operations_checks

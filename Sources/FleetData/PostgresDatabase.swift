@@ -75,15 +75,11 @@ public final class PostgresDatabase: Database, Service {
     public let maximumConnections: Int
     /// Retries transactions PostgreSQL aborted (deadlocks, serialization failures).
     private let retrier: Retrier
-    /// Probes in a row that the node left without an answer (or refused to connect);
-    /// -1 until one has answered (while the probes' connection is first opened, on a
-    /// busy machine, silence says nothing yet).
-    private let silentProbes = Atomic<Int>(-1)
-    /// Silent probes in a row that trip the breaker: the node is taken to be down at once,
-    /// and the statements waiting on it give up, instead of each at its own timeout.
-    /// Three, as many as make its role unknown (`ReplicatedDatabase`): a busy moment or
-    /// two do not.
-    static let silentProbesBeforeTrip = 3
+    /// Probes the node left without an answer (or refused to connect): three in a row trip
+    /// the breaker, so the node is taken to be down at once and the statements waiting on
+    /// it give up, instead of each at its own timeout. Three, as many as make its role
+    /// unknown (`ReplicatedDatabase`): a busy moment or two do not.
+    private let silentProbes = Mutex(SilentProbes(threshold: 3))
 
     public init(_ configuration: Configuration, logger: Logger) {
         var client = PostgresClient.Configuration(
@@ -179,18 +175,16 @@ public final class PostgresDatabase: Database, Service {
     /// of a primary, the replay position of a replica. Nil when it does not answer within
     /// `timeout` (which counts against its breaker) or its breaker is open. On the probes'
     /// own connection (`ProbeConnection`); one left without an answer is closed and replaced.
-    /// `silentProbesBeforeTrip` in a row without an answer trip the breaker.
+    /// A run of them without an answer trips the breaker (`silentProbes`).
     public func probe(timeout: Duration) async -> (inRecovery: Bool, position: WALPosition)? {
         // Refused by the breaker: no news of the server.
         guard let permit = try? breaker.acquire() else { return nil }
         do {
             let answer = try await probe(timeout: timeout, permit: permit)
-            silentProbes.store(0, ordering: .relaxed)
+            _ = silentProbes.withLock { $0.record(answered: true) }
             return answer
         } catch let error as DatabaseError where error.isUnavailable && !Task.isCancelled {
-            if silentProbes.load(ordering: .relaxed) >= 0, silentProbes.wrappingAdd(1, ordering: .relaxed).newValue >= Self.silentProbesBeforeTrip {
-                breaker.trip()
-            }
+            if silentProbes.withLock({ $0.record(answered: false) }) { breaker.trip() }
             return nil
         } catch {
             // An error the server answered with, or a probe cut short by a shutdown.

@@ -162,9 +162,14 @@ public final class ReplicatedDatabase: Database, Service {
     ) async throws -> Result {
         await probed.wait()
         if let primary = writer() {
-            let result = try await nodes[primary].read(body)
-            countRead(replica: false)
-            return result
+            do {
+                let result = try await nodes[primary].read(body)
+                countRead(replica: false)
+                return result
+            } catch let error as DatabaseError where error.isUnavailable && writer() != primary {
+                // The primary went down under this read (its breaker opened, as when its
+                // probes found it hung): answered below, as a read that finds no primary.
+            }
         }
         // No write can commit without a primary: a replica that has replayed the last
         // position the primary reported holds the latest state there is.
