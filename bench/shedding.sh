@@ -15,6 +15,12 @@
 #      concurrency limit alone (queue target 0); on as by default (limit and queue wait).
 # Each run records the server's and the client's CPU share over its middle (cpu.json):
 # a client near 100 % measures itself as much as the server.
+#   4. the floor under any refusal made in this process (needs wrk): the server's CPU per
+#      answer for the cheapest things its HTTP stack answers, /health/live and a 404 from
+#      the API's error path (the path a 503 refusal takes), under wrk's 64 connections,
+#      where answers are batched as cheaply as they ever are (floor.json). A refusal costs
+#      at least that; refusing at r times the mix's average cost, goodput at twice the
+#      capacity is at most (1 - 2r) / (1 - r) of it.
 # Prints a table, writes summary.json and shedding.png (goodput and admitted p99 over
 # time, every overload run) next to each run's own report.
 set -euo pipefail
@@ -89,5 +95,22 @@ start --http-shedding-queue-target-ms 0
 load shedding-limit-only --rate "$overload" --duration "$duration"
 start
 load shedding-on --rate "$overload" --duration "$duration"
+
+floor() {  # NAME PATH: the server's CPU per answer under wrk, in µs
+    taskset -c 1 wrk -t1 -c64 -d12s "http://127.0.0.1:$port$2" >"$out/floor-$1.txt" &
+    local client=$! s0 s1
+    sleep 3; s0=$(ticks "$server"); sleep 6; s1=$(ticks "$server")
+    wait "$client"
+    python3 -c "import sys; print(($s1 - $s0) / 100 / 6 / float(sys.argv[1]) * 1e6)" "$(awk '/Requests\/sec/ { print $2 }' "$out/floor-$1.txt")"
+}
+if command -v wrk >/dev/null; then
+    echo "== floor: wrk on /health/live and a 404" >&2
+    start --http-shedding-enabled false
+    live=$(floor live /health/live)
+    missing=$(floor missing /api/no-such-route)
+    echo "{\"health_live_us\": $live, \"not_found_us\": $missing}" >"$out/floor.json"
+else
+    echo "wrk is not installed: no floor (apt-get install wrk)" >&2
+fi
 stop
 python3 "$root/bench/shedding_plot.py" "$out" "$capacity"

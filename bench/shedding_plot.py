@@ -46,7 +46,23 @@ verdict = {
     "admitted p99 within 3x of unloaded": bool(on["p99_vs_unloaded"] is not None and on["p99_vs_unloaded"] <= 3),
     "goodput >= 90% of capacity": on["goodput_vs_capacity"] >= 0.9,
 }
-(out / "summary.json").write_text(json.dumps({"capacity_per_s": capacity, "runs": rows, "verdict": verdict}, indent=2))
+# The floor under refusal (floor.json, wrk): refusing at r times the mix's average cost,
+# g + (2C - g) r = C at twice the capacity C, so goodput g is at most (1 - 2r) / (1 - r) of C.
+floor = None
+floor_file = out / "floor.json"
+if floor_file.exists() and rows["capacity"]["server_cpu"]:
+    floor = json.loads(floor_file.read_text())
+    floor["mix_average_us"] = round(rows["capacity"]["server_cpu"] / rows["capacity"]["goodput_per_s"] * 1e6, 1)
+    for route in ("health_live", "not_found"):
+        r = floor[f"{route}_us"] / floor["mix_average_us"]
+        floor[f"{route}_share_of_average"] = round(r, 3)
+        floor[f"{route}_goodput_ceiling"] = round((1 - 2 * r) / (1 - r), 3)
+    # What a refusal cost in the default run, if its admitted requests cost what they do at capacity.
+    on = rows.get("shedding-on")
+    if on and on["server_cpu"]:
+        refused = on["offered_per_s"] - on["goodput_per_s"]
+        floor["refusal_in_default_run_us"] = round((on["server_cpu"] - on["goodput_per_s"] * floor["mix_average_us"] / 1e6) / refused * 1e6, 1)
+(out / "summary.json").write_text(json.dumps({"capacity_per_s": capacity, "runs": rows, "verdict": verdict, "refusal_floor": floor}, indent=2))
 print(f"capacity (closed model, 64 connections): {capacity:.0f} requests/s\n")
 print("| run | offered/s | goodput/s | errors % | admitted p50 ms | admitted p99 ms | p99 / unloaded | goodput / capacity | server CPU | client CPU |")
 print("|---|---|---|---|---|---|---|---|---|---|")
@@ -56,6 +72,13 @@ for name, row in rows.items():
 print()
 for what, ok in verdict.items():
     print(f"- {what}: {'met' if ok else 'NOT met'}")
+if floor:
+    print(f"\nServer CPU per request: the mix at capacity {floor['mix_average_us']} µs; under wrk, /health/live "
+          f"{floor['health_live_us']:.1f} µs, a 404 {floor['not_found_us']:.1f} µs.")
+    print(f"A refusal costing no less than those caps goodput at twice the capacity at {floor['health_live_goodput_ceiling']} "
+          f"({floor['not_found_goodput_ceiling']}) of capacity; 0.9 needs a refusal under a tenth of the average request.")
+    if "refusal_in_default_run_us" in floor:
+        print(f"In the default run a refusal cost about {floor['refusal_in_default_run_us']} µs (open-model arrivals, not batched).")
 
 try:
     import matplotlib
