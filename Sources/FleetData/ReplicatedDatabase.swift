@@ -1,4 +1,5 @@
 public import Logging
+import FleetResilience
 import FleetSupport
 import Metrics
 public import ServiceLifecycle
@@ -90,12 +91,10 @@ public final class ReplicatedDatabase: Database, Service {
         var lag: Duration = .seconds(86_400)
         /// When this node was first seen primary after being something else.
         var primarySince: ContinuousClock.Instant?
-        /// Probes in a row that got no answer.
-        var failedProbes = 0
+        /// Probes in a row without an answer, silent or refused by the node's breaker:
+        /// three make the node's role unknown.
+        var unanswered = SilentProbes(threshold: 3)
     }
-
-    /// Probes in a row without an answer that make a node's role unknown.
-    static let probesBeforeUnknown = 3
 
     /// - Parameter nodes: the shard's nodes; the first is expected to be the primary, but
     ///   roles are probed, so any order works once the first probe has run.
@@ -317,9 +316,8 @@ public final class ReplicatedDatabase: Database, Service {
                 // One probe that did not answer in time (a busy machine) keeps the role a node
                 // had; three in a row make it unknown. A node that is really down is refused
                 // sooner by its breaker, which its failing calls and probes open.
-                state.nodes[index].failedProbes = answer == nil ? state.nodes[index].failedProbes + 1 : 0
-                let role: Role = answer.map { $0.inRecovery ? .replica : .primary }
-                    ?? (state.nodes[index].failedProbes < Self.probesBeforeUnknown ? state.nodes[index].role : .unknown)
+                let gone = state.nodes[index].unanswered.record(answered: answer != nil)
+                let role: Role = answer.map { $0.inRecovery ? .replica : .primary } ?? (gone ? .unknown : state.nodes[index].role)
                 if role != state.nodes[index].role {
                     changes.append("\(nodes[index].address) is \(role == .unknown ? "not answering" : role.rawValue)")
                     state.nodes[index].primarySince = role == .primary ? now : nil
