@@ -2,7 +2,7 @@
 # Does throughput hold over a sustained run, or decline as the data grows? (BENCHMARKS.md,
 # "Sustained load".)
 #
-#   bench/sustained.sh [--bin PATH]... [--duration 60] [--out bench/results/sustained-<time>]
+#   bench/sustained.sh [--bin PATH]... [--duration 60] [--mix NAME=W,...] [--out bench/results/sustained-<time>]
 #
 # For each binary (default: .build/release/fleet; give several, or one twice, to compare
 # them in one session), a fresh T0 server (SQLite) pinned to CPU 0 and `fleet loadtest`
@@ -22,8 +22,9 @@ while [ $# -gt 0 ]; do
     case $1 in
     --bin) bins+=("$2"); shift 2 ;;
     --duration) duration=$2; shift 2 ;;
+    --mix) mix=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    *) echo "usage: $0 [--bin PATH]... [--duration S] [--out DIR]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--bin PATH]... [--duration S] [--mix MIX] [--out DIR]" >&2; exit 2 ;;
     esac
 done
 [ ${#bins[@]} -gt 0 ] || bins=("$root/.build/release/fleet")
