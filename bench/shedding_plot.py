@@ -58,8 +58,7 @@ if floor_file.exists() and rows["capacity"]["server_cpu"]:
         floor[f"{route}_share_of_average"] = round(r, 3)
         floor[f"{route}_goodput_ceiling"] = round((1 - 2 * r) / (1 - r), 3)
     # What a refusal cost in the default run, if its admitted requests cost what they do at capacity.
-    on = rows.get("shedding-on")
-    if on and on["server_cpu"]:
+    if on["server_cpu"]:
         refused = on["offered_per_s"] - on["goodput_per_s"]
         floor["refusal_in_default_run_us"] = round((on["server_cpu"] - on["goodput_per_s"] * floor["mix_average_us"] / 1e6) / refused * 1e6, 1)
 (out / "summary.json").write_text(json.dumps({"capacity_per_s": capacity, "runs": rows, "verdict": verdict, "refusal_floor": floor}, indent=2))

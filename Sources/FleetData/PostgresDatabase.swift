@@ -75,11 +75,15 @@ public final class PostgresDatabase: Database, Service {
     public let maximumConnections: Int
     /// Retries transactions PostgreSQL aborted (deadlocks, serialization failures).
     private let retrier: Retrier
-    /// Probes the node left without an answer (or refused to connect): three in a row trip
-    /// the breaker, so the node is taken to be down at once and the statements waiting on
-    /// it give up, instead of each at its own timeout. Three, as many as make its role
-    /// unknown (`ReplicatedDatabase`): a busy moment or two do not.
-    private let silentProbes = Mutex(SilentProbes(threshold: 3))
+    /// Probes the node left without an answer (or refused to connect): `silentProbeLimit`
+    /// in a row trip the breaker, so the node is taken to be down at once and the
+    /// statements waiting on it give up, instead of each at its own timeout.
+    private let silentProbes = Mutex(SilentProbes(threshold: PostgresDatabase.silentProbeLimit))
+
+    /// Probes in a row without an answer that mean a node is down: its breaker trips, and
+    /// its shard stops trusting the role it last reported (`ReplicatedDatabase`). A busy
+    /// moment or two do not.
+    static let silentProbeLimit = 3
 
     public init(_ configuration: Configuration, logger: Logger) {
         var client = PostgresClient.Configuration(

@@ -91,9 +91,9 @@ public final class ReplicatedDatabase: Database, Service {
         var lag: Duration = .seconds(86_400)
         /// When this node was first seen primary after being something else.
         var primarySince: ContinuousClock.Instant?
-        /// Probes in a row without an answer, silent or refused by the node's breaker:
-        /// three make the node's role unknown.
-        var unanswered = SilentProbes(threshold: 3)
+        /// Probes in a row without an answer, silent or refused by the node's breaker: as
+        /// many as trip a node's breaker make its role unknown.
+        var unanswered = SilentProbes(threshold: PostgresDatabase.silentProbeLimit)
     }
 
     /// - Parameter nodes: the shard's nodes; the first is expected to be the primary, but

@@ -1,7 +1,7 @@
 /// Whether a dependency's health probes say it stopped answering: a run of probes in a row
 /// left without an answer, which calls still waiting on it cannot tell before their own
-/// timeouts. A PostgreSQL node trips its breaker on it (`CircuitBreaker.trip`); a
-/// replicated shard stops trusting the role a node last reported.
+/// timeouts. Its owner trips the dependency's breaker on it (`CircuitBreaker.trip`), or
+/// stops trusting what the dependency last reported.
 ///
 /// Silence before the first answer is not counted: opening the probes' first connection
 /// on a busy machine says nothing yet, and a dependency that never answered fails its

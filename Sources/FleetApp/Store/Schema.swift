@@ -272,10 +272,13 @@ public enum Schema {
             // Jobs carry the trace of the request that enqueued them (FleetJobs).
             JobSchema.traceContext
         },
-        Migration(version: 8, name: "counter sums") { _ in
-            // The whole site's article count sums one row per logical shard (1,024): an
-            // index that holds the values answers it without visiting the table.
-            ["CREATE INDEX counters_values ON counters (name, slot, value)"]
+        Migration(version: 8, name: "counter sums") { dialect in
+            // The whole site's article count sums one row per logical shard (1,024): on
+            // SQLite an index that holds the values answers it without visiting the table.
+            // Not on PostgreSQL: an indexed `value` would make every count update a non-HOT
+            // update (new entries in every index), and rows updated that often are not
+            // all-visible, so an index-only scan would visit the table anyway.
+            dialect == .sqlite ? ["CREATE INDEX counters_values ON counters (name, slot, value)"] : []
         },
     ])
 
