@@ -29,8 +29,8 @@ public final class SQLiteDatabase: Database {
     }
 
     public var dialect: SQLDialect { .sqlite }
-    private let writer: AsyncPool<SQLiteConnection>
-    private let readers: AsyncPool<SQLiteConnection>
+    let writer: AsyncPool<SQLiteConnection>
+    let readers: AsyncPool<SQLiteConnection>
     private let configuration: Configuration
     private let logger: Logger
 

@@ -38,6 +38,13 @@ public final class Wakeup: Sendable {
         }
     }
 
+    /// Returns after a signal (one already pending counts) or when the task is
+    /// cancelled, with no timer. One waiter at a time.
+    public func wait() async {
+        if consumePending() { return }
+        await waitForSignal()
+    }
+
     private func consumePending() -> Bool {
         state.withLock { state in
             defer { state.pending = false }

@@ -2,6 +2,7 @@
 import FleetData
 import FleetJobs
 import Foundation
+import Logging
 import HTTPTypes
 import HummingbirdTesting
 import Testing
@@ -129,7 +130,9 @@ import Testing
     }
 
     /// After any sequence of favorites and unfavorites, applied in any order and repeated,
-    /// every pair counts exactly the users having both among their newest `window`.
+    /// every pair counts exactly the users having both among their newest `window`; and
+    /// counting them all again from the mirrored favorites (the rebuild a migration that
+    /// changes the window runs) gives the same counts.
     @Test func pairCountsMatchTheirDefinitionAsArticlesEnterAndLeaveTheWindow() async throws {
         try await TestConduit.make(["jobs.workers": "none"]).test { _, harness in
             let store = harness.database.nodes[0]
@@ -156,13 +159,70 @@ import Testing
                 let newest = favorites.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key > $1.key }.prefix(window).map(\.key)
                 for a in newest { for b in newest where a != b { expected["\(a)>\(b)", default: 0] += 1 } }
             }
-            let actual = try await store.read { db in
-                try await db.query("SELECT article_id, other_id, count FROM rec_pairs").map {
-                    ("\(try $0.decode(at: 0, as: Int64.self))>\(try $0.decode(at: 1, as: Int64.self))", try $0.decode(at: 2, as: Int.self))
+            #expect(try await store.read { try await Self.allPairs(in: $0) } == expected)
+            #expect(!expected.isEmpty)
+            let rebuilt = try await store.transaction { db in
+                try await db.execute("DELETE FROM rec_pairs")
+                try await db.execute(RecommendationModel.rebuildPairs(window: window))
+                return try await Self.allPairs(in: db)
+            }
+            #expect(rebuilt == expected)
+        }
+    }
+
+    /// Schema 9 counts a model kept with the old window (200) again with the new one (50):
+    /// afterwards every pair counts the users having both among their newest 50, and the
+    /// model goes on from there.
+    @Test func schemaNineCountsTheModelAgainForTheNewWindow() async throws {
+        let conduit = try await TestConduit.make()
+        let logger = Logger(label: "test")
+        let databases = try await Databases.open(conduit.settings, logger: logger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await databases.run() }
+            defer { group.cancelAll() }
+            let store = databases.shards.nodes[0]
+            try await Migrator(Array(Schema.migrator.migrations.prefix(8))).migrate(store, logger: logger)
+            // Two users with 70 favorites each, counted as schema 8 would; 160-169 are among the
+            // newest 50 of both.
+            var favorites: [Int64: [(article: Int64, at: Int64)]] = [:]
+            for index in 0..<70 {
+                favorites[1, default: []].append((100 + Int64(index), Int64(index)))
+                favorites[2, default: []].append((140 + Int64(index), Int64(1_000 + index)))
+            }
+            for (user, list) in favorites {
+                for favorite in list {
+                    try await store.transaction { db in
+                        try await RecommendationModel.mirror(
+                            user: FleetID(rawValue: user), article: FleetID(rawValue: favorite.article), favoritedAt: favorite.at, window: 200, in: db
+                        )
+                    }
                 }
             }
-            #expect(Dictionary(uniqueKeysWithValues: actual) == expected)
+            try await Schema.migrator.migrate(store, logger: logger)
+            var expected: [String: Int] = [:]
+            for (_, list) in favorites {
+                let newest = list.sorted { $0.at > $1.at }.prefix(RecommendationModel.window).map(\.article)
+                for a in newest { for b in newest where a != b { expected["\(a)>\(b)", default: 0] += 1 } }
+            }
+            #expect(try await store.read { try await Self.allPairs(in: $0) } == expected)
+            #expect(expected["165>160"] == 2, "a pair in both windows counts both users")
+            // The next favorite moves user 2's window by one, on the rebuilt table.
+            try await store.transaction { db in
+                try await RecommendationModel.mirror(user: FleetID(rawValue: 2), article: FleetID(rawValue: 999), favoritedAt: 5_000, window: RecommendationModel.window, in: db)
+            }
+            let moved = try await store.read { try await Self.allPairs(in: $0) }
+            #expect(moved["999>209"] == 1)
+            #expect(moved["999>160"] == nil && moved["165>160"] == 1, "the oldest of user 2's window left it")
         }
+    }
+
+    /// Every pair of the model and its count, as "article>other".
+    static func allPairs(in db: any SQLExecutor) async throws -> [String: Int] {
+        Dictionary(
+            uniqueKeysWithValues: try await db.query("SELECT article_id, other_id, count FROM rec_pairs").map {
+                ("\(try $0.decode(at: 0, as: Int64.self))>\(try $0.decode(at: 1, as: Int64.self))", try $0.decode(at: 2, as: Int.self))
+            }
+        )
     }
 
     /// Without a recommender (`recommender.url` unset) or a signed-in reader: the most

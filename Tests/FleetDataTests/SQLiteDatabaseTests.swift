@@ -1,4 +1,4 @@
-import FleetData
+@testable import FleetData
 import FleetTestSupport
 import Foundation
 import Logging
@@ -155,6 +155,51 @@ func withTemporaryDatabase<T>(readers: Int = 4, _ body: (SQLiteDatabase) async t
         }
         // Freed again: the next caller gets it at once.
         #expect(try await pool.withResource(timeout: .milliseconds(50)) { $0 } == 1)
+    }
+
+    /// With `run()` timing waits out (one loop, no timer per waiter): each waiter fails at
+    /// its own deadline, the earliest first whatever the order they came in, and a waiter
+    /// given the resource in time is not failed later.
+    @Test(.timeLimit(.minutes(1))) func aRunningPoolTimesWaitersOutByTheirDeadlines() async throws {
+        let pool = AsyncPool([1])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await pool.run() }
+            defer { group.cancelAll() }
+            while !pool.isWatched { try await Task.sleep(for: .milliseconds(10)) }
+            // Bounds loose enough for a busy machine: what matters is that the shorter wait,
+            // queued second, ends long before the longer one.
+            try await pool.withResource(timeout: .seconds(30)) { _ in
+                async let long: Duration = Self.timedOut(pool, after: .seconds(5))
+                try await Task.sleep(for: .milliseconds(50))
+                async let short: Duration = Self.timedOut(pool, after: .milliseconds(100))
+                let shortWaited = try await short
+                #expect(shortWaited >= .milliseconds(100) && shortWaited < .seconds(4), "the later, shorter wait did not wait behind the longer one: \(shortWaited)")
+                let longWaited = try await long
+                #expect(longWaited >= .seconds(5) && longWaited < .seconds(15), "\(longWaited)")
+            }
+            // A waiter that gets the resource before its deadline keeps it, and the loop's
+            // wake-up at that deadline finds nothing left to fail.
+            try await withThrowingTaskGroup(of: Int.self) { waiters in
+                try await pool.withResource(timeout: .seconds(1)) { _ in
+                    waiters.addTask { try await pool.withResource(timeout: .seconds(3)) { $0 } }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(try await waiters.next() == 1)
+            }
+            try await Task.sleep(for: .seconds(3.5))
+            #expect(try await pool.withResource(timeout: .milliseconds(50)) { $0 } == 1)
+        }
+    }
+
+    /// How long a wait for the pool took to fail with a timeout (or an error if it did not).
+    static func timedOut(_ pool: AsyncPool<Int>, after timeout: Duration) async throws -> Duration {
+        let started = ContinuousClock.now
+        do {
+            _ = try await pool.withResource(timeout: timeout) { $0 }
+        } catch let error as DatabaseError where error == .acquireTimeout {
+            return ContinuousClock.now - started
+        }
+        throw DatabaseError.failed("the wait was served, not timed out")
     }
 
     @Test func closedPoolFailsWaiters() async throws {

@@ -9,7 +9,7 @@ public import ServiceLifecycle
 /// PostgreSQL (`database.url`) with its replicas, and `database.shard.<n>.url` beside it.
 ///
 /// It is a `Service`: what runs beside the databases (PostgreSQL's pools, replica
-/// tracking) runs while `run()` does; on graceful shutdown it stops and the databases
+/// tracking, the time-outs of SQLite's connection waits) runs while `run()` does; on graceful shutdown it stops and the databases
 /// close. It comes first in the application's services, so it stops last.
 public struct Databases: Service {
     public let shards: Shards
@@ -67,7 +67,7 @@ public struct Databases: Service {
                     }
                 }
             }
-            // Up until shutdown even with nothing in the background (SQLite).
+            // Up until shutdown, whatever the background does.
             group.addTask { try? await gracefulShutdown() }
         }
         await shards.close()
@@ -143,6 +143,6 @@ public struct Databases: Service {
             .init(path: path, readers: settings.databaseReaders, acquireTimeout: settings.databaseAcquireTimeout, synchronous: settings.databaseSynchronous),
             logger: logger
         )
-        return (InstrumentedDatabase(sqlite, system: "sqlite", shard: index), nil)
+        return (InstrumentedDatabase(sqlite, system: "sqlite", shard: index), sqlite)
     }
 }

@@ -27,8 +27,13 @@ struct FavoriteEvent: Codable, Sendable, Hashable {
 struct RecommendationModel: Sendable {
     let shards: Shards
 
-    /// A user's favorites that pair with each other: the newest 200.
-    static let window = 200
+    /// A user's favorites that pair with each other: the newest 50, as many as a
+    /// recommendation starts from (`history`). Each pair a change counts is a row on a
+    /// page of its own, so a favorite of a user with a full window writes about
+    /// 4 × `window` rows in random places: with 200, 3-8 ms of SQLite's one writer on a
+    /// model of 1.5 million pairs. Schema 9 counted the pairs again for this window
+    /// (`rebuildPairs`); changing it needs another such migration.
+    static let window = 50
     /// A reader's favorites a recommendation starts from: the newest 50.
     static let history = 50
     /// Rounds of `apply` before leaving a favorite that keeps changing to its job's retry.
@@ -140,6 +145,24 @@ struct RecommendationModel: Sendable {
 
     /// The first key of the model's advisory locks ("rec1").
     private static let lockSpace = 0x7265_6331
+
+    /// Counts every pair from `rec_favorites`, for a model whose `rec_pairs` is empty:
+    /// what `mirror` would have counted, change by change, with this window. One
+    /// statement, for a migration that changes the window.
+    static func rebuildPairs(window: Int) -> SQLQuery {
+        """
+        INSERT INTO rec_pairs (article_id, other_id, count)
+        WITH newest AS (
+            SELECT user_id, article_id FROM (
+                SELECT user_id, article_id, ROW_NUMBER() OVER (PARTITION BY user_id ORDER BY created_at DESC, article_id DESC) AS position
+                FROM rec_favorites
+            ) ranked WHERE position <= \(bind: window)
+        )
+        SELECT mine.article_id, theirs.article_id, COUNT(*) FROM newest mine
+        JOIN newest theirs ON theirs.user_id = mine.user_id AND theirs.article_id <> mine.article_id
+        GROUP BY mine.article_id, theirs.article_id
+        """
+    }
 
     // MARK: - Reading it
 

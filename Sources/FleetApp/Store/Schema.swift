@@ -280,6 +280,11 @@ public enum Schema {
             // all-visible, so an index-only scan would visit the table anyway.
             dialect == .sqlite ? ["CREATE INDEX counters_values ON counters (name, slot, value)"] : []
         },
+        Migration(version: 9, name: "recommendation window") { _ in
+            // The model's window goes from 200 favorites to 50 (`RecommendationModel.window`):
+            // the pairs are counted again from the mirrored favorites.
+            ["DELETE FROM rec_pairs", RecommendationModel.rebuildPairs(window: 50)]
+        },
     ])
 
     /// Where each table's rows belong: the logical shard of the id in `owner`, or for the
