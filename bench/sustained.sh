@@ -58,7 +58,7 @@ def metric(name, *labels):
     """The sum of a metric's samples whose labels include every one of `labels`."""
     total = 0.0
     for line in metrics.splitlines():
-        match = re.match(r"(\w+)(\{[^}]*\})? (\S+)$", line)
+        match = re.match(r"(\w+)(\{.*\})? (\S+)$", line)
         if match and match[1] == name and all(label in (match[2] or "") for label in labels):
             total += float(match[3])
     return total
