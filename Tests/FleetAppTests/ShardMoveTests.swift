@@ -1,6 +1,7 @@
 import Configuration
 @testable import FleetApp
 import FleetData
+import FleetJobs
 import Foundation
 import HummingbirdTesting
 import Logging
@@ -99,6 +100,38 @@ import Testing
         try ShardMapFile.write(ShardMap(evenlyOver: 2).moving(logical, to: 1), to: mapFile)
         await #expect(throws: ShardMoveError.self) { try await move(conduit, logical, to: 1, mapFile: mapFile) }
         #expect(try await rowCounts(conduit) == before)
+    }
+
+    /// Jobs stay on the physical shard where they were enqueued; after a move, one still
+    /// waiting there acts on the moved data where it now is (handlers find rows through
+    /// the map, not through the shard the job is on). Here a favorite's job for the
+    /// recommender's model, left waiting when the favoriting user's shard moved.
+    @Test func aJobWaitingAtTheMoveActsOnTheDataWhereItMoved() async throws {
+        var (conduit, mapFile) = try await Self.twoShardsWithAMapFile()
+        defer { try? FileManager.default.removeItem(at: conduit.directory) }
+        conduit = try conduit.with(["jobs.workers": .init(.string("none"), isSecret: false)])
+        let map = ShardMap(evenlyOver: 2)
+        let mover = name(on: 0, in: map, "mover"), author = name(on: 1, in: map, "author")
+        let (moverID, articleID) = try await conduit.test { client, harness in
+            let authorToken = try await client.register(author)
+            let slug = try await client.createArticle(authorToken, title: "Liked")
+            let moverToken = try await client.register(mover)
+            #expect(try await client.send(.post, "/api/articles/\(slug)/favorite", token: moverToken).status == .ok)
+            return (try #require(await harness.services.profiles.userID(named: mover)), try #require(Slug.id(in: slug)))
+        }
+        _ = try await move(conduit, LogicalShard(hashing: mover), to: 1, mapFile: mapFile)
+        try await conduit.test { _, harness in
+            let shards = harness.database
+            #expect(shards.physical(for: moverID.shard) == 1)
+            let waiting = try await JobStore().claim(queue: "recommendations", limit: 10, lease: .seconds(30), now: .max / 2, in: shards.nodes[0])
+            #expect(waiting.map(\.name) == ["recommend.favorite"], "the job stayed on the shard it was enqueued on")
+            let handlers = ConduitJobs.handlers(harness.services)
+            for job in waiting { #expect(try await handlers.run(job) == .completed) }
+            let mirrored = try await shards.nodes[0].read { db in
+                try await db.first("SELECT user_id FROM rec_favorites WHERE user_id = \(bind: moverID) AND article_id = \(bind: articleID)")
+            }
+            #expect(mirrored != nil, "the favorite, now on physical shard 1, reached the model")
+        }
     }
 
     /// Two shards and an even map in a file; the data outlives each `test` (removed by the caller).

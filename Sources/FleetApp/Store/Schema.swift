@@ -289,8 +289,9 @@ public enum Schema {
 
     /// Where each table's rows belong: the logical shard of the id in `owner`, or for the
     /// directory, of the name (hashed). `direct_articles` is on every physical shard and
-    /// never moves; jobs stay where they were enqueued. What `fleet shard-move` copies; derived tables
-    /// (`tags`) are recounted instead.
+    /// never moves; jobs stay where they were enqueued (their handlers find rows through
+    /// the map). What `fleet shard-move` copies; derived tables (`tags`) are recounted
+    /// instead.
     static let shardedTables: [ShardedTable] = [
         ShardedTable(name: "users", owner: .id("id"), key: ["id"]),
         ShardedTable(name: "articles", owner: .id("id"), key: ["id"]),
