@@ -9,8 +9,9 @@ public import ServiceLifecycle
 /// PostgreSQL (`database.url`) with its replicas, and `database.shard.<n>.url` beside it.
 ///
 /// It is a `Service`: what runs beside the databases (PostgreSQL's pools, replica
-/// tracking, the time-outs of SQLite's connection waits) runs while `run()` does; on graceful shutdown it stops and the databases
-/// close. It comes first in the application's services, so it stops last.
+/// tracking, the time-outs of SQLite's connection waits) runs while `run()` does; on
+/// graceful shutdown it stops and the databases close. It comes first in the
+/// application's services, so it stops last.
 public struct Databases: Service {
     public let shards: Shards
     /// The breakers of every PostgreSQL node (one per node, by name).
