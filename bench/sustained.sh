@@ -48,7 +48,7 @@ for index in "${!bins[@]}"; do
     # The load test's progress line goes to the terminal.
     taskset -c 1 "$bin" loadtest run --target "http://127.0.0.1:$port" --run-id sustained --users 20 --password password123 \
         --mix "$mix" --warmup 3 --timeout 10 --connections 64 --duration "$duration" --out "$run/report" >/dev/null
-    curl -fs "http://127.0.0.1:$admin/metrics" >"$run/metrics.txt" || curl -fs "http://127.0.0.1:$port/metrics" >"$run/metrics.txt" || true
+    curl -fs "http://127.0.0.1:$admin/metrics" >"$run/metrics.txt" || true
     kill "$server"; wait "$server" 2>/dev/null || true; server=""
     python3 - "$run/report/report.json" "run $((index + 1))" "$run/metrics.txt" <<'PY'
 import json, re, sys
