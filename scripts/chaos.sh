@@ -25,8 +25,9 @@
 # Then `fleet loadtest verify` checks that every acknowledged write exists. Prints per
 # scenario: requests, failed (and %), p99 before, during and after the fault (from the
 # per-second series: the worst second of each window), and writes lost; writes
-# chaos.json. With --check it exits 1 unless: kill < 0.1 % failed (or at most 3
-# requests: the writes in flight on the killed instance), rolling and worker 0 failed,
+# chaos.json. With --check it exits 1 unless: kill 0 failed (nginx sends every request
+# in flight on the killed instance to the other: the load test's creates carry an
+# Idempotency-Key, and its other POSTs are idempotent), rolling and worker 0 failed,
 # replica < 1 % (replication is synchronous with one standby: shard 0's commits wait
 # for it while it is down, holding the primary's connections, and a read waiting behind
 # them can reach the shards' 2 s timeout: 2 of 3,600 and 1 of 1,000 in runs), redis < 1 %, failover < 3 % (writes to shard 1
@@ -235,7 +236,7 @@ for name in scenarios:
     print(f"{name}: {r['requests']} requests, {r['failed']} failed ({r['failed_percent']} %) {r['errors']}; "
           f"p99 before/during/after {r['p99_before_ms']}/{r['p99_during_ms']}/{r['p99_after_ms']} ms; writes lost: {lost}")
     if lost != 0: problems.append(f"{name}: writes lost ({verify.strip()[-300:]})")
-    if name == "kill" and r["failed_percent"] >= 0.1 and r["failed"] > 3: problems.append(f"kill: {r['failed']} failed")
+    if name == "kill" and r["failed"] > 0: problems.append(f"kill: {r['failed']} failed")
     if name == "rolling" and r["failed"] > 0: problems.append(f"rolling: {r['failed']} failed")
     if name == "redis" and r["failed_percent"] >= 1: problems.append(f"redis: {r['failed_percent']} % failed")
     if name == "worker" and r["failed"] > 0: problems.append(f"worker: {r['failed']} failed")

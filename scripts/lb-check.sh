@@ -7,8 +7,8 @@
 # Starts a throwaway PostgreSQL (scripts/postgres.sh) and, for each balancer, two
 # `fleet serve` instances on it (shared JWT secret, so a token from one works on the other)
 # behind that balancer, running its shipped configuration: nginx through scripts/lb.sh
-# (deploy/nginx/fleet.conf), HAProxy from deploy/haproxy/haproxy.cfg (servers, ports and
-# the lines marked `# @privileged` rewritten, as the calling user in a temp folder).
+# (deploy/nginx/fleet.conf), HAProxy through scripts/haproxy.sh (deploy/haproxy/haproxy.cfg,
+# as the calling user in a temp folder).
 # Then a client sends steady traffic through the balancer (by default 120 requests/s
 # from 8 keep-alive connections: 70 % reads of lists, articles, comments, profiles and
 # tags; 30 % writes: sign-ups, articles and comments (POST), profile updates (PUT)) and:
@@ -381,30 +381,8 @@ start_instance() {  # INDEX: (re)starts instance INDEX on its ports and waits un
 
 start_haproxy() {  # PORT STATS_PORT: renders deploy/haproxy/haproxy.cfg for the instances and starts it
     local port=$1 stats=$2 out="$dir/haproxy"
-    mkdir -p "$out"
-    awk -v instances="127.0.0.1:${ports[0]} 127.0.0.1:${ports[1]}" -v bind="127.0.0.1:$port" -v stats="127.0.0.1:$stats" '
-        /# @privileged[ \t]*$/ { next }
-        /# @server[ \t]*$/ {
-            if (done) next
-            done = 1
-            # "<indent>server NAME ADDRESS PARAMETERS  # @server": one line per instance, named
-            # NAME with its number in place of the example'"'"'s (fleet1, fleet2, ...).
-            match($0, /^[ \t]*server[ \t]+/); head = substr($0, 1, RLENGTH)
-            rest = substr($0, RLENGTH + 1)
-            split(rest, words, /[ \t]+/); name = words[1]; sub(/[0-9]+$/, "", name)
-            parameters = rest; sub(/^[^ \t]+[ \t]+[^ \t]+/, "", parameters); sub(/[ \t]*# @server[ \t]*$/, "", parameters)
-            n = split(instances, list, " ")
-            for (i = 1; i <= n; i++) print head name i " " list[i] parameters
-            next
-        }
-        /# @bind[ \t]*$/ { sub(/bind[ \t]+[^ \t]+/, "bind " bind); print; next }
-        /# @stats-bind[ \t]*$/ { sub(/bind[ \t]+[^ \t]+/, "bind " stats); print; next }
-        { print }
-    ' "$root/deploy/haproxy/haproxy.cfg" >"$out/haproxy.cfg"
-    grep -q "server fleet2 127.0.0.1:${ports[1]}" "$out/haproxy.cfg" && grep -q "bind 127.0.0.1:$port" "$out/haproxy.cfg" \
-        || { echo "deploy/haproxy/haproxy.cfg: a line marked # @server or # @bind is missing" >&2; exit 1; }
-    "$haproxy" -c -q -f "$out/haproxy.cfg"
-    "$haproxy" -db -f "$out/haproxy.cfg" >"$out/haproxy.log" 2>&1 &
+    HAPROXY=$haproxy "$root/scripts/haproxy.sh" render "$out" "$port" "$stats" "127.0.0.1:${ports[0]}" "127.0.0.1:${ports[1]}"
+    HAPROXY=$haproxy "$root/scripts/haproxy.sh" run "$out" "$port" "$stats" "127.0.0.1:${ports[0]}" "127.0.0.1:${ports[1]}" >"$out/haproxy.log" 2>&1 &
     haproxy_pid=$!
 }
 

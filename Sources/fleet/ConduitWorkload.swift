@@ -72,7 +72,7 @@ struct ConduitWorkload: LoadWorkload {
         let answer = await client.send(
             .POST, "/api/articles",
             body: LoadTestPayload.Article(article: LoadTestPayload.NewArticle(title: title, description: "A load test article", body: Self.text(number), tagList: tags)),
-            token: user.token
+            token: user.token, key: "\(context.runID)-article-\(number)"
         )
         let article = answer.decode(LoadTestPayload.Article<LoadTestPayload.ArticleView>.self)?.article
         if let article {
@@ -86,7 +86,8 @@ struct ConduitWorkload: LoadWorkload {
         let user = catalog.users[actor]
         let body = "Comment \(context.runID) \(number)"
         let answer = await client.send(
-            .POST, "/api/articles/\(Self.escaped(slug))/comments", body: LoadTestPayload.Comment(comment: LoadTestPayload.CommentText(body: body)), token: user.token
+            .POST, "/api/articles/\(Self.escaped(slug))/comments", body: LoadTestPayload.Comment(comment: LoadTestPayload.CommentText(body: body)), token: user.token,
+            key: "\(context.runID)-comment-\(number)"
         )
         let comment = answer.decode(LoadTestPayload.Comment<LoadTestPayload.CommentView>.self)?.comment
         if let comment {

@@ -73,13 +73,16 @@ final class LoadTestClient: Sendable {
     }
 
     /// Sends one request to the next target; `body` is encoded as JSON.
-    func send(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = nil as Never?, token: String? = nil) async -> Answer {
+    /// - Parameter key: an `Idempotency-Key` for a create, so that a balancer may send it
+    ///   again when the instance that had it died (as a careful client does).
+    func send(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = nil as Never?, token: String? = nil, key: String? = nil) async -> Answer {
         let base = targets[turn.add(1, ordering: .relaxed).oldValue % targets.count]
         var request = HTTPClientRequest(url: base + path)
         request.method = method
         request.headers.add(name: "Origin", value: origin)
         request.headers.add(name: "Accept", value: "application/json")
         if let token { request.headers.add(name: "Authorization", value: "Token \(token)") }
+        if let key { request.headers.add(name: "Idempotency-Key", value: key) }
         if let body {
             guard let data = try? JSONEncoder().encode(body) else { return .failed("encode") }
             request.headers.add(name: "Content-Type", value: "application/json")

@@ -102,7 +102,7 @@ struct FleetServer {
     /// One request on a connection of its own, closed before returning; with `json`, a
     /// POST of it (or `method`).
     static func request(
-        port: Int, _ path: String, json: String? = nil, method: HTTPRequest.Method? = nil, token: String? = nil
+        port: Int, _ path: String, json: String? = nil, method: HTTPRequest.Method? = nil, token: String? = nil, headers extra: HTTPFields = [:]
     ) async throws -> TestClient.Response {
         let client = TestClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(10)))
         client.connect()
@@ -112,7 +112,7 @@ struct FleetServer {
                     path, method: method ?? (json == nil ? .get : .post),
                     headers: HTTPFields(
                         (json == nil ? [] : [HTTPField(name: .contentType, value: "application/json")])
-                            + (token.map { [HTTPField(name: .authorization, value: "Token \($0)")] } ?? [])
+                            + (token.map { [HTTPField(name: .authorization, value: "Token \($0)")] } ?? []) + Array(extra)
                     ),
                     body: json.map { ByteBuffer(string: $0) }
                 )

@@ -30,7 +30,9 @@ extension FleetApplication {
         if settings.accessLog { router.add(middleware: LogRequestsMiddleware(.info)) }
         router.add(
             middleware: CrossOriginMiddleware(
-                allowHeaders: [.contentType, .authorization, RequestIDMiddleware<ConduitContext>.headerName, .traceparent, .tracestate],
+                allowHeaders: [
+                    .contentType, .authorization, RequestIDMiddleware<ConduitContext>.headerName, .traceparent, .tracestate, IdempotencyKey.headerName,
+                ],
                 allowMethods: [.get, .post, .put, .delete, .options],
                 exposeHeaders: [
                     .retryAfter, .wwwAuthenticate, RateLimitMiddleware<ConduitContext>.policyHeader, RateLimitMiddleware<ConduitContext>.stateHeader,

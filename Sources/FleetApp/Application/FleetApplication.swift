@@ -20,7 +20,7 @@ public import ServiceLifecycle
 /// 1. `Databases`: every shard (PostgreSQL pools, replica tracking); closed last.
 /// 2. Redis: the client, then the cache bus (invalidations) over it.
 /// 3. The job worker (`jobs.workers`), once migrations have run: it stops before the
-///    databases, after draining its running jobs.
+///    databases, after draining its running jobs. Beside it, `KeyedWriteRetention`.
 /// 4. The admin listener (`/metrics`, operator actions), on `http.admin.host:port`.
 /// 5. The API server, on `http.host:port`. Before it accepts a connection, migrations run
 ///    on every shard and Redis gets a moment to connect.
@@ -89,7 +89,10 @@ public struct FleetApplication: Sendable {
         var parts: [any Service] = shared == nil ? [databases] : []
         if let redis { parts += [redis.client, redis.bus] }
         if let ops { parts.append(ops) }
-        if let worker { parts.append(AfterMigrations(migrated: databases.migrated, service: worker)) }
+        if let worker {
+            parts.append(AfterMigrations(migrated: databases.migrated, service: worker))
+            parts.append(AfterMigrations(migrated: databases.migrated, service: KeyedWriteRetention(shards: databases.shards, logger: logger)))
+        }
         if role == .api, let recommender = services.recommending.client { parts.append(recommender) }
         if role == .api { parts.append(admin) }
         var api = Application(

@@ -70,12 +70,14 @@ public struct ArticleService: Sendable {
     /// The cached article a slug names, or 404. The id in the slug finds it; the whole
     /// slug must match, so an old slug (before a title change) is not found.
     func cached(_ slug: String) async throws -> CachedArticle {
-        let shards = services.shards
-        guard let id = Slug.id(in: slug),
-            let article = try await services.caches.articles.get(id.key, load: { try await Self.articles([id.rawValue], in: shards)[id.key] }),
-            article.slug == slug
-        else { throw ConduitError.notFound("article") }
+        guard let id = Slug.id(in: slug), let article = try await cached(id), article.slug == slug else { throw ConduitError.notFound("article") }
         return article
+    }
+
+    /// The cached article with this id, or nil.
+    func cached(_ id: FleetID) async throws -> CachedArticle? {
+        let shards = services.shards
+        return try await services.caches.articles.get(id.key, load: { try await Self.articles([id.rawValue], in: shards)[id.key] })
     }
 
     /// Adds authors (from the user cache) and the viewer's bits (two queries, whatever the
@@ -215,13 +217,18 @@ public struct ArticleService: Sendable {
 
     // MARK: - Writes
 
-    public func create(title: String?, description: String?, body: String?, tagList: [String]?, author: FleetID) async throws -> Article {
+    /// A new article by `author`. With a `key`, a request that comes again gets the
+    /// article the first one created (as it is now; 404 if deleted since).
+    public func create(
+        title: String?, description: String?, body: String?, tagList: [String]?, author: FleetID, key: IdempotencyKey? = nil
+    ) async throws -> Article {
         var validator = Validator()
         let title = validator.required("title", title, Rules.title)
         let description = validator.required("description", description, Rules.description)
         let body = validator.required("body", body, Rules.articleBody)
         let tags = Rules.tags(tagList, into: &validator)
         try validator.check()
+        let keyed = key.map { KeyedWrite(user: author, key: $0, request: ["article", title, description, body] + tags) }
 
         // The article lives on its author's shard.
         let id = services.ids.next(on: author.shard)
@@ -229,7 +236,9 @@ public struct ArticleService: Sendable {
         let now = services.now()
         let feed = services.feed
         let timelines = services.timelines
-        let (article, queued) = try await services.shards.node(for: author).transaction { db in
+        let node = services.shards.node(for: author)
+        let outcome = try await KeyedWrite.run(keyed) { try await node.transaction { db -> KeyedWrite.Outcome<(Article, [AfterCommit?])> in
+            if let earlier = try await keyed?.earlier(in: db) { return .earlier(earlier) }
             guard let user = try await UserService.user(where: "id = \(bind: author)", in: db) else { throw ConduitError.invalidToken }
             // Fanned out to the followers' timelines, or merged in at read time (a big author).
             let followers = try await db.first("SELECT followers_count FROM users WHERE id = \(bind: author)")?.decode(at: 0, as: Int.self) ?? 0
@@ -254,10 +263,17 @@ public struct ArticleService: Sendable {
                 createdAt: Timestamp(milliseconds: now), updatedAt: Timestamp(milliseconds: now), favorited: false, favoritesCount: 0,
                 author: Profile(username: user.username, bio: user.bio, image: user.image, following: false), authorID: author
             )
-            return (article, queued)
+            try await keyed?.record(id.rawValue, now: now, in: db)
+            return .made((article, queued))
+        } }
+        switch outcome {
+        case .made(let (article, queued)):
+            await services.deliver(queued)
+            return article
+        case .earlier(let id):
+            guard let article = try await cached(FleetID(rawValue: id)) else { throw ConduitError.notFound("article") }
+            return try await hydrate([article], viewer: author, withBody: true)[0]
         }
-        await services.deliver(queued)
-        return article
     }
 
     /// A change to an article; nil fields stay as they are.

@@ -31,24 +31,34 @@ public struct CommentService: Sendable {
         return try rows.compactMap { row in
             let authorID: FleetID = try row.decode(at: 4)
             guard let author = authors[authorID.rawValue] else { return nil }
-            return Comment(
-                id: try row.decode(at: 0), createdAt: Timestamp(milliseconds: try row.decode(at: 2)),
-                updatedAt: Timestamp(milliseconds: try row.decode(at: 3)), body: try row.decode(at: 1),
-                author: author.profile(following: following.contains(authorID)), authorID: authorID
-            )
+            return try Self.comment(row, author: author.profile(following: following.contains(authorID)))
         }
     }
 
-    public func add(slug: String, body: String?, author: FleetID) async throws -> Comment {
+    /// A comment from a row of `number, body, created_at, updated_at, author_id`.
+    private static func comment(_ row: SQLRow, author: Profile) throws -> Comment {
+        Comment(
+            id: try row.decode(at: 0), createdAt: Timestamp(milliseconds: try row.decode(at: 2)),
+            updatedAt: Timestamp(milliseconds: try row.decode(at: 3)), body: try row.decode(at: 1),
+            author: author, authorID: try row.decode(at: 4)
+        )
+    }
+
+    /// A new comment by `author`. With a `key`, a request that comes again gets the comment
+    /// the first one created (as it is now; 404 if deleted since).
+    public func add(slug: String, body: String?, author: FleetID, key: IdempotencyKey? = nil) async throws -> Comment {
         var validator = Validator()
         let body = validator.required("body", body, Rules.comment)
         try validator.check()
         let articleID = try Self.articleID(slug)
         guard let user = try await services.users.cached([author.rawValue])[author.rawValue] else { throw ConduitError.invalidToken }
+        let keyed = key.map { KeyedWrite(user: author, key: $0, request: ["comment", slug, body]) }
         // A comment lives on the article's shard, so it is found with the article.
         let id = services.ids.next(on: articleID.shard)
         let now = services.now()
-        let number = try await services.shards.node(for: articleID).transaction { db in
+        let node = services.shards.node(for: articleID)
+        let outcome = try await KeyedWrite.run(keyed) { try await node.transaction { db -> KeyedWrite.Outcome<Int64> in
+            if let earlier = try await keyed?.earlier(in: db) { return .earlier(earlier) }
             // Takes the next number and the article's row lock in one statement.
             guard let row = try await db.first(
                 "UPDATE articles SET comments_seq = comments_seq + 1 WHERE id = \(bind: articleID) RETURNING comments_seq, slug"
@@ -60,12 +70,21 @@ public struct CommentService: Sendable {
                 VALUES (\(bind: id), \(bind: articleID), \(bind: number), \(bind: author), \(bind: body), \(bind: now), \(bind: now))
                 """
             )
-            return number
+            try await keyed?.record(id.rawValue, now: now, in: db)
+            return .made(number)
+        } }
+        switch outcome {
+        case .made(let number):
+            return Comment(
+                id: number, createdAt: Timestamp(milliseconds: now), updatedAt: Timestamp(milliseconds: now), body: body,
+                author: user.profile(following: false), authorID: author
+            )
+        case .earlier(let id):
+            guard let row = try await node.readLatest({ db in
+                try await db.first("SELECT number, body, created_at, updated_at, author_id FROM comments WHERE id = \(bind: id)")
+            }) else { throw ConduitError.notFound("comment") }
+            return try Self.comment(row, author: user.profile(following: false))
         }
-        return Comment(
-            id: number, createdAt: Timestamp(milliseconds: now), updatedAt: Timestamp(milliseconds: now), body: body,
-            author: user.profile(following: false), authorID: author
-        )
     }
 
     public func delete(slug: String, commentID: String, by user: FleetID) async throws {

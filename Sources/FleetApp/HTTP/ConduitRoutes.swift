@@ -95,9 +95,10 @@ public struct ConduitRoutes: Sendable {
         }
         routes.write.post("articles") { request, context in
             let viewer = try context.requireViewer()
+            let key = try IdempotencyKey.of(request)
             let input = try await request.decodeJSON(as: ArticleEnvelope<NewArticleInput>.self, context: context).article
             let article = try await articles.create(
-                title: input.title, description: input.description, body: input.body, tagList: input.tagList, author: viewer
+                title: input.title, description: input.description, body: input.body, tagList: input.tagList, author: viewer, key: key
             )
             return EditedResponse(status: .created, response: JSONEnvelope("article", article))
         }
@@ -132,7 +133,8 @@ public struct ConduitRoutes: Sendable {
             let viewer = try context.requireViewer()
             let slug = try context.parameters.require("slug")
             let input = try await request.decodeJSON(as: CommentEnvelope<NewCommentInput>.self, context: context).comment
-            let comment = try await comments.add(slug: slug, body: input.body, author: viewer)
+            let key = try IdempotencyKey.of(request)
+            let comment = try await comments.add(slug: slug, body: input.body, author: viewer, key: key)
             return EditedResponse(status: .created, response: JSONEnvelope("comment", comment))
         }
         routes.write.delete("articles/:slug/comments/:id") { _, context in

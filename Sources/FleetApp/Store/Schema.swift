@@ -285,13 +285,31 @@ public enum Schema {
             // the pairs are counted again from the mirrored favorites.
             ["DELETE FROM rec_pairs", RecommendationModel.rebuildPairs(window: 50)]
         },
+        Migration(version: 10, name: "idempotency keys") { dialect in
+            let bigint = dialect.bigint
+            // Creates sent with an `Idempotency-Key` (`KeyedWrite`), on the shard of what
+            // they created; not moved by `fleet shard-move`, deleted after a day.
+            return [
+                """
+                CREATE TABLE idempotency_keys (
+                    user_id \(unsafeSQL: bigint) NOT NULL,
+                    client_key TEXT NOT NULL,
+                    fingerprint TEXT NOT NULL,
+                    resource_id \(unsafeSQL: bigint) NOT NULL,
+                    created_at \(unsafeSQL: bigint) NOT NULL,
+                    PRIMARY KEY (user_id, client_key)
+                )
+                """,
+                "CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)",
+            ]
+        },
     ])
 
     /// Where each table's rows belong: the logical shard of the id in `owner`, or for the
     /// directory, of the name (hashed). `direct_articles` is on every physical shard and
     /// never moves; jobs stay where they were enqueued (their handlers find rows through
-    /// the map). What `fleet shard-move` copies; derived tables (`tags`) are recounted
-    /// instead.
+    /// the map), and so do idempotency keys (kept a day). What `fleet shard-move` copies;
+    /// derived tables (`tags`) are recounted instead.
     static let shardedTables: [ShardedTable] = [
         ShardedTable(name: "users", owner: .id("id"), key: ["id"]),
         ShardedTable(name: "articles", owner: .id("id"), key: ["id"]),

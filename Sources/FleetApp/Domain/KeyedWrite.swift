@@ -1,0 +1,91 @@
+import Crypto
+import FleetData
+import FleetSupport
+
+/// A create sent with an `IdempotencyKey`: recorded in the create's own transaction, on
+/// the shard the create writes to, so that the record exists exactly when the created
+/// row does. A request that comes again with the key finds the record and answers with
+/// what the first one created; nothing is created twice, however the first one ended
+/// (answered, or its instance killed after the commit and before the answer).
+///
+/// Keys belong to a user and live `lifetime` (long past any retry), then
+/// `KeyedWriteRetention` deletes them. `fleet shard-move` does not copy them: a request
+/// retried across the move of its target's shard may create again.
+struct KeyedWrite: Sendable {
+    let user: FleetID
+    let key: IdempotencyKey
+    /// What the request asked for: SHA-256 of its validated fields. The same key with
+    /// another request is a client's bug, refused (422) rather than answered with the
+    /// first request's result.
+    let fingerprint: String
+
+    /// How long a key is honoured.
+    static let lifetime: Duration = .seconds(24 * 3600)
+
+    init(user: FleetID, key: IdempotencyKey, request fields: [String]) {
+        self.user = user
+        self.key = key
+        var hash = SHA256()
+        for field in fields {
+            // Length-prefixed, so that ["ab", "c"] and ["a", "bc"] differ.
+            withUnsafeBytes(of: UInt64(field.utf8.count).littleEndian) { hash.update(bufferPointer: $0) }
+            hash.update(data: Array(field.utf8))
+        }
+        fingerprint = hash.finalize().map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+    }
+
+    /// What a keyed create's transaction ends with: what it made, or the row id an earlier
+    /// request with the key made (and nothing written).
+    enum Outcome<Made: Sendable>: Sendable {
+        case made(Made)
+        case earlier(Int64)
+    }
+
+    /// The row id an earlier request with this key created (committed), or nil. Throws
+    /// (422) when that request asked for something else.
+    func earlier(in db: any SQLExecutor) async throws -> Int64? {
+        guard let row = try await db.first(
+            "SELECT fingerprint, resource_id FROM idempotency_keys WHERE user_id = \(bind: user) AND client_key = \(bind: key.text)"
+        ) else { return nil }
+        guard try row.decode(at: 0, as: String.self) == fingerprint else {
+            throw ConduitError(.invalid, field: IdempotencyKey.field, "was already used for a different request")
+        }
+        return try row.decode(at: 1)
+    }
+
+    /// Records that this request created `resource`, in the transaction that created it.
+    func record(_ resource: Int64, now: Int64, in db: any SQLExecutor) async throws {
+        try await db.execute(
+            """
+            INSERT INTO idempotency_keys (user_id, client_key, fingerprint, resource_id, created_at)
+            VALUES (\(bind: user), \(bind: key.text), \(bind: fingerprint), \(bind: resource), \(bind: now))
+            """
+        )
+    }
+
+    /// Runs a keyed create's transaction. Two requests with one key at once both find no
+    /// record; the second to commit breaks the key's uniqueness and rolls back, so it runs
+    /// once more and finds the first one's record.
+    static func run<Made: Sendable>(
+        _ keyed: KeyedWrite?, _ transaction: () async throws -> Outcome<Made>
+    ) async throws -> Outcome<Made> {
+        let outcome: Outcome<Made>
+        do {
+            outcome = try await transaction()
+        } catch let error as DatabaseError where keyed != nil && error.code == .uniqueViolation {
+            outcome = try await transaction()
+        }
+        // For tests: die with a keyed create committed and not answered, as an instance
+        // killed at that instant would (the load balancer then sends it again).
+        if keyed != nil, case .made = outcome { Failpoint.check("keyed-write.committed") }
+        return outcome
+    }
+
+    /// Deletes the keys past `lifetime` on every physical shard.
+    static func expire(in shards: Shards, now: Int64) async throws {
+        let cutoff = now - lifetime.inMilliseconds
+        for node in shards.nodes {
+            try await node.transaction { db in try await db.execute("DELETE FROM idempotency_keys WHERE created_at < \(bind: cutoff)") }
+        }
+    }
+}
