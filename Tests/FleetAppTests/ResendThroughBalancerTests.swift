@@ -19,7 +19,9 @@ private func installed(_ name: String) -> Bool {
 /// committing a create sent with an `Idempotency-Key`, before answering it. The balancer
 /// sends the request again to the other instance, which answers with what the dead one
 /// created: the client sees 201, and nothing exists twice.
-@Suite(.enabled(if: TestPostgres.adminURL != nil && installed("nginx") && installed("haproxy"), "needs PostgreSQL, nginx and HAProxy"))
+// One balancer at a time: each case runs three debug servers and a balancer (the test
+// command runs this suite apart from the rest, for the same reason).
+@Suite(.serialized, .enabled(if: TestPostgres.adminURL != nil && installed("nginx") && installed("haproxy"), "needs PostgreSQL, nginx and HAProxy"))
 struct ResendThroughBalancerTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 

@@ -10,7 +10,13 @@ public enum TestPostgres {
     /// Creates a fresh database and returns its URL.
     public static func createDatabase(admin url: String) async throws -> String {
         let name = "fleet_test_\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16))"
-        let admin = PostgresDatabase(try PostgresDatabase.Configuration(url: url), logger: Logger(label: "test"))
+        var configuration = try PostgresDatabase.Configuration(url: url)
+        // Each CREATE DATABASE copies the template (through the WAL, to the replica too),
+        // and a parallel run starts dozens of tests at once on a busy machine: in one run
+        // of the test command every create of the first seconds waited past the default
+        // 10 s (40 at once take 2.8 s on an idle server).
+        configuration.statementTimeout = .seconds(60)
+        let admin = PostgresDatabase(configuration, logger: Logger(label: "test"))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await admin.run() }
             defer { group.cancelAll() }
