@@ -81,11 +81,18 @@ struct KeyedWrite: Sendable {
         return outcome
     }
 
-    /// Deletes the keys past `lifetime` on every physical shard.
+    /// Deletes the keys past `lifetime` on every physical shard; a shard that fails does
+    /// not keep the others from it (the first failure is thrown at the end).
     static func expire(in shards: Shards, now: Int64) async throws {
         let cutoff = now - lifetime.inMilliseconds
+        var failure: (any Error)?
         for node in shards.nodes {
-            try await node.transaction { db in try await db.execute("DELETE FROM idempotency_keys WHERE created_at < \(bind: cutoff)") }
+            do {
+                try await node.transaction { db in try await db.execute("DELETE FROM idempotency_keys WHERE created_at < \(bind: cutoff)") }
+            } catch {
+                failure = failure ?? error
+            }
         }
+        if let failure { throw failure }
     }
 }
