@@ -13,3 +13,15 @@ wrk.body = '{"article":{"title":"Benchmark article",' ..
   '"description":"Created by the Fleet benchmark",' ..
   '"body":' .. bench_json_string(string.rep(paragraph, 6)) .. ',' ..
   '"tagList":["bench","wrk"]}}'
+
+-- BENCH_IDEMPOTENCY_KEYS=1: each request carries an Idempotency-Key of its own (the start
+-- time, this thread's Lua state, a count), as a careful client's creates do.
+if os.getenv("BENCH_IDEMPOTENCY_KEYS") == "1" then
+  local prefix = os.time() .. "-" .. tostring({}):match("0x%x+") .. "-"
+  local count = 0
+  function request()
+    count = count + 1
+    wrk.headers["Idempotency-Key"] = prefix .. count
+    return wrk.format()
+  end
+end

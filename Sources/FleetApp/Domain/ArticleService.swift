@@ -238,7 +238,7 @@ public struct ArticleService: Sendable {
         let timelines = services.timelines
         let node = services.shards.node(for: author)
         let outcome = try await KeyedWrite.run(keyed) { try await node.transaction { db -> KeyedWrite.Outcome<(Article, [AfterCommit?])> in
-            if let earlier = try await keyed?.earlier(in: db) { return .earlier(earlier) }
+            if let earlier = try await keyed?.claim(id.rawValue, now: now, in: db) { return .earlier(earlier) }
             guard let user = try await UserService.user(where: "id = \(bind: author)", in: db) else { throw ConduitError.invalidToken }
             // Fanned out to the followers' timelines, or merged in at read time (a big author).
             let followers = try await db.first("SELECT followers_count FROM users WHERE id = \(bind: author)")?.decode(at: 0, as: Int.self) ?? 0
@@ -263,7 +263,6 @@ public struct ArticleService: Sendable {
                 createdAt: Timestamp(milliseconds: now), updatedAt: Timestamp(milliseconds: now), favorited: false, favoritesCount: 0,
                 author: Profile(username: user.username, bio: user.bio, image: user.image, following: false), authorID: author
             )
-            try await keyed?.record(id.rawValue, now: now, in: db)
             return .made((article, queued))
         } }
         switch outcome {
@@ -329,7 +328,6 @@ public struct ArticleService: Sendable {
 
     public func delete(_ slug: String, by user: FleetID) async throws {
         let now = services.now()
-        let feed = services.feed
         let timelines = services.timelines
         let edges = services.edges
         let services = services

@@ -58,7 +58,7 @@ public struct CommentService: Sendable {
         let now = services.now()
         let node = services.shards.node(for: articleID)
         let outcome = try await KeyedWrite.run(keyed) { try await node.transaction { db -> KeyedWrite.Outcome<Int64> in
-            if let earlier = try await keyed?.earlier(in: db) { return .earlier(earlier) }
+            if let earlier = try await keyed?.claim(id.rawValue, now: now, in: db) { return .earlier(earlier) }
             // Takes the next number and the article's row lock in one statement.
             guard let row = try await db.first(
                 "UPDATE articles SET comments_seq = comments_seq + 1 WHERE id = \(bind: articleID) RETURNING comments_seq, slug"
@@ -70,7 +70,6 @@ public struct CommentService: Sendable {
                 VALUES (\(bind: id), \(bind: articleID), \(bind: number), \(bind: author), \(bind: body), \(bind: now), \(bind: now))
                 """
             )
-            try await keyed?.record(id.rawValue, now: now, in: db)
             return .made(number)
         } }
         switch outcome {

@@ -26,10 +26,11 @@ struct KeyedWrite: Sendable {
         self.user = user
         self.key = key
         var hash = SHA256()
-        for field in fields {
-            // Length-prefixed, so that ["ab", "c"] and ["a", "bc"] differ.
+        for var field in fields {
+            // Length-prefixed, so that ["ab", "c"] and ["a", "bc"] differ; hashed in place
+            // (an article's body may be 400 kB).
             withUnsafeBytes(of: UInt64(field.utf8.count).littleEndian) { hash.update(bufferPointer: $0) }
-            hash.update(data: Array(field.utf8))
+            field.withUTF8 { hash.update(bufferPointer: UnsafeRawBufferPointer($0)) }
         }
         fingerprint = hash.finalize().map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
     }
@@ -41,40 +42,38 @@ struct KeyedWrite: Sendable {
         case earlier(Int64)
     }
 
-    /// The row id an earlier request with this key created (committed), or nil. Throws
-    /// (422) when that request asked for something else.
-    func earlier(in db: any SQLExecutor) async throws -> Int64? {
+    /// Claims the key for `resource`, the row this request is about to create, as the
+    /// first statement of its transaction; or, when an earlier request holds the key,
+    /// returns the row that one created (and this request creates nothing). Throws (422)
+    /// when that request asked for something else. A copy arriving while the first one's
+    /// transaction is open waits for it on PostgreSQL (the key's row is locked), then
+    /// finds its record; SQLite runs one transaction at a time.
+    func claim(_ resource: Int64, now: Int64, in db: any SQLExecutor) async throws -> Int64? {
+        let claimed = try await db.first(
+            """
+            INSERT INTO idempotency_keys (user_id, client_key, fingerprint, resource_id, created_at)
+            VALUES (\(bind: user), \(bind: key.text), \(bind: fingerprint), \(bind: resource), \(bind: now))
+            ON CONFLICT (user_id, client_key) DO NOTHING RETURNING resource_id
+            """
+        )
+        if claimed != nil { return nil }
         guard let row = try await db.first(
             "SELECT fingerprint, resource_id FROM idempotency_keys WHERE user_id = \(bind: user) AND client_key = \(bind: key.text)"
-        ) else { return nil }
+        ) else {
+            // Held a moment ago and deleted since: only a key expiring at this instant.
+            throw ConduitError(.conflict, field: IdempotencyKey.field, "expired while in use; send the request again")
+        }
         guard try row.decode(at: 0, as: String.self) == fingerprint else {
             throw ConduitError(.invalid, field: IdempotencyKey.field, "was already used for a different request")
         }
         return try row.decode(at: 1)
     }
 
-    /// Records that this request created `resource`, in the transaction that created it.
-    func record(_ resource: Int64, now: Int64, in db: any SQLExecutor) async throws {
-        try await db.execute(
-            """
-            INSERT INTO idempotency_keys (user_id, client_key, fingerprint, resource_id, created_at)
-            VALUES (\(bind: user), \(bind: key.text), \(bind: fingerprint), \(bind: resource), \(bind: now))
-            """
-        )
-    }
-
-    /// Runs a keyed create's transaction. Two requests with one key at once both find no
-    /// record; the second to commit breaks the key's uniqueness and rolls back, so it runs
-    /// once more and finds the first one's record.
+    /// Runs a keyed create's transaction (or an unkeyed one's: `keyed` nil).
     static func run<Made: Sendable>(
         _ keyed: KeyedWrite?, _ transaction: () async throws -> Outcome<Made>
     ) async throws -> Outcome<Made> {
-        let outcome: Outcome<Made>
-        do {
-            outcome = try await transaction()
-        } catch let error as DatabaseError where keyed != nil && error.code == .uniqueViolation {
-            outcome = try await transaction()
-        }
+        let outcome = try await transaction()
         // For tests: die with a keyed create committed and not answered, as an instance
         // killed at that instant would (the load balancer then sends it again).
         if keyed != nil, case .made = outcome { Failpoint.check("keyed-write.committed") }
