@@ -5,7 +5,9 @@
 #
 #   bench/keyed-creates.sh [--rounds 3] [--duration 10s] [--connections 16]
 #
-# FLEET_BIN=/path/to/fleet (default .build/release/fleet; never builds). Prints a line per run
+# FLEET_BIN=/path/to/fleet (default .build/release/fleet; never builds);
+# FLEET_BENCH_SETTINGS="--database-url postgres://..." serves from an empty PostgreSQL database
+# instead (T1). Prints a line per run
 # and, at the end, the ratio keyed/unkeyed per round and the articles the server holds (one per
 # request answered, none twice).
 set -euo pipefail
@@ -23,13 +25,14 @@ done
 command -v wrk >/dev/null || { echo "wrk not found (apt-get install wrk)" >&2; exit 1; }
 source scripts/free-port.sh
 dir=$(mktemp -d) port=$(free_port) admin=$(free_port)
-"$bin" serve --data-dir "$dir" --http-port "$port" --http-admin-port "$admin" --ratelimit-enabled false --log-level error >"$dir/server.log" 2>&1 &
+# shellcheck disable=SC2086  # FLEET_BENCH_SETTINGS is a list of flags
+"$bin" serve --data-dir "$dir" --http-port "$port" --http-admin-port "$admin" --ratelimit-enabled false --log-level error ${FLEET_BENCH_SETTINGS:-} >"$dir/server.log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 100); do curl -sf "localhost:$port/health/ready" >/dev/null && break; sleep 0.1; done
 token=$(curl -s -H 'Content-Type: application/json' -d '{"user":{"username":"bench","email":"bench@example.com","password":"password123"}}' \
     "localhost:$port/api/users" | python3 -c 'import json, sys; print(json.load(sys.stdin)["user"]["token"])')
-echo "keyed-creates: $bin, $rounds rounds of $duration each way, $connections connections, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "keyed-creates: $bin $([ -n "${FLEET_BENCH_SETTINGS:-}" ] && echo "with FLEET_BENCH_SETTINGS" || echo "on SQLite"), $rounds rounds of $duration each way, $connections connections, load $(cut -d' ' -f1-3 /proc/loadavg)"
 declare -a ratios=()
 for round in $(seq "$rounds"); do
     declare -A rate=()
