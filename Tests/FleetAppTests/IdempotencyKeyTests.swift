@@ -1,6 +1,7 @@
 @testable import FleetApp
 import FleetData
 import FleetSupport
+import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -119,6 +120,39 @@ import Testing
             )
             let allowed = preflight.headers[.accessControlAllowHeaders]?.lowercased() ?? ""
             #expect(allowed.contains("idempotency-key"))
+        }
+    }
+
+    /// The composition root runs `KeyedWriteRetention` where jobs run: a key from two days
+    /// ago is deleted and a fresh one kept. Two starts on the same data, so that a sweep
+    /// (the first is at start) surely comes after the keys were written.
+    @Test func anAppThatRunsJobsDeletesExpiredKeys() async throws {
+        var conduit = try await TestConduit.make()
+        conduit.removesFiles = false
+        defer { try? FileManager.default.removeItem(at: conduit.directory) }
+        let day = KeyedWrite.lifetime.inMilliseconds
+        @Sendable func keys(_ harness: TestConduit.Harness) async throws -> [String] {
+            try await harness.database.nodes[0].readLatest { db in
+                try await db.query("SELECT client_key FROM idempotency_keys ORDER BY client_key").map { try $0.decode(at: 0, as: String.self) }
+            }
+        }
+        try await conduit.test { _, harness in
+            let now = harness.services.now()
+            try await harness.database.nodes[0].transaction { db in
+                for (key, age) in [("stale", 2 * day), ("fresh", Int64(0))] {
+                    try await db.execute(
+                        """
+                        INSERT INTO idempotency_keys (user_id, client_key, fingerprint, resource_id, created_at)
+                        VALUES (1, \(bind: key), 'f', 1, \(bind: now - age))
+                        """
+                    )
+                }
+            }
+        }
+        try await conduit.test { _, harness in
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try await keys(harness) != ["fresh"], ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(try await keys(harness) == ["fresh"])
         }
     }
 
