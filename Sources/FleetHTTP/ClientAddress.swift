@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import FleetSupport
 
 /// An IPv4 or IPv6 address as bytes (IPv4-mapped IPv6 addresses count as IPv4).
 public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
@@ -87,7 +88,7 @@ public struct ClientAddressResolver: Sendable {
     public static func key(for address: IPAddress?) -> String {
         guard let address else { return "unknown" }
         if address.isIPv4 { return address.description }
-        return address.bytes.prefix(7).map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined() + "::/56"
+        return address.bytes.prefix(7).hex + "::/56"
     }
 
     private func isTrusted(_ address: IPAddress) -> Bool { trustedProxies.contains { $0.contains(address) } }

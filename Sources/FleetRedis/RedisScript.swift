@@ -1,4 +1,5 @@
 import Crypto
+import FleetSupport
 
 /// A Lua script, identified by the SHA1 Redis knows it by.
 public struct RedisScript: Sendable {
@@ -7,9 +8,6 @@ public struct RedisScript: Sendable {
 
     public init(_ source: String) {
         self.source = source
-        self.sha1 = Insecure.SHA1.hash(data: Array(source.utf8)).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        self.sha1 = Insecure.SHA1.hash(data: Array(source.utf8)).hex
     }
 }

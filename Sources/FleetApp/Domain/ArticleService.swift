@@ -236,9 +236,7 @@ public struct ArticleService: Sendable {
         let now = services.now()
         let feed = services.feed
         let timelines = services.timelines
-        let node = services.shards.node(for: author)
-        let outcome = try await KeyedWrite.run(keyed) { try await node.transaction { db -> KeyedWrite.Outcome<(Article, [AfterCommit?])> in
-            if let earlier = try await keyed?.claim(id.rawValue, now: now, in: db) { return .earlier(earlier) }
+        let outcome = try await KeyedWrite.transaction(keyed, creating: id.rawValue, now: now, on: services.shards.node(for: author)) { db in
             guard let user = try await UserService.user(where: "id = \(bind: author)", in: db) else { throw ConduitError.invalidToken }
             // Fanned out to the followers' timelines, or merged in at read time (a big author).
             let followers = try await db.first("SELECT followers_count FROM users WHERE id = \(bind: author)")?.decode(at: 0, as: Int.self) ?? 0
@@ -263,8 +261,8 @@ public struct ArticleService: Sendable {
                 createdAt: Timestamp(milliseconds: now), updatedAt: Timestamp(milliseconds: now), favorited: false, favoritesCount: 0,
                 author: Profile(username: user.username, bio: user.bio, image: user.image, following: false), authorID: author
             )
-            return .made((article, queued))
-        } }
+            return (article, queued)
+        }
         switch outcome {
         case .made(let (article, queued)):
             await services.deliver(queued)

@@ -57,8 +57,7 @@ public struct CommentService: Sendable {
         let id = services.ids.next(on: articleID.shard)
         let now = services.now()
         let node = services.shards.node(for: articleID)
-        let outcome = try await KeyedWrite.run(keyed) { try await node.transaction { db -> KeyedWrite.Outcome<Int64> in
-            if let earlier = try await keyed?.claim(id.rawValue, now: now, in: db) { return .earlier(earlier) }
+        let outcome = try await KeyedWrite.transaction(keyed, creating: id.rawValue, now: now, on: node) { db in
             // Takes the next number and the article's row lock in one statement.
             guard let row = try await db.first(
                 "UPDATE articles SET comments_seq = comments_seq + 1 WHERE id = \(bind: articleID) RETURNING comments_seq, slug"
@@ -70,8 +69,8 @@ public struct CommentService: Sendable {
                 VALUES (\(bind: id), \(bind: articleID), \(bind: number), \(bind: author), \(bind: body), \(bind: now), \(bind: now))
                 """
             )
-            return .made(number)
-        } }
+            return number
+        }
         switch outcome {
         case .made(let number):
             return Comment(

@@ -32,7 +32,7 @@ struct KeyedWrite: Sendable {
             withUnsafeBytes(of: UInt64(field.utf8.count).littleEndian) { hash.update(bufferPointer: $0) }
             field.withUTF8 { hash.update(bufferPointer: UnsafeRawBufferPointer($0)) }
         }
-        fingerprint = hash.finalize().map { $0 < 16 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+        fingerprint = hash.finalize().hex
     }
 
     /// What a keyed create's transaction ends with: what it made, or the row id an earlier
@@ -42,13 +42,30 @@ struct KeyedWrite: Sendable {
         case earlier(Int64)
     }
 
+    /// Runs a create's transaction on `node`, keyed or not (`keyed` nil). Keyed, its first
+    /// statement claims the key for `resource`, the row `body` creates; when an earlier
+    /// request holds the key, `body` does not run and the outcome names that request's row.
+    static func transaction<Made: Sendable>(
+        _ keyed: KeyedWrite?, creating resource: Int64, now: Int64, on node: InstrumentedDatabase,
+        _ body: @Sendable (any SQLExecutor) async throws -> Made
+    ) async throws -> Outcome<Made> {
+        let outcome = try await node.transaction { db -> Outcome<Made> in
+            if let earlier = try await keyed?.claim(resource, now: now, in: db) { return .earlier(earlier) }
+            return .made(try await body(db))
+        }
+        // For tests: die with a keyed create committed and not answered, as an instance
+        // killed at that instant would (the load balancer then sends it again).
+        if keyed != nil, case .made = outcome { Failpoint.check("keyed-write.committed") }
+        return outcome
+    }
+
     /// Claims the key for `resource`, the row this request is about to create, as the
     /// first statement of its transaction; or, when an earlier request holds the key,
     /// returns the row that one created (and this request creates nothing). Throws (422)
     /// when that request asked for something else. A copy arriving while the first one's
     /// transaction is open waits for it on PostgreSQL (the key's row is locked), then
     /// finds its record; SQLite runs one transaction at a time.
-    func claim(_ resource: Int64, now: Int64, in db: any SQLExecutor) async throws -> Int64? {
+    private func claim(_ resource: Int64, now: Int64, in db: any SQLExecutor) async throws -> Int64? {
         let claimed = try await db.first(
             """
             INSERT INTO idempotency_keys (user_id, client_key, fingerprint, resource_id, created_at)
@@ -67,17 +84,6 @@ struct KeyedWrite: Sendable {
             throw ConduitError(.invalid, field: IdempotencyKey.field, "was already used for a different request")
         }
         return try row.decode(at: 1)
-    }
-
-    /// Runs a keyed create's transaction (or an unkeyed one's: `keyed` nil).
-    static func run<Made: Sendable>(
-        _ keyed: KeyedWrite?, _ transaction: () async throws -> Outcome<Made>
-    ) async throws -> Outcome<Made> {
-        let outcome = try await transaction()
-        // For tests: die with a keyed create committed and not answered, as an instance
-        // killed at that instant would (the load balancer then sends it again).
-        if keyed != nil, case .made = outcome { Failpoint.check("keyed-write.committed") }
-        return outcome
     }
 
     /// Deletes the keys past `lifetime` on every physical shard; a shard that fails does

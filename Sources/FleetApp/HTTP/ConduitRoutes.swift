@@ -132,8 +132,8 @@ public struct ConduitRoutes: Sendable {
         routes.write.post("articles/:slug/comments") { request, context in
             let viewer = try context.requireViewer()
             let slug = try context.parameters.require("slug")
-            let input = try await request.decodeJSON(as: CommentEnvelope<NewCommentInput>.self, context: context).comment
             let key = try IdempotencyKey.of(request)
+            let input = try await request.decodeJSON(as: CommentEnvelope<NewCommentInput>.self, context: context).comment
             let comment = try await comments.add(slug: slug, body: input.body, author: viewer, key: key)
             return EditedResponse(status: .created, response: JSONEnvelope("comment", comment))
         }
